@@ -1,0 +1,33 @@
+# mini-timesformer: `make demo` runs the main job, `make test` runs every test.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+# torch/torchvision are pinned here (not in pyproject) so that practitioners can keep theirs.
+TORCH   ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test lab lint clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/mini-timesformer demo --out runs/demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  MINI_TIMESFORMER_SMOKE=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	    -p no:cacheprovider notebooks; fi
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

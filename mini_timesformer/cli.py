@@ -1,0 +1,67 @@
+"""``mini-timesformer`` command line (also ``python -m mini_timesformer``).
+
+Each feature module registers its own subcommands with ``add_commands(subparsers)``;
+this file only wires them together and turns expected errors into one-line messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .summary import format_table1, table1_rows
+
+
+def _summary(args) -> int:
+    print(format_table1(table1_rows(args.preset)))
+    return 0
+
+
+def _demo(args) -> int:
+    """Until training lands: print and save the Table 1 reproduction."""
+    text = format_table1(table1_rows())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table1.md").write_text(text + "\n")
+    print(text)
+    print(f"\nwritten to {out / 'table1.md'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mini-timesformer",
+        description="TimeSformer (Bertasius et al., ICML 2021): all five attention schemes.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("summary", help="the five schemes side by side vs the paper's Table 1")
+    p.add_argument("--preset", default="base", help="model size (default: base, as the paper)")
+    p.set_defaults(func=_summary)
+    p = sub.add_parser("demo", help="the course's main job")
+    p.add_argument("--out", default="runs/demo")
+    p.set_defaults(func=_demo)
+    for add_commands in _feature_commands():
+        add_commands(sub)
+    return parser
+
+
+def _feature_commands():
+    """The ``add_commands`` functions of the feature modules (imported lazily = fast --help)."""
+    return []
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"mini-timesformer {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

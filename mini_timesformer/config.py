@@ -1,0 +1,145 @@
+"""TimeSformerConfig: every size and choice of the model in one validated dataclass.
+
+Presets follow the ViT family the paper initialises from (§4, Appendix A):
+``tiny`` = ViT-Ti, ``small`` = ViT-S, ``base`` = ViT-B/16 at 8×224 (the paper's
+TimeSformer). ``nano`` is ours: small enough to train on a laptop CPU in minutes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+SCHEMES = ("space", "joint", "divided", "local_global", "axial")
+
+# Names used by the official code and Hugging Face `transformers`.
+SCHEME_ALIASES = {
+    "space_only": "space",
+    "joint_space_time": "joint",
+    "divided_space_time": "divided",
+}
+
+# Official TimeSformer normalisation (Kinetics); ViT / HF checkpoints use 0.5 / 0.5.
+OFFICIAL_MEAN = (0.45, 0.45, 0.45)
+OFFICIAL_STD = (0.225, 0.225, 0.225)
+
+PRESETS = {
+    "nano": dict(num_frames=8, image_size=32, patch_size=8, embed_dim=64, depth=4, num_heads=4),
+    "tiny": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=192, depth=12, num_heads=3),
+    "small": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=384, depth=12, num_heads=6),
+    "base": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12),
+}
+
+
+def canonical_scheme(name: str) -> str:
+    """Map a scheme name or an official/HF alias to one of ``SCHEMES``."""
+    name = SCHEME_ALIASES.get(name, name)
+    if name not in SCHEMES:
+        known = ", ".join(SCHEMES + tuple(SCHEME_ALIASES))
+        raise ValueError(f"unknown attention scheme {name!r}; expected one of: {known}")
+    return name
+
+
+@dataclass
+class TimeSformerConfig:
+    """All hyper-parameters of a TimeSformer.
+
+    ``num_frames`` and ``image_size`` are the sizes the embeddings were learned at;
+    the model accepts other T/H/W and interpolates the embeddings (see ``embed.py``).
+    """
+
+    num_frames: int = 8
+    image_size: int = 224
+    patch_size: int = 16
+    in_channels: int = 3
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    num_classes: int = 400
+    attention: str = "divided"
+    drop_path_rate: float = 0.0
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+    layer_norm_eps: float = 1e-6
+    mean: tuple[float, float, float] = OFFICIAL_MEAN
+    std: tuple[float, float, float] = OFFICIAL_STD
+    label_names: list[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.attention = canonical_scheme(self.attention)
+        self.mean, self.std = tuple(self.mean), tuple(self.std)
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise a one-line ValueError for any inconsistent field."""
+        for name in ("num_frames", "image_size", "patch_size", "in_channels", "embed_dim",
+                     "depth", "num_heads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0 (0 = no head), got {self.num_classes}")
+        if self.image_size % self.patch_size:
+            raise ValueError(f"image_size {self.image_size} is not a multiple of "
+                             f"patch_size {self.patch_size}")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by "
+                             f"num_heads {self.num_heads}")
+        for name in ("drop_path_rate", "dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
+            raise ValueError(f"mean/std need {self.in_channels} values (one per channel)")
+        if self.label_names is not None and len(self.label_names) != self.num_classes:
+            raise ValueError(f"{len(self.label_names)} label_names for "
+                             f"{self.num_classes} classes")
+        if self.attention == "local_global":
+            from .schemes import check_grid  # late import: schemes imports config
+
+            grid = self.image_size // self.patch_size
+            check_grid("local_global", self.num_frames, grid, grid)
+
+    # ------------------------------------------------------------- derived sizes
+    @property
+    def grid_size(self) -> int:
+        """Patches per side, H' = W' = image_size / patch_size."""
+        return self.image_size // self.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        """N = H'·W' patches per frame (paper §3)."""
+        return self.grid_size**2
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def preset(cls, name: str, **overrides) -> TimeSformerConfig:
+        """``TimeSformerConfig.preset("base", attention="axial", num_frames=16)``."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
+        return cls.from_dict({**PRESETS[name], **overrides})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TimeSformerConfig:
+        """Build from a dict, refusing unknown keys with the list of known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config field {unknown[0]!r}; "
+                             f"known fields: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        return d
+
+    def replace(self, **changes) -> TimeSformerConfig:
+        """A copy with some fields changed (validated again)."""
+        return self.from_dict({**self.to_dict(), **changes})

@@ -1,0 +1,209 @@
+"""Blocks and the TimeSformer video classifier (paper §3, Fig. 1).
+
+A block = its scheme's attention steps, then an MLP:
+
+    for step in steps:  x = x + DropPath(Extra(Attention_group(LayerNorm(x))))
+    x = x + DropPath(MLP(LayerNorm(x)))
+
+The last step of a block plays the ViT attention; every earlier ("added") step has its own
+LayerNorm, qkv and projection plus an extra zero-initialised Linear(D, D) before its
+residual (the official ``temporal_fc``), which reproduces the paper's parameter counts.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from .attention import MultiHeadAttention
+from .config import TimeSformerConfig
+from .embed import VideoEmbedding
+from .schemes import STEPS, check_grid, merge_groups, split_groups
+
+
+class DropPath(nn.Module):
+    """Stochastic depth (Huang et al. 2016): drop a residual branch per sample."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = x.new_empty(x.shape[0], *([1] * (x.ndim - 1))).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+
+
+class AttentionStep(nn.Module):
+    """One attention step: LayerNorm -> attention within groups -> (extra Linear) -> residual."""
+
+    def __init__(self, cfg: TimeSformerConfig, grouping: str, added: bool, drop_path: float):
+        super().__init__()
+        self.grouping = grouping
+        self.with_cls = not added  # the block's last (ViT) step also updates the CLS token
+        self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.attn = MultiHeadAttention(cfg.embed_dim, cfg.num_heads, cfg.qkv_bias,
+                                       cfg.attention_dropout, cfg.dropout)
+        self.extra = nn.Linear(cfg.embed_dim, cfg.embed_dim) if added else None
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: torch.Tensor, grid, need_weights: bool = False):
+        """x: (B, 1 + T·N, D), CLS first. Returns the updated x and weights (or None).
+
+        Weights have shape (B, G, heads, L, L): G groups of L tokens (CLS first if included).
+        """
+        B = x.shape[0]
+        cls, patches = x[:, :1], x[:, 1:]
+        groups = split_groups(self.norm(patches), self.grouping, grid)  # (B·G, L, D)
+        G = groups.shape[0] // B
+        if self.with_cls:  # copy the CLS token into each of the G groups
+            cls_copies = self.norm(cls).repeat_interleave(G, dim=0)  # (B·G, 1, D)
+            groups = torch.cat([cls_copies, groups], dim=1)  # (B·G, 1 + L, D)
+        out, weights = self.attn(groups, need_weights)
+        if self.with_cls:  # the CLS update is the mean of its G copies' outputs
+            cls_out = out[:, 0].view(B, G, -1).mean(dim=1, keepdim=True)  # (B, 1, D)
+            out = out[:, 1:]
+        patch_out = merge_groups(out, self.grouping, grid)  # (B, T·N, D)
+        if self.extra is not None:
+            patch_out = self.extra(patch_out)
+            x = torch.cat([cls, patches + self.drop_path(patch_out)], dim=1)
+        else:
+            x = x + self.drop_path(torch.cat([cls_out, patch_out], dim=1))
+        if weights is not None:  # (B·G, heads, L, L) -> (B, G, heads, L, L)
+            weights = rearrange(weights, "(b g) h q k -> b g h q k", b=B)
+        return x, weights
+
+
+class MLP(nn.Module):
+    """Linear(D, 4D) -> GELU -> Linear(4D, D) (paper §3 / ViT)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float = 0.0):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Block(nn.Module):
+    """One TimeSformer block: the scheme's attention steps, then the MLP."""
+
+    def __init__(self, cfg: TimeSformerConfig, drop_path: float = 0.0):
+        super().__init__()
+        names = STEPS[cfg.attention]
+        self.steps = nn.ModuleDict({
+            name: AttentionStep(cfg, name, added=(i < len(names) - 1), drop_path=drop_path)
+            for i, name in enumerate(names)
+        })
+        self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.mlp = MLP(cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio), cfg.dropout)
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x, grid, need_weights: bool = False):
+        attention = {}
+        for name, step in self.steps.items():
+            x, attention[name] = step(x, grid, need_weights)
+        x = x + self.drop_path(self.mlp(self.norm(x)))
+        return x, attention
+
+
+class TimeSformer(nn.Module):
+    """TimeSformer video classifier: ``logits = model(video)``, video (B, T, C, H, W)."""
+
+    def __init__(self, cfg: TimeSformerConfig):
+        super().__init__()
+        self.config = cfg
+        self.embed = VideoEmbedding(cfg)
+        rates = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()  # stochastic depth
+        self.blocks = nn.ModuleList(Block(cfg, rate) for rate in rates)
+        self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.head_drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.embed_dim, cfg.num_classes) if cfg.num_classes else nn.Identity()
+        self.apply(_init_vit_weights)
+        for block in self.blocks:  # added steps start as identity (paper Appendix A)
+            for step in block.steps.values():
+                if step.extra is not None:
+                    nn.init.zeros_(step.extra.weight)
+                    nn.init.zeros_(step.extra.bias)
+        if cfg.attention == "space":  # per-frame ViT: the time embedding is never used
+            self.embed.time_embed.requires_grad_(False)
+
+    def check_input(self, video: torch.Tensor) -> None:
+        """One-line ValueErrors for inputs the model cannot take."""
+        cfg = self.config
+        if not torch.is_tensor(video) or video.ndim != 5:
+            shape = tuple(video.shape) if torch.is_tensor(video) else type(video).__name__
+            raise ValueError(f"expected a video batch of shape (B, T, {cfg.in_channels}, H, W), "
+                             f"got {shape}")
+        if video.shape[2] != cfg.in_channels:
+            raise ValueError(f"expected {cfg.in_channels} channels at dim 2 of (B, T, C, H, W), "
+                             f"got {video.shape[2]} (shape {tuple(video.shape)})")
+        H, W = video.shape[-2:]
+        if H % cfg.patch_size or W % cfg.patch_size:
+            raise ValueError(f"frame size {H}×{W} is not a multiple of the patch size "
+                             f"{cfg.patch_size}")
+        check_grid(cfg.attention, video.shape[1], H // cfg.patch_size, W // cfg.patch_size)
+
+    def forward_features(self, video: torch.Tensor, return_attention: bool = False):
+        """Video (B, T, C, H, W) -> final normalised CLS features (B, D) [, attention]."""
+        self.check_input(video)
+        B = video.shape[0]
+        per_frame = self.config.attention == "space"
+        x, grid = self.embed(video, use_time=not per_frame)
+        if per_frame:  # frames are in the batch: (B·T, 1 + N, D), a 1-frame grid each
+            grid = (1, *grid[1:])
+        attention = []
+        for block in self.blocks:
+            x, weights = block(x, grid, return_attention)
+            attention.append(weights)
+        if per_frame:  # average the frames' tokens (official space-only), then normalise
+            x = rearrange(x, "(b t) l d -> b t l d", b=B).mean(dim=1)
+            attention = [{k: rearrange(w, "(b t) 1 h q k -> b t h q k", b=B)
+                          for k, w in a.items()} for a in attention] if return_attention else []
+        features = self.norm(x)[:, 0]  # the CLS token
+        return (features, attention) if return_attention else features
+
+    def forward(self, video: torch.Tensor, return_attention: bool = False):
+        """Logits (B, num_classes); with ``return_attention=True`` also a list with one dict
+        per block, ``{step name: weights (B, G, heads, L, L)}`` (see ``AttentionStep``)."""
+        out = self.forward_features(video, return_attention)
+        features, attention = out if return_attention else (out, None)
+        logits = self.head(self.head_drop(features))
+        return (logits, attention) if return_attention else logits
+
+    # ---- weights in and out (implemented in pretrained.py) -------------------------
+    @classmethod
+    def from_pretrained(cls, path, **overrides) -> TimeSformer:
+        """Load a Hugging Face directory, an official ``.pyth`` file or our own format."""
+        from .pretrained import from_pretrained
+
+        return from_pretrained(path, **overrides)
+
+    @classmethod
+    def from_vit(cls, cfg: TimeSformerConfig, vit_weights) -> TimeSformer:
+        """Initialise from an ImageNet ViT, as the paper does (Appendix A)."""
+        from .pretrained import from_vit
+
+        return from_vit(cfg, vit_weights)
+
+    def save_pretrained(self, directory) -> None:
+        """Write ``config.json`` and ``model.safetensors`` to ``directory``."""
+        from .pretrained import save_pretrained
+
+        save_pretrained(self, directory)
+
+
+def _init_vit_weights(module: nn.Module) -> None:
+    """ViT initialisation: truncated normal (std 0.02) Linear weights, zero biases."""
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
