@@ -1,0 +1,241 @@
+"""Weights in and out: published checkpoints, our own format, and ImageNet ViT init.
+
+* ``from_pretrained(path)`` reads a Hugging Face TimeSformer directory, an official
+  ``.pyth`` file, our ``save_pretrained`` directory or a ``mini-timesformer train``
+  checkpoint, builds the matching config and loads the weights strictly. The key mapping
+  between the layouts is the table in ``checkpoint_formats.py``.
+* ``save_pretrained(model, dir)`` writes ``config.json`` + ``model.safetensors``.
+* ``from_vit(cfg, weights)`` is the paper's ImageNet initialisation (Appendix A): every
+  attention step starts from the ViT's attention, added steps' extra Linear and the time
+  embedding start at zero (see ``vit_init.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .checkpoint_formats import (
+    config_from_hf,
+    config_from_official,
+    convert_hf_state_dict,
+    convert_official_state_dict,
+    to_hf_state_dict,
+    to_official_state_dict,
+)
+from .config import TimeSformerConfig
+from .model import TimeSformer
+from .vit_init import from_vit
+
+OUR_MODEL_TYPE = "mini-timesformer"
+LABEL_SETS = ("kinetics400",)
+
+__all__ = ["from_pretrained", "save_pretrained", "from_vit", "config_from_hf",
+           "convert_hf_state_dict", "convert_official_state_dict", "to_hf_state_dict",
+           "to_official_state_dict", "load_label_names", "load_state_dict_strict",
+           "label_names_for"]
+
+
+# ------------------------------------------------------------------ strict loading
+def load_state_dict_strict(model: torch.nn.Module, state: dict, source: str = "checkpoint"):
+    """``model.load_state_dict(state)`` with one-line errors naming the first bad key."""
+    expected = model.state_dict()
+    for key, tensor in expected.items():
+        if key not in state:
+            raise ValueError(f"{source}: missing key {key!r} (expected shape "
+                             f"{tuple(tensor.shape)}); the checkpoint does not fit this config")
+    for key in state:
+        if key not in expected:
+            raise ValueError(f"{source}: unexpected key {key!r}; the model has no such "
+                             f"parameter (wrong scheme or depth?)")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise ValueError(f"{source}: key {key!r} has shape {tuple(state[key].shape)}, "
+                             f"expected {tuple(tensor.shape)} for this config")
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _apply_overrides(cfg: TimeSformerConfig, state: dict, overrides: dict) -> TimeSformerConfig:
+    """Config fields from the caller win. A new ``num_classes`` drops the checkpoint's head
+    (fine-tuning on other classes): the model gets a freshly initialised one."""
+    if "num_classes" in overrides and overrides["num_classes"] != cfg.num_classes:
+        state.pop("head.weight", None)
+        state.pop("head.bias", None)
+        overrides.setdefault("label_names", None)
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+def _load_partial(cfg: TimeSformerConfig, state: dict, source: str) -> TimeSformer:
+    """Strict load, except a head the overrides asked to replace."""
+    model = TimeSformer(cfg)
+    if "head.weight" not in state and cfg.num_classes:
+        state = {**state, "head.weight": model.head.weight.detach(),
+                 "head.bias": model.head.bias.detach()}
+    return load_state_dict_strict(model, state, source).eval()
+
+
+# ------------------------------------------------------------------ formats
+def _read_weights(directory: Path) -> dict:
+    """The state dict in a directory: model.safetensors or pytorch_model.bin."""
+    if (directory / "model.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        return load_file(str(directory / "model.safetensors"))
+    if (directory / "pytorch_model.bin").is_file():
+        return torch.load(directory / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    raise FileNotFoundError(f"{directory}: no model.safetensors or pytorch_model.bin next to "
+                            f"config.json")
+
+
+def _from_directory(directory: Path, overrides: dict) -> TimeSformer:
+    config = json.loads((directory / "config.json").read_text())
+    state = _read_weights(directory)
+    kind = config.get("model_type")
+    if kind == OUR_MODEL_TYPE:
+        values = {k: v for k, v in config.items() if k not in ("model_type", "format_version")}
+        cfg = TimeSformerConfig.from_dict(values)
+    elif kind == "timesformer":
+        processor = directory / "preprocessor_config.json"
+        norm = {}
+        if processor.is_file():  # HF keeps normalisation with the processor, not the model
+            p = json.loads(processor.read_text())
+            if "image_mean" in p and "image_std" in p:
+                norm = dict(mean=tuple(p["image_mean"]), std=tuple(p["image_std"]))
+        cfg = config_from_hf(config, **norm)
+        state = convert_hf_state_dict(state, cfg.attention, cfg.num_frames)
+    else:
+        raise ValueError(f"{directory / 'config.json'}: model_type {kind!r} is not a "
+                         f"TimeSformer; expected 'timesformer' (Hugging Face) or "
+                         f"{OUR_MODEL_TYPE!r}")
+    cfg = _apply_overrides(cfg, state, dict(overrides))
+    return _load_partial(cfg, state, str(directory))
+
+
+def _official_settings(checkpoint: dict) -> dict:
+    """Scheme and normalisation from the PySlowFast ``cfg`` string some .pyth files carry."""
+    text = checkpoint.get("cfg")
+    if not isinstance(text, str):
+        return {}
+    try:
+        import yaml
+
+        tree = yaml.safe_load(text) or {}
+    except Exception:  # noqa: BLE001 - an unreadable cfg simply gives no hints
+        return {}
+    data, tsf = tree.get("DATA", {}), tree.get("TIMESFORMER", {})
+    hints = {}
+    if "MEAN" in data and "STD" in data:
+        hints.update(mean=tuple(data["MEAN"]), std=tuple(data["STD"]))
+    if "NUM_FRAMES" in data:
+        hints["num_frames"] = int(data["NUM_FRAMES"])
+    if "ATTENTION_TYPE" in tsf:
+        hints["attention"] = tsf["ATTENTION_TYPE"]
+    return hints
+
+
+def _from_file(path: Path, overrides: dict) -> TimeSformer:
+    if path.suffix == ".safetensors" and (path.parent / "config.json").is_file():
+        return _from_directory(path.parent, overrides)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file here
+        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({type(err).__name__})"
+                         ) from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{path}: expected a dict checkpoint, got {type(checkpoint).__name__}")
+    if str(checkpoint.get("format", "")).startswith("mini-timesformer-checkpoint"):
+        cfg = TimeSformerConfig.from_dict(checkpoint["model_config"])
+        if cfg.label_names is None and checkpoint.get("classes"):
+            cfg = cfg.replace(label_names=list(checkpoint["classes"]))
+        state = dict(checkpoint["model"])
+        cfg = _apply_overrides(cfg, state, dict(overrides))
+        return _load_partial(cfg, state, str(path))
+    if "model_state" not in checkpoint and not any(k.startswith("model.") for k in checkpoint):
+        raise ValueError(f"{path}: unknown checkpoint layout; expected an official .pyth "
+                         f"(dict with 'model_state') or a mini-timesformer checkpoint")
+    hints = {**_official_settings(checkpoint), **overrides}
+    state = convert_official_state_dict(checkpoint, hints.get("attention"),
+                                        hints.get("num_frames", 8))
+    cfg = config_from_official(state)
+    cfg = _apply_overrides(cfg, state, hints)
+    return _load_partial(cfg, state, str(path))
+
+
+def from_pretrained(path, **overrides) -> TimeSformer:
+    """Load any supported checkpoint (format detected) into a ``TimeSformer`` in eval mode.
+
+    ``path``: a Hugging Face TimeSformer directory (``config.json`` with model_type
+    ``timesformer`` + ``model.safetensors``/``pytorch_model.bin``, e.g. a local snapshot of
+    ``facebook/timesformer-base-finetuned-k400``), our ``save_pretrained`` directory, an
+    official ``.pyth`` file, or a training checkpoint / run directory. ``overrides`` are
+    config fields (e.g. ``num_heads`` for official files, whose weights do not fix it, or a
+    new ``num_classes`` to fine-tune with a fresh head).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path} (expected a directory with "
+                                f"config.json, a .pyth/.pt file or a run directory)")
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return _from_directory(path, overrides)
+        if (path / "checkpoints" / "last.pt").is_file():
+            return _from_file(path / "checkpoints" / "last.pt", overrides)
+        raise FileNotFoundError(f"{path}: no config.json (Hugging Face or save_pretrained "
+                                f"directory) and no checkpoints/last.pt (training run)")
+    return _from_file(path, overrides)
+
+
+def save_pretrained(model: TimeSformer, directory) -> Path:
+    """Write ``config.json`` (config + label names + mean/std) and ``model.safetensors``.
+
+    Both files are written to temporary names and renamed, so a crash never leaves a
+    half-written model. ``from_pretrained(directory)`` gives back identical weights.
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {"model_type": OUR_MODEL_TYPE, "format_version": 1, **model.config.to_dict()}
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    for name, write in (("model.safetensors", lambda p: save_file(state, p)),
+                        ("config.json", lambda p: Path(p).write_text(json.dumps(config, indent=2)))):
+        fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".tmp", dir=directory)
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, directory / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return directory
+
+
+# ------------------------------------------------------------------ class names
+def load_label_names(name: str = "kinetics400") -> list[str]:
+    """Class names shipped with the package, in class-index order.
+
+    ``kinetics400``: the 400 Kinetics-400 classes in the standard (alphabetical) order used
+    by the official and Hugging Face checkpoints (same list as torchvision's metadata).
+    """
+    if name not in LABEL_SETS:
+        raise ValueError(f"unknown label set {name!r}; expected one of: {', '.join(LABEL_SETS)}")
+    text = resources.files("mini_timesformer").joinpath("labels", f"{name}.txt").read_text()
+    return [line for line in text.splitlines() if line]
+
+
+def label_names_for(cfg: TimeSformerConfig) -> tuple[list[str], str]:
+    """``(names, source)`` to print for a model: its own names, else a shipped list with the
+    same number of classes, else ``class_0``, ``class_1``..."""
+    if cfg.label_names:
+        return list(cfg.label_names), "checkpoint"
+    for name in LABEL_SETS:
+        names = load_label_names(name)
+        if len(names) == cfg.num_classes:
+            return names, name
+    return [f"class_{i}" for i in range(cfg.num_classes)], "index"
