@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _feature_commands():
     """The ``add_commands`` functions of the feature modules (imported lazily = fast --help)."""
-    return []
+    from . import predict
+
+    return [predict.add_commands]
 
 
 def main(argv=None) -> int:
