@@ -74,7 +74,7 @@ def test_lesson_anatomy(source):
     assert "**Objectives**" in first and "**Time budget**" in first
     markdown, code = _text(nb, "markdown"), _text(nb, "code")
     assert "## Questions" in markdown
-    assert re.search(r"\*\*Exercise\*\*", markdown), "point to the matching exercise"
+    assert re.search(r"\*\*Exercises?\*\*", markdown), "point to the matching exercise"
     assert 'os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"' in code, "needs the SMOKE switch"
     assert "plt.show()" in code, "at least one figure"
     assert "assert" in code, "checks live in assert cells"
