@@ -119,7 +119,8 @@ class TimeSformer(nn.Module):
         super().__init__()
         self.config = cfg
         self.embed = VideoEmbedding(cfg)
-        rates = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()  # stochastic depth
+        # stochastic depth grows linearly from 0 to drop_path_rate over the blocks
+        rates = [cfg.drop_path_rate * i / max(cfg.depth - 1, 1) for i in range(cfg.depth)]
         self.blocks = nn.ModuleList(Block(cfg, rate) for rate in rates)
         self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
         self.head_drop = nn.Dropout(cfg.dropout)
