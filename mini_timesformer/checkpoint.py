@@ -1,0 +1,109 @@
+"""Training checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint holds the model, optimiser and scheduler states, the random-number
+generators (Python, NumPy, torch CPU and CUDA), the model config, the training config,
+the class names and the step/epoch reached. It is written atomically: first to a
+temporary file in the same folder, then renamed over the old one with ``os.replace``
+(atomic on POSIX and Windows), so a crash mid-write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import TimeSformerConfig
+
+
+def rng_state() -> dict:
+    """The state of every random generator a training step may touch."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        "python": [py_version, list(py_state), py_gauss],
+        "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), np_pos, np_has_gauss,
+                  np_gauss],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what ``rng_state`` captured."""
+    py_version, py_state, py_gauss = state["python"]
+    random.setstate((py_version, tuple(py_state), py_gauss))
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = state["numpy"]
+    np.random.set_state((np_name, np_keys.numpy().astype(np.uint32), np_pos, np_has_gauss,
+                         np_gauss))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_save(obj, path) -> Path:
+    """``torch.save`` to a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(path, *, model, optimizer=None, scheduler=None, step: int = 0,
+                    epoch: int = 0, train_config: dict | None = None,
+                    classes: list[str] | None = None, extra: dict | None = None) -> Path:
+    """Write a training checkpoint atomically (see the module docstring)."""
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    state = {
+        "format": "mini-timesformer-checkpoint/1",
+        "model_config": model.config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "rng": rng_state(),
+        "step": step,
+        "epoch": epoch,
+        "train_config": train_config or {},
+        "classes": list(classes) if classes is not None else None,
+        "extra": extra or {},
+    }
+    return atomic_save(state, path)
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    """Read a checkpoint written by ``save_checkpoint`` (tensors and plain types only)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "last.pt" if (path / "checkpoints").is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path} (expected a .pt file written by "
+                                f"`mini-timesformer train` or its run directory)")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict) or "model_config" not in state:
+        raise ValueError(f"{path} is not a mini-timesformer training checkpoint")
+    return state
+
+
+def model_from_checkpoint(path, map_location="cpu"):
+    """``(model, checkpoint dict)``: the TimeSformer rebuilt with the checkpoint's weights."""
+    from .model import TimeSformer
+
+    state = load_checkpoint(path, map_location)
+    model = TimeSformer(TimeSformerConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["model"])
+    return model, state
