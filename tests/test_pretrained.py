@@ -76,6 +76,18 @@ def test_hf_directory_gives_same_logits(shape, tmp_path):
     torch.testing.assert_close(ours, _hf_logits(hf, video), atol=1e-5, rtol=0)
 
 
+def test_hf_joint_matches_at_other_input_sizes():
+    """Both resize the space/time embeddings by nearest interpolation for new T, H', W'.
+    (HF's divided layer reshapes with the config's T and W', so only joint is compared.)"""
+    hf = _hf_model(*HF_SHAPES[2])  # joint, 2 frames, 24 px, patch 4
+    model = mt.TimeSformer(P.config_from_hf(hf.config)).eval()
+    model.load_state_dict(P.convert_hf_state_dict(hf.state_dict()))
+    for frames, size in ((3, 24), (2, 36), (4, 16)):
+        video = torch.randn(1, frames, 3, size, size)
+        with torch.no_grad():
+            torch.testing.assert_close(model(video), hf(video).logits, atol=1e-5, rtol=0)
+
+
 def test_hf_export_loads_strictly_into_transformers():
     hf = _hf_model(*HF_SHAPES[0])
     model = mt.TimeSformer(P.config_from_hf(hf.config))
