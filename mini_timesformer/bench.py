@@ -1,0 +1,280 @@
+"""``mini-timesformer bench``: speed and memory, ours vs Hugging Face, on the same weights.
+
+    mini-timesformer bench                                  # base divided 8×224, fp32
+    mini-timesformer bench --scheme joint --modes train     # where fused attention pays
+    mini-timesformer bench --schemes                        # the five schemes side by side
+    mini-timesformer bench --scheme joint --memory-curve 2,4,8
+
+For each pass (forward; training step = forward + backward) it prints clips/s of ours and
+of HF's ``TimesformerForVideoClassification`` (eager attention), the ratio ours/HF, the
+peak memory of each (fresh subprocess per model), and achieved FLOP/s as a fraction of a
+large matmul measured in the same interleaved rounds. Helpers live in ``bench_utils.py``;
+results and the command that produced them are in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import bench_utils as bu
+from .config import SCHEMES, canonical_scheme
+
+GB = 1e9
+
+
+def _video(cfg, batch: int, device, seed: int = 1) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    video = torch.randn(batch, cfg.num_frames, cfg.in_channels, cfg.image_size,
+                        cfg.image_size, generator=generator)  # (B, T, C, H, W)
+    return video.to(device)
+
+
+def check_outputs(ours, hf, video: torch.Tensor) -> dict:
+    """Max |difference| of fp32 logits: ours (fused SDPA) vs HF, and vs our explicit path."""
+    with torch.no_grad():
+        fast = bu.logits_of(ours.eval(), video)
+        explicit = bu.logits_of(ours, video, return_attention=True)
+        diffs = {"explicit": (fast - explicit).abs().max().item()}
+        if hf is not None:
+            diffs["hf"] = (fast - bu.logits_of(hf.eval(), video)).abs().max().item()
+    return diffs
+
+
+def _row(cfg, mode, impl, times, batch, peak_flops, memory) -> dict:
+    row = {"mode": mode, "impl": impl, **bu.summarize(times)}
+    row["clips_per_s"] = batch / row["median_s"]
+    row["gflops"] = bu.flops_per_step(cfg, mode, batch) / row["median_s"] / 1e9
+    row["of_peak"] = row["gflops"] * 1e9 / peak_flops
+    if memory is not None:
+        row.update(peak_bytes=memory["peak_bytes"], memory_method=memory["method"])
+    return row
+
+
+def _probe(enabled, cfg, impl, mode, batch, device, dtype):
+    if not enabled:
+        return None
+    return bu.probe_memory(cfg, impl, mode, batch, device.type, dtype)
+
+
+def compare_with_hf(cfg, batch=1, device="cpu", dtype="fp32", modes=bu.MODES, reps=3,
+                    warmup=1, use_hf=True, memory=True, check=True, compile=False) -> dict:
+    """Ours vs HF (same weights, same input), interleaved; see the module docstring."""
+    device = bu.resolve_device(str(device))
+    if use_hf:
+        ours, hf = bu.make_pair(cfg)
+        hf = hf.to(device)
+    else:
+        ours, hf = bu.build_model(cfg, "ours"), None
+    ours = ours.to(device)
+    video = _video(cfg, batch, device)
+    result = {"config": cfg.to_dict(), "batch": batch, "dtype": dtype, "compile": compile,
+              "machine": bu.machine_info(device), "rows": [], "ratios": {}}
+    if check:
+        result["max_abs_diff"] = check_outputs(ours, hf, video)
+    runner = torch.compile(ours) if compile else ours
+    matmul, matmul_flop = bu.matmul_step(device, dtype)
+    for mode in modes:
+        fns = {"ours": bu.step_fn(runner, video, mode, device, dtype)}
+        if hf is not None:
+            fns["hf"] = bu.step_fn(hf, video, mode, device, dtype)
+        fns["matmul"] = matmul
+        times = bu.time_interleaved(fns, reps, warmup, device)
+        peak = matmul_flop / bu.summarize(times.pop("matmul"))["median_s"]
+        result.setdefault("matmul_gflops", {})[mode] = peak / 1e9
+        for impl, t in times.items():
+            mem = _probe(memory, cfg, impl, mode, batch, device, dtype)
+            result["rows"].append(_row(cfg, mode, impl, t, batch, peak, mem))
+        if hf is not None:
+            ours_row, hf_row = result["rows"][-2:]
+            ratio = {"speed": ours_row["clips_per_s"] / hf_row["clips_per_s"]}
+            if memory:
+                ratio["memory"] = ours_row["peak_bytes"] / max(hf_row["peak_bytes"], 1)
+            result["ratios"][mode] = ratio
+    return result
+
+
+def compare_schemes(preset="base", frames=8, size=224, batch=1, device="cpu", dtype="fp32",
+                    modes=("forward",), reps=3, warmup=1, memory=True) -> dict:
+    """The five schemes of ours against each other at one size (interleaved rounds)."""
+    device = bu.resolve_device(str(device))
+    cfgs = {s: bu.bench_config(preset, s, frames, size) for s in SCHEMES}
+    models = {s: bu.build_model(c, "ours").to(device) for s, c in cfgs.items()}
+    video = _video(cfgs["divided"], batch, device)
+    matmul, matmul_flop = bu.matmul_step(device, dtype)
+    result = {"preset": preset, "frames": frames, "size": size, "batch": batch,
+              "dtype": dtype, "machine": bu.machine_info(device), "rows": []}
+    for mode in modes:
+        fns = {s: bu.step_fn(m, video, mode, device, dtype) for s, m in models.items()}
+        times = bu.time_interleaved({**fns, "matmul": matmul}, reps, warmup, device)
+        peak = matmul_flop / bu.summarize(times.pop("matmul"))["median_s"]
+        result.setdefault("matmul_gflops", {})[mode] = peak / 1e9
+        for s, t in times.items():
+            mem = _probe(memory, cfgs[s], "ours", mode, batch, device, dtype)
+            result["rows"].append(_row(cfgs[s], mode, s, t, batch, peak, mem))
+    return result
+
+
+def memory_curve(preset="base", scheme="joint", frames=(2, 4, 8), size=224, batch=1,
+                 device="cpu", dtype="fp32", mode="train", use_hf=True) -> list[dict]:
+    """Peak memory of one step of ours (and HF) over the number of frames."""
+    device = bu.resolve_device(str(device))
+    rows = []
+    for t in frames:
+        cfg = bu.bench_config(preset, scheme, t, size)
+        row = {"frames": t, "tokens": 1 + t * (size // cfg.patch_size) ** 2}
+        for impl in ("ours", "hf") if use_hf else ("ours",):
+            row[impl] = bu.probe_memory(cfg, impl, mode, batch, device.type, dtype)["peak_bytes"]
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------ printing
+def format_machine(info: dict) -> str:
+    text = (f"machine: {info['cpu']} ({info['cpu_capability']}), {info['cores']} cores, "
+            f"{info['threads']} torch threads, device {info['device']}")
+    if "gpu" in info:
+        text += f" ({info['gpu']})"
+    text += (f"\nversions: python {info['python']}, torch {info['torch']}, "
+             f"transformers {info['transformers']}")
+    if "load_avg" in info:
+        text += f"\nload average at start (1/5/15 min): {info['load_avg']}"
+    return text
+
+
+def _mem(row) -> str:
+    return f"{row['peak_bytes'] / GB:.2f} GB" if "peak_bytes" in row else "-"
+
+
+def format_rows(rows, name_header="impl") -> str:
+    lines = [f"| pass | {name_header} | median s | min–max s | clips/s | GFLOP/s | of matmul peak"
+             f" | peak memory |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['mode']} | {r['impl']} | {r['median_s']:.3f} | {r['min_s']:.3f}–"
+                     f"{r['max_s']:.3f} | {r['clips_per_s']:.3f} | {r['gflops']:.1f} | "
+                     f"{r['of_peak']:.0%} | {_mem(r)} |")
+    return "\n".join(lines)
+
+
+def format_comparison(result: dict) -> str:
+    c = result["config"]
+    lines = [f"bench: {c['attention']} {c['num_frames']}×{c['image_size']} "
+             f"(D={c['embed_dim']}, depth {c['depth']}), batch {result['batch']}, "
+             f"{result['dtype']}{', torch.compile' if result['compile'] else ''}",
+             format_machine(result["machine"])]
+    peaks = ", ".join(f"{m} rounds {g:.1f}" for m, g in result["matmul_gflops"].items())
+    lines.append(f"matmul peak (square matmul, median, GFLOP/s): {peaks}")
+    if "max_abs_diff" in result:
+        d = result["max_abs_diff"]
+        lines.append("max |logit difference| of ours (fused SDPA): "
+                     + ", ".join(f"vs {k} {v:.2e}" for k, v in d.items()))
+    lines += ["", format_rows(result["rows"])]
+    for mode, r in result["ratios"].items():
+        mem = f", peak memory ours/HF {r['memory']:.2f}×" if "memory" in r else ""
+        lines.append(f"{mode}: ours/HF throughput {r['speed']:.2f}×{mem}")
+    lines.append("FLOP = 2·MACs per clip forward (cost.macs), ×3 for a training step; "
+                 "memory = peak above the pre-step level, first step in a fresh process")
+    return "\n".join(lines)
+
+
+def format_schemes(result: dict) -> str:
+    lines = [f"bench --schemes: {result['preset']} {result['frames']}×{result['size']}, "
+             f"batch {result['batch']}, {result['dtype']}", format_machine(result["machine"])]
+    peaks = ", ".join(f"{m} rounds {g:.1f}" for m, g in result["matmul_gflops"].items())
+    lines += [f"matmul peak (GFLOP/s): {peaks}", "", format_rows(result["rows"], "scheme")]
+    return "\n".join(lines)
+
+
+def format_curve(rows, scheme: str, mode: str) -> str:
+    lines = [f"peak memory of one {mode} step over frames ({scheme}):",
+             "| frames | tokens | ours | HF | ours/HF |", "|---|---|---|---|---|"]
+    for r in rows:
+        hf = r.get("hf")
+        ratio = f"{r['ours'] / hf:.2f}" if hf else "-"
+        hf_text = f"{hf / GB:.2f} GB" if hf else "-"
+        lines.append(f"| {r['frames']} | {r['tokens']} | {r['ours'] / GB:.2f} GB | {hf_text} "
+                     f"| {ratio} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ CLI
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise ValueError(f"expected a comma-separated list of positive integers, got {text!r}")
+    return values
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    modes = tuple(m.strip() for m in text.split(",") if m.strip())
+    bad = [m for m in modes if m not in bu.MODES]
+    if not modes or bad:
+        raise ValueError(f"--modes expects a comma-separated subset of {','.join(bu.MODES)}, "
+                         f"got {text!r}")
+    return modes
+
+
+def run(args) -> int:
+    """Handler of ``mini-timesformer bench``."""
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    for name in ("frames", "size", "batch", "reps"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    modes = _modes(args.modes)
+    scheme = canonical_scheme(args.scheme)
+    common = dict(batch=args.batch, device=args.device, dtype=args.dtype)
+    if args.memory_curve:
+        rows = memory_curve(args.preset, scheme, _int_list(args.memory_curve), args.size,
+                            mode=modes[-1], use_hf=not args.no_hf, **common)
+        result, text = {"memory_curve": rows}, format_curve(rows, scheme, modes[-1])
+    elif args.schemes:
+        result = compare_schemes(args.preset, args.frames, args.size, modes=modes,
+                                 reps=args.reps, warmup=args.warmup,
+                                 memory=not args.no_memory, **common)
+        text = format_schemes(result)
+    else:
+        cfg = bu.bench_config(args.preset, scheme, args.frames, args.size)
+        use_hf = not args.no_hf and scheme in bu.HF_SCHEMES
+        result = compare_with_hf(cfg, modes=modes, reps=args.reps, warmup=args.warmup,
+                                 use_hf=use_hf, memory=not args.no_memory,
+                                 check=not args.no_check, compile=args.compile, **common)
+        text = format_comparison(result)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="speed and memory: ours vs Hugging Face, "
+                              "fraction of matmul peak, the five schemes")
+    p.add_argument("--scheme", default="divided", help="attention scheme (default divided)")
+    p.add_argument("--preset", default="base", help="model size (default base = ViT-B)")
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--size", type=int, default=224, help="frame height = width in pixels")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--dtype", choices=tuple(bu.DTYPES), default="fp32",
+                   help="fp32, or autocast to bf16/fp16")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, mps")
+    p.add_argument("--compile", action="store_true", help="torch.compile our model (opt-in)")
+    p.add_argument("--modes", default="forward,train", help="forward,train (default both)")
+    p.add_argument("--reps", type=int, default=3, help="timed rounds; medians reported")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    p.add_argument("--no-hf", action="store_true", help="time ours only")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    p.add_argument("--no-check", action="store_true", help="skip the output comparison")
+    p.add_argument("--schemes", action="store_true", help="compare the five schemes (ours)")
+    p.add_argument("--memory-curve", metavar="FRAMES",
+                   help="e.g. 2,4,8: peak memory of ours and HF over frames")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.set_defaults(func=run)

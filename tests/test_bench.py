@@ -1,0 +1,103 @@
+"""The benchmark's behaviour on nano models (speed itself is never asserted here)."""
+
+import json
+
+import pytest
+import torch
+
+from mini_timesformer import bench, cost
+from mini_timesformer import bench_utils as bu
+from mini_timesformer.cli import main
+from tests.helpers import nano, randomised
+
+
+@pytest.mark.parametrize("scheme", ["divided", "joint"])
+def test_pair_has_the_same_weights_and_outputs(scheme):
+    ours, hf = bu.make_pair(nano(scheme))
+    video = torch.randn(2, 8, 3, 32, 32)
+    with torch.no_grad():
+        expected = bu.logits_of(hf, video)
+        torch.testing.assert_close(bu.logits_of(ours, video), expected, atol=1e-5, rtol=1e-5)
+        randomised(ours, seed=3)  # a copy, not shared storage: HF must not change
+        torch.testing.assert_close(bu.logits_of(hf, video), expected, atol=0, rtol=0)
+        assert not torch.allclose(bu.logits_of(ours, video), expected, atol=1e-3)
+
+
+def test_comparison_ratios_come_from_the_measured_times():
+    result = bench.compare_with_hf(nano("divided"), batch=2, reps=2, warmup=0, memory=False)
+    assert result["max_abs_diff"]["hf"] < 1e-5
+    assert result["max_abs_diff"]["explicit"] < 1e-5
+    rows = {(r["mode"], r["impl"]): r for r in result["rows"]}
+    assert set(rows) == {(m, i) for m in bu.MODES for i in ("ours", "hf")}
+    for (mode, _), r in rows.items():
+        assert len(r["times_s"]) == 2 and r["min_s"] <= r["median_s"] <= r["max_s"]
+        assert r["clips_per_s"] == pytest.approx(2 / r["median_s"])
+        flop = 2 * cost.macs(nano("divided")) * 2 * (3 if mode == "train" else 1)
+        assert r["gflops"] == pytest.approx(flop / r["median_s"] / 1e9)
+        assert r["of_peak"] == pytest.approx(r["gflops"] / result["matmul_gflops"][mode])
+    for mode in bu.MODES:
+        expected = rows[(mode, "hf")]["median_s"] / rows[(mode, "ours")]["median_s"]
+        assert result["ratios"][mode]["speed"] == pytest.approx(expected)
+    text = bench.format_comparison(result)
+    assert "ours/HF throughput" in text and "torch " in text and "threads" in text
+
+
+def test_interleaving_rotates_the_order_and_counts_calls():
+    calls = []
+    fns = {name: (lambda n=name: calls.append(n)) for name in "abc"}
+    times = bu.time_interleaved(fns, reps=3, warmup=1)
+    assert calls == list("abc" + "abc" + "bca" + "cab")
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
+
+
+def test_train_step_frees_gradients_and_changes_nothing():
+    model = bu.build_model(nano("axial"), "ours")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    bu.step_fn(model, torch.randn(1, 8, 3, 32, 32), "train", torch.device("cpu"))()
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_schemes_table_covers_all_five():
+    result = bench.compare_schemes("nano", 8, 32, reps=1, warmup=0, memory=False)
+    assert [r["impl"] for r in result["rows"]] == list(bench.SCHEMES)
+    text = bench.format_schemes(result)
+    assert all(s in text for s in bench.SCHEMES)
+
+
+def test_hf_comparison_only_for_divided_and_joint():
+    for scheme in ("axial", "space"):
+        with pytest.raises(ValueError, match=f"for the {scheme!r} scheme"):
+            bu.hf_config_for(nano(scheme))
+
+
+def test_memory_probe_sees_the_gradients():
+    cfg = nano("divided")
+    probe = bu.probe_memory(cfg, "ours", "train", batch=1)
+    param_bytes = 4 * cost.params(cfg)  # fp32 gradients, allocated during the step
+    assert probe["peak_bytes"] >= param_bytes
+    assert probe["method"]
+
+
+def test_cli_writes_json(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["bench", "--preset", "nano", "--size", "32", "--modes", "forward",
+                 "--reps", "1", "--warmup", "0", "--no-memory", "--no-hf", "--no-check",
+                 "--json", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert [r["impl"] for r in result["rows"]] == ["ours"]
+    assert "forward" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--modes", "fwd"], "--modes expects"),
+    (["--scheme", "bogus"], "unknown attention scheme"),
+    (["--frames", "0"], "--frames must be >= 1"),
+    (["--memory-curve", "2,x"], "comma-separated list of positive integers"),
+    (["--device", "tpu"], "unknown device"),
+])
+def test_bad_options_give_one_line_errors(argv, expected, capsys):
+    assert main(["bench", "--preset", "nano", "--size", "32", "--no-memory"] + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
