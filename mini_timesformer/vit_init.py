@@ -23,9 +23,9 @@ What this buys exactly (tested in ``tests/test_pretrained.py``):
 * ``axial`` / ``local_global``: added steps are the identity; on a single-frame clip one
   patch wide, axial's height step sees the whole frame, i.e. it *is* the ViT.
 
-Weights: a ``timm`` VisionTransformer (module), its state dict, or a ``.pth``/``.pt``/``.bin``
-or ``.safetensors`` file holding that state dict. (The original JAX ``.npz`` release is
-not read here: load it with ``timm`` first, e.g. ``timm.create_model(..., pretrained=True)``.)
+Weights: a ``timm`` VisionTransformer (module), its state dict, a ``.pth``/``.pt``/``.bin``
+or ``.safetensors`` file holding that state dict, or an ``.npz`` of the original JAX ViT
+release (e.g. ``ViT-B_16.npz``, ImageNet-21K).
 """
 
 from __future__ import annotations
@@ -57,9 +57,7 @@ def _read_vit_state(weights) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         if path.suffix == ".npz":
-            raise ValueError(f"{path}: .npz (original JAX ViT) is not read directly; load it "
-                             f"into timm first (timm.create_model(name, pretrained=True)) and "
-                             f"pass the model")
+            return _read_jax_npz(path)
         weights = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(weights, dict):
         raise ValueError(f"expected a timm ViT (module, state dict or file), got "
@@ -68,6 +66,52 @@ def _read_vit_state(weights) -> dict[str, torch.Tensor]:
         if nested in weights and isinstance(weights[nested], dict):
             weights = weights[nested]
     return {k.removeprefix("module."): v for k, v in weights.items()}
+
+
+def _read_jax_npz(path: Path) -> dict[str, torch.Tensor]:
+    """The original ViT release (JAX/Flax ``.npz``, e.g. ``ViT-B_16.npz``) -> timm layout.
+
+    Flax Dense kernels are (in, out), i.e. the transpose of ``nn.Linear.weight``; the
+    attention's query/key/value kernels are (D, heads, d_h) and its output (heads, d_h, D).
+    """
+    import numpy as np
+
+    npz = np.load(path)
+    t = lambda key: torch.from_numpy(np.asarray(npz[key], dtype=np.float32))  # noqa: E731
+    if "embedding/kernel" not in npz:
+        raise ValueError(f"{path}: not an original ViT .npz (no 'embedding/kernel')")
+    state = {
+        "patch_embed.proj.weight": t("embedding/kernel").permute(3, 2, 0, 1),  # (D, C, P, P)
+        "patch_embed.proj.bias": t("embedding/bias"),
+        "cls_token": t("cls"),
+        "pos_embed": t("Transformer/posembed_input/pos_embedding"),
+        "norm.weight": t("Transformer/encoder_norm/scale"),
+        "norm.bias": t("Transformer/encoder_norm/bias"),
+    }
+    if "head/kernel" in npz and npz["head/kernel"].size:
+        state["head.weight"], state["head.bias"] = t("head/kernel").T, t("head/bias")
+    depth = len({k.split("/")[1] for k in npz if k.startswith("Transformer/encoderblock_")})
+    for i in range(depth):
+        b = f"Transformer/encoderblock_{i}/"
+        mha = b + "MultiHeadDotProductAttention_1/"
+        dim = npz[mha + "query/kernel"].shape[0]
+        qkv = [t(mha + f"{n}/kernel").reshape(dim, dim).T for n in ("query", "key", "value")]
+        state.update({
+            f"blocks.{i}.norm1.weight": t(b + "LayerNorm_0/scale"),
+            f"blocks.{i}.norm1.bias": t(b + "LayerNorm_0/bias"),
+            f"blocks.{i}.attn.qkv.weight": torch.cat(qkv),  # (3·D, D): q, k, v rows
+            f"blocks.{i}.attn.qkv.bias": torch.cat(
+                [t(mha + f"{n}/bias").reshape(dim) for n in ("query", "key", "value")]),
+            f"blocks.{i}.attn.proj.weight": t(mha + "out/kernel").reshape(dim, dim).T,
+            f"blocks.{i}.attn.proj.bias": t(mha + "out/bias"),
+            f"blocks.{i}.norm2.weight": t(b + "LayerNorm_2/scale"),
+            f"blocks.{i}.norm2.bias": t(b + "LayerNorm_2/bias"),
+        })
+        for j, fc in ((0, "fc1"), (1, "fc2")):
+            dense = b + f"MlpBlock_3/Dense_{j}/"
+            state[f"blocks.{i}.mlp.{fc}.weight"] = t(dense + "kernel").T
+            state[f"blocks.{i}.mlp.{fc}.bias"] = t(dense + "bias")
+    return {k: v.contiguous() for k, v in state.items()}
 
 
 def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:

@@ -336,6 +336,52 @@ def test_from_vit_copies_weights_and_interpolates_pos_embed(tmp_path):
         assert torch.equal(again.blocks[0].mlp.fc2.weight, vit.blocks[0].mlp.fc2.weight)
 
 
+def _write_jax_npz(vit, path):
+    """A timm ViT in the original JAX release's .npz layout (checked with timm's reader)."""
+    import numpy as np
+
+    s = {k: v.detach().numpy() for k, v in vit.state_dict().items()}
+    D, heads = vit.embed_dim, vit.blocks[0].attn.num_heads
+    out = {"embedding/kernel": s["patch_embed.proj.weight"].transpose(2, 3, 1, 0),
+           "embedding/bias": s["patch_embed.proj.bias"], "cls": s["cls_token"],
+           "Transformer/posembed_input/pos_embedding": s["pos_embed"],
+           "Transformer/encoder_norm/scale": s["norm.weight"],
+           "Transformer/encoder_norm/bias": s["norm.bias"],
+           "head/kernel": s["head.weight"].T, "head/bias": s["head.bias"]}
+    for i in range(len(vit.blocks)):
+        b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
+        mha = b + "MultiHeadDotProductAttention_1/"
+        for j, name in enumerate(("query", "key", "value")):
+            w = s[p + "attn.qkv.weight"][j * D:(j + 1) * D]  # (D_out, D_in)
+            out[mha + f"{name}/kernel"] = w.T.reshape(D, heads, D // heads)
+            out[mha + f"{name}/bias"] = s[p + "attn.qkv.bias"][j * D:(j + 1) * D].reshape(
+                heads, D // heads)
+        out[mha + "out/kernel"] = s[p + "attn.proj.weight"].T.reshape(heads, D // heads, D)
+        out[mha + "out/bias"] = s[p + "attn.proj.bias"]
+        for ln, norm in (("LayerNorm_0", "norm1"), ("LayerNorm_2", "norm2")):
+            out[b + f"{ln}/scale"], out[b + f"{ln}/bias"] = (s[p + norm + ".weight"],
+                                                             s[p + norm + ".bias"])
+        for j, fc in enumerate(("fc1", "fc2")):
+            out[b + f"MlpBlock_3/Dense_{j}/kernel"] = s[p + f"mlp.{fc}.weight"].T
+            out[b + f"MlpBlock_3/Dense_{j}/bias"] = s[p + f"mlp.{fc}.bias"]
+    np.savez(path, **out)
+
+
+def test_from_vit_reads_original_jax_npz(tmp_path):
+    from timm.models.vision_transformer import _load_weights
+
+    vit = _vit()
+    _write_jax_npz(vit, tmp_path / "ViT-tiny.npz")
+    check = _vit(seed=5)  # reference: timm's own .npz reader gives back the same ViT
+    _load_weights(check, str(tmp_path / "ViT-tiny.npz"))
+    for key, value in vit.state_dict().items():
+        torch.testing.assert_close(check.state_dict()[key], value, atol=0, rtol=0)
+    ours = mt.TimeSformer.from_vit(_vit_cfg("divided"), tmp_path / "ViT-tiny.npz")
+    expected = mt.TimeSformer.from_vit(_vit_cfg("divided"), vit)
+    for key, value in expected.state_dict().items():  # head too: 5 classes = the ViT's
+        torch.testing.assert_close(ours.state_dict()[key], value, atol=0, rtol=0)
+
+
 @pytest.mark.parametrize("size", ["tiny", "small", "base"])
 def test_from_vit_timm_families_carry_normalisation(size):
     import timm
