@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _feature_commands():
     """The ``add_commands`` functions of the feature modules (imported lazily = fast --help)."""
     from . import bench, curves, exercises, predict, train_cli
+    from .data import cli as data_cli
 
     return [predict.add_commands, curves.add_commands, train_cli.add_commands,
-            bench.add_commands, exercises.add_commands]
+            bench.add_commands, exercises.add_commands, data_cli.add_commands]
 
 
 def main(argv=None) -> int:

