@@ -77,7 +77,12 @@ def _read_jax_npz(path: Path) -> dict[str, torch.Tensor]:
     import numpy as np
 
     npz = np.load(path)
-    t = lambda key: torch.from_numpy(np.asarray(npz[key], dtype=np.float32))  # noqa: E731
+
+    def t(key: str) -> torch.Tensor:
+        if key not in npz:
+            raise ValueError(f"{path}: missing {key!r}; expected the original ViT .npz layout")
+        return torch.from_numpy(np.asarray(npz[key], dtype=np.float32))
+
     if "embedding/kernel" not in npz:
         raise ValueError(f"{path}: not an original ViT .npz (no 'embedding/kernel')")
     state = {
@@ -94,7 +99,7 @@ def _read_jax_npz(path: Path) -> dict[str, torch.Tensor]:
     for i in range(depth):
         b = f"Transformer/encoderblock_{i}/"
         mha = b + "MultiHeadDotProductAttention_1/"
-        dim = npz[mha + "query/kernel"].shape[0]
+        dim = t(mha + "query/kernel").shape[0]
         qkv = [t(mha + f"{n}/kernel").reshape(dim, dim).T for n in ("query", "key", "value")]
         state.update({
             f"blocks.{i}.norm1.weight": t(b + "LayerNorm_0/scale"),
