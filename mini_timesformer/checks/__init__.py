@@ -1,0 +1,18 @@
+"""Auto-checks for the course exercises (``exercises/``).
+
+Each ``check_*`` function takes the student's function, runs it next to the package's
+reference with copied weights on random inputs (shapes first, then values, then
+properties), prints what passed, and raises ``CheckFailed`` naming the likely mistake.
+"""
+
+from .attention import check_attention, check_multi_head
+from .core import CheckFailed
+from .divided import check_divided_block, check_space_step, check_time_step
+from .embedding import check_embed_tokens, check_num_tokens, check_patchify
+from .groupings import check_grouping, check_keys_per_query
+
+__all__ = [
+    "CheckFailed", "check_patchify", "check_embed_tokens", "check_num_tokens", "check_attention",
+    "check_multi_head", "check_time_step", "check_space_step", "check_divided_block",
+    "check_grouping", "check_keys_per_query",
+]

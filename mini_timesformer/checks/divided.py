@@ -1,0 +1,131 @@
+"""Checks for exercise 3: divided space-time attention (paper §3, Eq. 6-8, Fig. 1;
+``model.AttentionStep`` and ``model.Block`` with the ``divided`` scheme)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..model import Block
+from ..schemes import visibility
+from .core import CheckFailed, check_shape, compare, passed, randn, randomize
+from .steps import SPACE_MAJOR, check_visibility, make_step, pattern_fns, run_step, tiny_config
+
+_COMMON = {
+    "forgot the LayerNorm (step.norm) before the attention": dict(norm=False),
+    "forgot the residual connection: return x + update": dict(residual=False),
+}
+
+
+def _tokens(grid, batch, seed):
+    T, H, W = grid
+    return randn(batch, 1 + T * H * W, 16, seed=seed)  # (B, 1 + T·N, D), CLS first
+
+
+def _run(fn, x, grid, step, what):
+    got = fn(x.clone(), grid, step)
+    return check_shape(got, x.shape, what, "return every token, CLS first: (B, 1 + T·N, D)")
+
+
+def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
+    """time_step(x, grid, step): each patch attends to the same position in all T frames.
+
+    ``step`` is a package ``AttentionStep`` (grouping "time", an added step: CLS left out,
+    extra Linear ``step.extra`` before the residual) with random weights.
+    """
+    step = make_step("time", added=True, seed=seed)
+    x = _tokens(grid, batch, seed + 1)
+    got = _run(time_step, x, grid, step, "time_step(x, grid, step)")
+    with torch.no_grad():
+        expected = step(x, grid)[0]
+        if not torch.equal(got[:, 0], x[:, 0]):
+            raise CheckFailed("time_step changed the CLS token. CLS in the wrong step: the time "
+                              "step leaves it out and passes it through unchanged; it takes part "
+                              "in the space step")
+        variants = {
+            "CLS in the wrong step: the time step must leave the CLS token out of its "
+            "groups (it joins the space step)": dict(cls="mean", keep_cls=True),
+            "grouped the patches of one frame (that is the space step); the time step "
+            "groups one patch position n across the T frames": dict(
+                split=pattern_fns("b (t h w) d -> (b t) (h w) d")[0],
+                merge=pattern_fns("b (t h w) d -> (b t) (h w) d")[1]),
+            "wrong token order: tokens are time-major (index t·N + n), you split them as "
+            "(n, t); use 'b (t n) d -> (b n) t d'": dict(
+                split=pattern_fns(SPACE_MAJOR["time"])[0],
+                merge=pattern_fns(SPACE_MAJOR["time"])[1]),
+            "forgot the extra Linear step.extra (the official temporal_fc) before the "
+            "residual": dict(extra=False),
+            **_COMMON,
+        }
+        compare(got, expected, "time_step output",
+                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
+        check_visibility(lambda y: time_step(y, grid, step), x[:1], grid,
+                         visibility("divided", *grid)["time"], "time_step", cls_changes=False)
+    T, H, W = grid
+    passed(f"time_step: T={T}, {H}×{W} patches, same as the package; each patch sees "
+           "only its own position in every frame")
+
+
+def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
+    """space_step(x, grid, step): each patch attends to the patches of its own frame and a
+    copy of the CLS token; the CLS output is the mean over the T frames' copies.
+
+    ``step`` is a package ``AttentionStep`` (grouping "space", the block's ViT step).
+    """
+    step = make_step("space", added=False, seed=seed)
+    x = _tokens(grid, batch, seed + 1)
+    got = _run(space_step, x, grid, step, "space_step(x, grid, step)")
+    with torch.no_grad():
+        expected = step(x, grid)[0]
+        variants = {
+            "the space step must include the CLS token: copy it into every frame's group "
+            "(after step.norm) and make its update the mean of the T outputs":
+                dict(cls="skip"),
+            "kept the CLS output of one frame only; average the T frames' CLS outputs":
+                dict(cls="first"),
+            "summed the T frames' CLS outputs; average them": dict(cls="sum"),
+            "the CLS copies must go through step.norm too": dict(cls_norm=False),
+            "grouped one patch position across time (that is the time step); the space "
+            "step groups the N patches of one frame": dict(
+                split=pattern_fns("b (t h w) d -> (b h w) t d")[0],
+                merge=pattern_fns("b (t h w) d -> (b h w) t d")[1]),
+            "wrong token order: tokens are time-major (index t·N + n), you split them as "
+            "(n, t); use 'b (t n) d -> (b t) n d'": dict(
+                split=pattern_fns(SPACE_MAJOR["space"])[0],
+                merge=pattern_fns(SPACE_MAJOR["space"])[1]),
+            **_COMMON,
+        }
+        compare(got, expected, "space_step output",
+                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
+        check_visibility(lambda y: space_step(y, grid, step), x[:1], grid,
+                         visibility("divided", *grid)["space"], "space_step", cls_changes=True)
+    T, H, W = grid
+    passed(f"space_step: T={T}, {H}×{W} patches, same as the package; CLS averaged over "
+           "frames; each patch sees only its own frame")
+
+
+def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int = 0) -> None:
+    """divided_block(x, grid, block): time step, space step, then the MLP
+    (LayerNorm -> MLP -> residual), as a package ``Block(divided)`` with random weights."""
+    block = randomize(Block(tiny_config(attention="divided")), seed)
+    x = _tokens(grid, batch, seed + 1)
+    got = check_shape(divided_block(x.clone(), grid, block), x.shape,
+                      "divided_block(x, grid, block)", "return every token, CLS first")
+    with torch.no_grad():
+        expected = block(x, grid)[0]
+        time, space = block.steps["time"], block.steps["space"]
+
+        def mlp(y, norm=True, residual=True):
+            update = block.mlp(block.norm(y) if norm else y)
+            return y + update if residual else update
+
+        variants = {
+            "space step before the time step; the paper applies time first, then space":
+                lambda: mlp(time(space(x, grid)[0], grid)[0]),
+            "forgot the MLP": lambda: space(time(x, grid)[0], grid)[0],
+            "forgot the LayerNorm (block.norm) before the MLP":
+                lambda: mlp(space(time(x, grid)[0], grid)[0], norm=False),
+            "forgot the MLP's residual connection":
+                lambda: mlp(space(time(x, grid)[0], grid)[0], residual=False),
+        }
+        compare(got, expected, "divided_block output", variants)
+    passed("divided_block: time -> space -> MLP, same as the package's Block")
