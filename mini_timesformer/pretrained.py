@@ -61,20 +61,17 @@ def load_state_dict_strict(model: torch.nn.Module, state: dict, source: str = "c
     return model
 
 
-def _apply_overrides(cfg: TimeSformerConfig, state: dict, overrides: dict) -> TimeSformerConfig:
-    """Config fields from the caller win. A new ``num_classes`` drops the checkpoint's head
-    (fine-tuning on other classes): the model gets a freshly initialised one."""
-    if "num_classes" in overrides and overrides["num_classes"] != cfg.num_classes:
-        state.pop("head.weight", None)
-        state.pop("head.bias", None)
+def _build(cfg: TimeSformerConfig, state: dict, overrides: dict, source: str) -> TimeSformer:
+    """Apply the caller's config fields, then load strictly (eval mode). A different
+    ``num_classes`` drops the checkpoint's head (fine-tuning on other classes): the model
+    keeps its freshly initialised one."""
+    overrides = dict(overrides)
+    new_head = "num_classes" in overrides and overrides["num_classes"] != cfg.num_classes
+    if new_head:
+        state = {k: v for k, v in state.items() if not k.startswith("head.")}
         overrides.setdefault("label_names", None)
-    return cfg.replace(**overrides) if overrides else cfg
-
-
-def _load_partial(cfg: TimeSformerConfig, state: dict, source: str) -> TimeSformer:
-    """Strict load, except a head the overrides asked to replace."""
-    model = TimeSformer(cfg)
-    if "head.weight" not in state and cfg.num_classes:
+    model = TimeSformer(cfg.replace(**overrides) if overrides else cfg)
+    if new_head and model.config.num_classes:
         state = {**state, "head.weight": model.head.weight.detach(),
                  "head.bias": model.head.bias.detach()}
     return load_state_dict_strict(model, state, source).eval()
@@ -113,8 +110,7 @@ def _from_directory(directory: Path, overrides: dict) -> TimeSformer:
         raise ValueError(f"{directory / 'config.json'}: model_type {kind!r} is not a "
                          f"TimeSformer; expected 'timesformer' (Hugging Face) or "
                          f"{OUR_MODEL_TYPE!r}")
-    cfg = _apply_overrides(cfg, state, dict(overrides))
-    return _load_partial(cfg, state, str(directory))
+    return _build(cfg, state, overrides, str(directory))
 
 
 def _official_settings(checkpoint: dict) -> dict:
@@ -154,17 +150,14 @@ def _from_file(path: Path, overrides: dict) -> TimeSformer:
         if cfg.label_names is None and checkpoint.get("classes"):
             cfg = cfg.replace(label_names=list(checkpoint["classes"]))
         state = dict(checkpoint["model"])
-        cfg = _apply_overrides(cfg, state, dict(overrides))
-        return _load_partial(cfg, state, str(path))
+        return _build(cfg, state, overrides, str(path))
     if "model_state" not in checkpoint and not any(k.startswith("model.") for k in checkpoint):
         raise ValueError(f"{path}: unknown checkpoint layout; expected an official .pyth "
                          f"(dict with 'model_state') or a mini-timesformer checkpoint")
     hints = {**_official_settings(checkpoint), **overrides}
     state = convert_official_state_dict(checkpoint, hints.get("attention"),
                                         hints.get("num_frames", 8))
-    cfg = config_from_official(state)
-    cfg = _apply_overrides(cfg, state, hints)
-    return _load_partial(cfg, state, str(path))
+    return _build(config_from_official(state), state, hints, str(path))
 
 
 def from_pretrained(path, **overrides) -> TimeSformer:

@@ -88,6 +88,21 @@ def test_hf_joint_matches_at_other_input_sizes():
             torch.testing.assert_close(model(video), hf(video).logits, atol=1e-5, rtol=0)
 
 
+def test_hf_bare_model_in_pytorch_model_bin(tmp_path):
+    """A headless ``TimesformerModel`` (keys without the ``timesformer.`` prefix) saved as
+    pytorch_model.bin: features match; without num_classes=0 the missing head is an error."""
+    hf = _hf_model(*HF_SHAPES[0]).timesformer
+    hf.config.save_pretrained(tmp_path)
+    torch.save(hf.state_dict(), tmp_path / "pytorch_model.bin")
+    with pytest.raises(ValueError, match="missing key 'head.weight'"):
+        mt.TimeSformer.from_pretrained(tmp_path)
+    model = mt.TimeSformer.from_pretrained(tmp_path, num_classes=0)
+    video = torch.randn(1, 4, 3, 32, 32)
+    with torch.no_grad():
+        expected = hf(video).last_hidden_state[:, 0]  # final-normalised CLS
+        torch.testing.assert_close(model(video), expected, atol=1e-5, rtol=0)
+
+
 def test_hf_export_loads_strictly_into_transformers():
     hf = _hf_model(*HF_SHAPES[0])
     model = mt.TimeSformer(P.config_from_hf(hf.config))
