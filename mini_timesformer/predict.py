@@ -104,6 +104,11 @@ def _run(args) -> int:
     result = predict(model, args.video, topk=args.topk, views=args.views, stride=args.stride,
                      device=args.device)
     result["checkpoint"] = str(args.checkpoint)
+    if args.attention:  # attention rollout of the centre view, animated (mt.viz)
+        from .viz import save_attention_animation
+
+        view = _read_views(args.video, model.config, result["views"]["stride"], 1, 1)
+        result["attention"] = str(save_attention_animation(model, view, None, args.attention))
     print(json.dumps(result, indent=2) if args.json else format_text(result))
     return 0
 
@@ -123,4 +128,6 @@ def add_commands(subparsers) -> None:
                         "the checkpoint's frame count: 8x32, 16x16, 96x4)")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, ...")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--attention", metavar="OUT.gif",
+                   help="also save the attention rollout over the centre view (.gif or .mp4)")
     p.set_defaults(func=_run)

@@ -241,15 +241,21 @@ def animate_attention(frames: torch.Tensor, heat: torch.Tensor, path, fps: float
     return path
 
 
-def save_attention_animation(model, video_float: torch.Tensor, frames_uint8: torch.Tensor,
-                             path, fps: float = 4.0) -> Path:
+def save_attention_animation(model, video_float: torch.Tensor,
+                             frames_uint8: torch.Tensor | None, path, fps: float = 4.0) -> Path:
     """Rollout of ``model`` on one clip, animated over the clip's frames (GIF or MP4).
 
     video_float: the model input (1, T, 3, H, W) or (T, 3, H, W); frames_uint8: the frames
-    to draw on, (T, 3, H0, W0), any size (the map is resized to them).
+    to draw on, (T, 3, H0, W0), any size (the map is resized to them); None = the input
+    un-normalised with the model's mean and std.
     """
     video = video_float if video_float.ndim == 5 else video_float[None]
-    relevance = attention_rollout(model, video[:1])[0]  # (T, H', W')
+    device = next(model.parameters()).device
+    relevance = attention_rollout(model, video[:1].to(device))[0].cpu()  # (T, H', W')
+    if frames_uint8 is None:
+        mean = torch.tensor(model.config.mean).view(3, 1, 1)
+        std = torch.tensor(model.config.std).view(3, 1, 1)
+        frames_uint8 = ((video[0].cpu() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
     return animate_attention(frames_uint8, relevance, path, fps)
 
 
@@ -275,7 +281,8 @@ def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None =
     """
     video = video if video.ndim == 5 else video[None]
     frames = frames if frames is not None else video[0]
-    _, attention, grid = model_attention(model, video[:1])
+    _, attention, grid = model_attention(model, video[:1].to(next(model.parameters()).device))
+    attention = [{k: w.cpu() for k, w in block.items()} for block in attention]
     scheme = model.config.attention
     static = plot_query_attention(frames, attention, scheme, grid)
     if not widgets:

@@ -156,3 +156,35 @@ def test_object_attention_ratio_is_one_for_uniform_relevance_and_grows_with_focu
     masks = torch.zeros(1, 2, 32, 32)
     masks[:, :, 8:16, 8:12] = 1
     torch.testing.assert_close(ro.patch_coverage(masks, 8)[0, 0, 1, 1], torch.tensor(0.5))
+
+
+def test_synthetic_object_masks_sit_on_the_generated_object():
+    from mini_timesformer.data import SyntheticVideos
+
+    dataset = SyntheticVideos("motion", size=16, seed=3)
+    for index in (0, 2, 6):  # move right, move down, grow
+        masks = ro.synthetic_object_masks(dataset, index)  # (T, H, W)
+        states = dataset.params(index).states  # (T, 4): cx, cy, angle, radius
+        ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+        for t in range(masks.shape[0]):
+            m = masks[t].float()
+            centre = torch.stack([(m * xs).sum(), (m * ys).sum()]) / m.sum()
+            # shapes are centred on (cx, cy) up to their asymmetry (a triangle's centroid)
+            assert (centre - states[t, :2]).norm() < 0.5 * states[t, 3] + 1, (index, t)
+            assert m.sum() < (2 * states[t, 3] + 2) ** 2  # inside the bounding square
+
+
+def test_object_attention_reports_the_ratio_of_the_rollout():
+    from mini_timesformer.data import SyntheticVideos
+
+    dataset = SyntheticVideos("motion", size=4, seed=1)
+    model = randomised(mt.TimeSformer(nano("divided", depth=1, num_classes=8)))
+    report = ro.object_attention(model, dataset, num_clips=4, batch_size=3)
+    clips = torch.stack([dataset[i][0] for i in range(4)])
+    video = mt.data.to_float_clip(clips, model.config.mean, model.config.std)
+    coverage = ro.patch_coverage(torch.stack([ro.synthetic_object_masks(dataset, i)
+                                              for i in range(4)]), 8)
+    expected = ro.object_attention_ratio(ro.attention_rollout(model, video), coverage)
+    assert report["clips"] == 4
+    assert report["ratio_mean"] == pytest.approx(expected.mean().item(), rel=1e-5)
+    assert 0 < report["object_area"] < 0.5

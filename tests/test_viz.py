@@ -124,3 +124,21 @@ def test_explorer_redraws_on_slider_changes_and_degrades_to_a_figure(divided, mo
     assert isinstance(viz.attention_explorer(model, video, widgets=False), Figure)
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if not installed
     assert isinstance(viz.attention_explorer(model, video, frames), Figure)
+
+
+def test_predict_attention_flag_writes_the_rollout_gif(tmp_path, capsys):
+    import json
+
+    from mini_timesformer.cli import main
+    from mini_timesformer.data import sample_video_paths
+
+    bikes = next(p for p in sample_video_paths() if p.name == "bikes.mp4")
+    model = mt.TimeSformer(mt.TimeSformerConfig.preset("nano", num_frames=4, num_classes=3,
+                                                       label_names=["a", "b", "c"]))
+    model.save_pretrained(tmp_path / "ckpt")
+    out = tmp_path / "attention.gif"
+    assert main(["predict", str(bikes), "--checkpoint", str(tmp_path / "ckpt"), "--json",
+                 "--attention", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["attention"] == str(out)
+    with Image.open(out) as im:
+        assert im.n_frames == 4 and im.size[0] == 2 * im.size[1]
