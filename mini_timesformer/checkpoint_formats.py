@@ -9,24 +9,24 @@ so converting is renaming; the maths is the same (checked numerically in the tes
 (``space`` for divided and space, ``joint`` for joint); the ``time`` rows exist only for
 ``divided``. Every row holds ``.weight`` and ``.bias`` unless it is a bare tensor.
 
-| ours                          | Hugging Face (prefix ``timesformer.``)           | official (prefix ``model.``) |
-|-------------------------------|--------------------------------------------------|------------------------------|
-| embed.patch_embed.proj        | embeddings.patch_embeddings.projection           | patch_embed.proj             |
-| embed.cls_token               | embeddings.cls_token                             | cls_token                    |
-| embed.pos_embed               | embeddings.position_embeddings                   | pos_embed                    |
-| embed.time_embed (1)          | embeddings.time_embeddings                       | time_embed                   |
-| blocks.{i}.steps.time.norm    | encoder.layer.{i}.temporal_layernorm             | blocks.{i}.temporal_norm1    |
-| blocks.{i}.steps.time.attn.qkv| encoder.layer.{i}.temporal_attention.attention.qkv | blocks.{i}.temporal_attn.qkv |
-| blocks.{i}.steps.time.attn.proj| encoder.layer.{i}.temporal_attention.output.dense | blocks.{i}.temporal_attn.proj |
-| blocks.{i}.steps.time.extra   | encoder.layer.{i}.temporal_dense                 | blocks.{i}.temporal_fc       |
-| blocks.{i}.steps.{vit}.norm   | encoder.layer.{i}.layernorm_before               | blocks.{i}.norm1             |
-| blocks.{i}.steps.{vit}.attn.qkv | encoder.layer.{i}.attention.attention.qkv      | blocks.{i}.attn.qkv          |
-| blocks.{i}.steps.{vit}.attn.proj | encoder.layer.{i}.attention.output.dense      | blocks.{i}.attn.proj         |
-| blocks.{i}.norm               | encoder.layer.{i}.layernorm_after                | blocks.{i}.norm2             |
-| blocks.{i}.mlp.fc1            | encoder.layer.{i}.intermediate.dense             | blocks.{i}.mlp.fc1           |
-| blocks.{i}.mlp.fc2            | encoder.layer.{i}.output.dense                   | blocks.{i}.mlp.fc2           |
-| norm                          | layernorm                                        | norm                         |
-| head                          | ``classifier`` (no prefix)                       | head                         |
+| ours                             | Hugging Face (prefix ``timesformer.``)             | official (prefix ``model.``)  |
+|----------------------------------|----------------------------------------------------|-------------------------------|
+| embed.patch_embed.proj           | embeddings.patch_embeddings.projection             | patch_embed.proj              |
+| embed.cls_token                  | embeddings.cls_token                               | cls_token                     |
+| embed.pos_embed                  | embeddings.position_embeddings                     | pos_embed                     |
+| embed.time_embed (1)             | embeddings.time_embeddings                         | time_embed                    |
+| blocks.{i}.steps.time.norm       | encoder.layer.{i}.temporal_layernorm               | blocks.{i}.temporal_norm1     |
+| blocks.{i}.steps.time.attn.qkv   | encoder.layer.{i}.temporal_attention.attention.qkv | blocks.{i}.temporal_attn.qkv  |
+| blocks.{i}.steps.time.attn.proj  | encoder.layer.{i}.temporal_attention.output.dense  | blocks.{i}.temporal_attn.proj |
+| blocks.{i}.steps.time.extra      | encoder.layer.{i}.temporal_dense                   | blocks.{i}.temporal_fc        |
+| blocks.{i}.steps.{vit}.norm      | encoder.layer.{i}.layernorm_before                 | blocks.{i}.norm1              |
+| blocks.{i}.steps.{vit}.attn.qkv  | encoder.layer.{i}.attention.attention.qkv          | blocks.{i}.attn.qkv           |
+| blocks.{i}.steps.{vit}.attn.proj | encoder.layer.{i}.attention.output.dense           | blocks.{i}.attn.proj          |
+| blocks.{i}.norm                  | encoder.layer.{i}.layernorm_after                  | blocks.{i}.norm2              |
+| blocks.{i}.mlp.fc1               | encoder.layer.{i}.intermediate.dense               | blocks.{i}.mlp.fc1            |
+| blocks.{i}.mlp.fc2               | encoder.layer.{i}.output.dense                     | blocks.{i}.mlp.fc2            |
+| norm                             | layernorm                                          | norm                          |
+| head                             | ``classifier`` (no prefix)                         | head                          |
 
 (1) The space-only checkpoints have no time embedding; our ``space`` model keeps an unused
 zero one so that all schemes share one layout. Hugging Face orders patch tokens space-major
