@@ -1,7 +1,8 @@
-"""Checkpoint loading/saving and ImageNet ViT init, against the real reference code.
+"""Checkpoint loading and saving, against the real reference code (``transformers``).
 
-Every checkpoint is made locally from random ``transformers`` / ``timm`` models (nothing is
-downloaded): HF TimeSformers of several shapes must give our model the same logits.
+Every checkpoint is made locally from random models (nothing is downloaded): HF
+TimeSformers of several shapes must give our model the same logits; the official .pyth
+layout is written from them with its own renaming rules.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import json
 import pytest
 import torch
 import transformers
+from helpers import randomised
 from safetensors.torch import load_file, save_file
-from timm.models.vision_transformer import VisionTransformer
 
 import mini_timesformer as mt
 from mini_timesformer import pretrained as P
@@ -25,21 +26,13 @@ HF_SHAPES = [  # attention, frames, image, patch, width, depth, heads, labels
 ]
 
 
-def _randomize(module: torch.nn.Module, seed: int = 0) -> None:
-    """Random values everywhere (LayerNorms, zero-initialised tensors too)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-
-
 def _hf_model(attention, frames, image, patch, width, depth, heads, labels):
     config = transformers.TimesformerConfig(
         image_size=image, patch_size=patch, num_frames=frames, hidden_size=width,
         num_hidden_layers=depth, num_attention_heads=heads, intermediate_size=2 * width,
         attention_type=attention, id2label={i: f"action {i}" for i in range(labels)})
     model = transformers.TimesformerForVideoClassification(config).eval()
-    _randomize(model, seed=frames * 100 + width)
+    randomised(model, seed=frames * 100 + width)
     return model
 
 
@@ -185,7 +178,7 @@ def _small_cfg(attention, **kw):
 def test_save_pretrained_round_trips_exactly(attention, tmp_path):
     cfg = _small_cfg(attention, label_names=["a", "b", "c"], mean=(0.5,) * 3, std=(0.25,) * 3)
     model = mt.TimeSformer(cfg).eval()
-    _randomize(model)
+    randomised(model)
     model.save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
     loaded = mt.TimeSformer.from_pretrained(tmp_path)
@@ -250,174 +243,3 @@ def test_label_names():
         P.load_label_names("imagenet")
     assert P.label_names_for(_small_cfg("space", num_classes=400))[1] == "kinetics400"
     assert P.label_names_for(_small_cfg("space"))[0] == ["class_0", "class_1", "class_2"]
-
-
-# ------------------------------------------------------------------ ImageNet ViT init
-def _vit(dim=32, depth=2, heads=4, size=32, patch=8, classes=5, seed=1):
-    vit = VisionTransformer(img_size=size, patch_size=patch, embed_dim=dim, depth=depth,
-                            num_heads=heads, num_classes=classes).eval()
-    _randomize(vit, seed)
-    return vit
-
-
-def _vit_cfg(attention, frames=3, **kw):
-    return mt.TimeSformerConfig(**{**dict(num_frames=frames, image_size=32, patch_size=8,
-                                          embed_dim=32, depth=2, num_heads=4, num_classes=5,
-                                          attention=attention), **kw})
-
-
-@torch.no_grad()
-def _vit_prenorm_cls(vit, frames):
-    """The ViT's CLS token before the final LayerNorm, one per frame: (F, D)."""
-    x = vit.patch_embed.proj(frames).flatten(2).transpose(1, 2)  # (F, N, D)
-    pos = vit.pos_embed
-    cls = (vit.cls_token + pos[:, :1]).expand(x.shape[0], -1, -1)
-    x = torch.cat([cls, x + pos[:, 1:]], dim=1)  # (F, 1 + N, D)
-    for block in vit.blocks:
-        x = block(x)
-    return x[:, 0]
-
-
-def test_from_vit_space_is_frame_averaged_vit():
-    vit = _vit()
-    model = mt.TimeSformer.from_vit(_vit_cfg("space"), vit).eval()
-    video = torch.randn(2, 3, 3, 32, 32)
-    expected = vit.norm(_vit_prenorm_cls(vit, video.flatten(0, 1)).view(2, 3, -1).mean(1))
-    with torch.no_grad():
-        torch.testing.assert_close(model.forward_features(video), expected, atol=1e-5, rtol=0)
-
-
-@pytest.mark.parametrize("attention", ["divided", "joint"])
-def test_from_vit_single_frame_and_static_clip_equal_vit(attention):
-    vit = _vit()
-    model = mt.TimeSformer.from_vit(_vit_cfg(attention), vit).eval()
-    frame = torch.randn(2, 1, 3, 32, 32)
-    with torch.no_grad():
-        expected = vit.forward_features(frame[:, 0])[:, 0]  # normalised CLS
-        torch.testing.assert_close(model.forward_features(frame), expected, atol=1e-5, rtol=0)
-        if attention == "divided":  # T identical frames: time steps add 0, CLS mean = copy
-            static = frame.expand(-1, 3, -1, -1, -1)
-            torch.testing.assert_close(model.forward_features(static), expected,
-                                       atol=1e-5, rtol=0)
-
-
-def test_from_vit_axial_on_one_patch_column_is_the_vit():
-    vit = _vit(size=32)
-    model = mt.TimeSformer.from_vit(_vit_cfg("axial"), vit).eval()
-    column = torch.randn(2, 1, 3, 32, 8)  # 4 x 1 patch grid: height step = whole frame
-    with torch.no_grad():
-        x = vit.patch_embed.proj(column[:, 0]).flatten(2).transpose(1, 2)  # (B, 4, D)
-        pos = mt.embed.resize_pos_embed(vit.pos_embed, (4, 1))  # same resize as the model
-        x = torch.cat([(vit.cls_token + pos[:, :1]).expand(2, -1, -1), x + pos[:, 1:]], 1)
-        expected = vit.norm(vit.blocks(x))[:, 0]
-        torch.testing.assert_close(model.forward_features(column), expected, atol=1e-5, rtol=0)
-
-
-@pytest.mark.parametrize("attention", ["divided", "local_global", "axial"])
-def test_from_vit_added_steps_start_as_identity(attention):
-    model = mt.TimeSformer.from_vit(_vit_cfg(attention, frames=2), _vit()).eval()
-    assert not model.embed.time_embed.any()
-    video = torch.randn(1, 2, 3, 32, 32)
-    with torch.no_grad():
-        before = model.forward_features(video)
-        added = [s for b in model.blocks for s in b.steps.values() if s.extra is not None]
-        assert added and all(not s.extra.weight.any() for s in added)
-        for step in added:  # whatever the added attention computes, nothing changes
-            _randomize(step.attn, seed=7)
-            _randomize(step.norm, seed=8)
-        torch.testing.assert_close(model.forward_features(video), before, atol=0, rtol=0)
-        _randomize(added[0].extra, seed=9)
-        assert not torch.allclose(model.forward_features(video), before)
-
-
-def test_from_vit_copies_weights_and_interpolates_pos_embed(tmp_path):
-    from timm.layers import resample_abs_pos_embed
-
-    vit = _vit()
-    model = mt.TimeSformer.from_vit(_vit_cfg("axial", image_size=48), vit)
-    expected = resample_abs_pos_embed(vit.pos_embed, [6, 6], num_prefix_tokens=1,
-                                      interpolation="bicubic", antialias=False)
-    torch.testing.assert_close(model.embed.pos_embed, expected)
-    for step in model.blocks[1].steps.values():  # every step = the ViT attention
-        assert torch.equal(step.attn.qkv.weight, vit.blocks[1].attn.qkv.weight)
-        assert torch.equal(step.norm.weight, vit.blocks[1].norm1.weight)
-    assert torch.equal(model.head.weight, vit.head.weight)  # 5 classes = ViT's 5
-    other = mt.TimeSformer.from_vit(_vit_cfg("axial", num_classes=4), vit)
-    assert other.head.out_features == 4
-    torch.save(vit.state_dict(), tmp_path / "vit.pth")
-    save_file(vit.state_dict(), str(tmp_path / "vit.safetensors"))
-    for source in (tmp_path / "vit.pth", str(tmp_path / "vit.safetensors"), vit.state_dict()):
-        again = mt.TimeSformer.from_vit(_vit_cfg("divided"), source)
-        assert torch.equal(again.blocks[0].mlp.fc2.weight, vit.blocks[0].mlp.fc2.weight)
-
-
-def _write_jax_npz(vit, path):
-    """A timm ViT in the original JAX release's .npz layout (checked with timm's reader)."""
-    import numpy as np
-
-    s = {k: v.detach().numpy() for k, v in vit.state_dict().items()}
-    D, heads = vit.embed_dim, vit.blocks[0].attn.num_heads
-    out = {"embedding/kernel": s["patch_embed.proj.weight"].transpose(2, 3, 1, 0),
-           "embedding/bias": s["patch_embed.proj.bias"], "cls": s["cls_token"],
-           "Transformer/posembed_input/pos_embedding": s["pos_embed"],
-           "Transformer/encoder_norm/scale": s["norm.weight"],
-           "Transformer/encoder_norm/bias": s["norm.bias"],
-           "head/kernel": s["head.weight"].T, "head/bias": s["head.bias"]}
-    for i in range(len(vit.blocks)):
-        b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
-        mha = b + "MultiHeadDotProductAttention_1/"
-        for j, name in enumerate(("query", "key", "value")):
-            w = s[p + "attn.qkv.weight"][j * D:(j + 1) * D]  # (D_out, D_in)
-            out[mha + f"{name}/kernel"] = w.T.reshape(D, heads, D // heads)
-            out[mha + f"{name}/bias"] = s[p + "attn.qkv.bias"][j * D:(j + 1) * D].reshape(
-                heads, D // heads)
-        out[mha + "out/kernel"] = s[p + "attn.proj.weight"].T.reshape(heads, D // heads, D)
-        out[mha + "out/bias"] = s[p + "attn.proj.bias"]
-        for ln, norm in (("LayerNorm_0", "norm1"), ("LayerNorm_2", "norm2")):
-            out[b + f"{ln}/scale"], out[b + f"{ln}/bias"] = (s[p + norm + ".weight"],
-                                                             s[p + norm + ".bias"])
-        for j, fc in enumerate(("fc1", "fc2")):
-            out[b + f"MlpBlock_3/Dense_{j}/kernel"] = s[p + f"mlp.{fc}.weight"].T
-            out[b + f"MlpBlock_3/Dense_{j}/bias"] = s[p + f"mlp.{fc}.bias"]
-    np.savez(path, **out)
-
-
-def test_from_vit_reads_original_jax_npz(tmp_path):
-    from timm.models.vision_transformer import _load_weights
-
-    vit = _vit()
-    _write_jax_npz(vit, tmp_path / "ViT-tiny.npz")
-    check = _vit(seed=5)  # reference: timm's own .npz reader gives back the same ViT
-    _load_weights(check, str(tmp_path / "ViT-tiny.npz"))
-    for key, value in vit.state_dict().items():
-        torch.testing.assert_close(check.state_dict()[key], value, atol=0, rtol=0)
-    ours = mt.TimeSformer.from_vit(_vit_cfg("divided"), tmp_path / "ViT-tiny.npz")
-    expected = mt.TimeSformer.from_vit(_vit_cfg("divided"), vit)
-    for key, value in expected.state_dict().items():  # head too: 5 classes = the ViT's
-        torch.testing.assert_close(ours.state_dict()[key], value, atol=0, rtol=0)
-
-
-@pytest.mark.parametrize("size", ["tiny", "small", "base"])
-def test_from_vit_timm_families_carry_normalisation(size):
-    import timm
-
-    vit = timm.create_model(f"vit_{size}_patch16_224", pretrained=False, img_size=32, depth=1,
-                            num_classes=0)
-    cfg = mt.TimeSformerConfig.preset(size, depth=1, image_size=32, num_frames=2,
-                                      num_classes=10)
-    model = mt.TimeSformer.from_vit(cfg, vit)
-    assert model.config.mean == (0.5, 0.5, 0.5) and model.config.std == (0.5, 0.5, 0.5)
-    assert torch.equal(model.embed.cls_token, vit.cls_token)
-
-
-def test_from_vit_rejects_mismatches():
-    vit = _vit()
-    cases = [(dict(embed_dim=64), "ViT width 32 does not match config embed_dim 64"),
-             (dict(patch_size=16), "ViT patch size 8 does not match config patch_size 16"),
-             (dict(depth=3), "ViT depth 2 does not match config depth 3")]
-    for change, message in cases:
-        with pytest.raises(ValueError, match=message):
-            mt.TimeSformer.from_vit(_vit_cfg("divided", **change), vit)
-    state = {**vit.state_dict(), "blocks.0.ls1.gamma": torch.ones(32)}
-    with pytest.raises(ValueError, match="unsupported ViT variant: key 'blocks.0.ls1.gamma'"):
-        mt.TimeSformer.from_vit(_vit_cfg("divided"), state)
