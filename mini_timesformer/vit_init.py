@@ -11,7 +11,7 @@ TimeSformer starts from an image ViT (Dosovitskiy et al. 2021) trained on ImageN
   zero, so each added step starts as the identity;
 * the classifier is new unless the ViT's head already has ``cfg.num_classes`` outputs.
 
-What this buys exactly (tested in ``tests/test_pretrained.py``):
+What this buys exactly (tested in ``tests/test_vit_init.py``):
 
 * ``space``: features = ViT final LayerNorm applied to the frames' *pre-norm* CLS tokens
   averaged over frames (the official space-only averaging), for any clip.
