@@ -315,3 +315,74 @@ def test_run_step_defaults_match_the_package(scheme):
         step = make_step(name, added=i < len(names) - 1, seed=i)
         with torch.no_grad():
             torch.testing.assert_close(run_step(step, x, grid), step(x, grid)[0])
+
+
+def test_block_reach_mistakes():
+    from functools import reduce
+
+    def compose(masks):  # independent: explicit reachability by sets
+        ms = list(masks.values())
+        return reduce(lambda r, m: (m.long() @ r.long()) > 0, ms[1:], ms[0])
+
+    checks.check_block_reach(compose)
+    caught(checks.check_block_reach, lambda m: torch.stack(list(m.values())).any(0), "union")
+    caught(checks.check_block_reach, lambda m: list(m.values())[-1], "only the last")
+    caught(checks.check_block_reach, lambda m: compose(m).float(), "dtype")
+
+
+# ----------------------------------------------------------------- exercise 6
+def classify_as(pool="cls", norm=True, blocks=None):
+    def classify(model, video):
+        x, grid = model.embed(video)
+        for block in list(model.blocks)[:blocks]:
+            x = block(x, grid)[0]
+        x = model.norm(x) if norm else x
+        return model.head({"cls": x[:, 0], "mean": x.mean(1), "last": x[:, -1]}[pool])
+    return classify
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (dict(pool="mean"), "averaged all tokens"),
+    (dict(pool="last"), "took the last token"),
+    (dict(norm=False), "final LayerNorm"),
+    (dict(blocks=1), "every block"),
+])
+def test_classify_mistakes_are_named(mistake, hint):
+    checks.check_classify(classify_as())
+    caught(checks.check_classify, classify_as(**mistake), hint)
+
+
+def params_as(extra_steps="added", qkv_bias=True, time=True, cls=True):
+    """Parameter count by walking the architecture description (independent formula)."""
+    def count(cfg):
+        D, hid = cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio)
+        linear = lambda i, o, bias=True: i * o + (o if bias else 0)
+        steps = STEPS[cfg.attention]
+        total = linear(cfg.in_channels * cfg.patch_size**2, D) + D * cls
+        total += (cfg.num_patches + cls) * D + cfg.num_frames * D * time
+        for _ in range(cfg.depth):
+            for i, _name in enumerate(steps):
+                total += 2 * D + linear(D, 3 * D, cfg.qkv_bias and qkv_bias) + linear(D, D)
+                if extra_steps == "all" or (extra_steps == "added" and i < len(steps) - 1):
+                    total += linear(D, D)
+            total += 2 * D + linear(D, hid) + linear(hid, D)
+        return total + 2 * D + linear(D, cfg.num_classes)
+    return count
+
+
+def test_independent_param_count_passes_and_gives_table1():
+    checks.check_param_count(params_as())
+    checks.check_table1(params_as())
+    caught(checks.check_table1, lambda cfg: params_as()(cfg) - cfg.num_frames * cfg.embed_dim,
+           "missing: the time embedding")
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (dict(extra_steps="none"), "missing: .*temporal_fc"),
+    (dict(extra_steps="all"), "once too often: .*extra Linear"),
+    (dict(qkv_bias=False), "missing: the qkv bias"),
+    (dict(time=False), "missing: the time embedding"),
+    (dict(cls=False), "missing: .*the CLS token and its position-embedding slot"),
+])
+def test_param_count_mistakes_are_named(mistake, hint):
+    caught(checks.check_param_count, params_as(**mistake), hint)

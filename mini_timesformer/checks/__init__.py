@@ -6,13 +6,15 @@ properties), prints what passed, and raises ``CheckFailed`` naming the likely mi
 """
 
 from .attention import check_attention, check_multi_head
+from .classifier import check_classify, check_param_count, check_table1
 from .core import CheckFailed
 from .divided import check_divided_block, check_space_step, check_time_step
 from .embedding import check_embed_tokens, check_num_tokens, check_patchify
-from .groupings import check_grouping, check_keys_per_query
+from .groupings import check_block_reach, check_grouping, check_keys_per_query
 
 __all__ = [
     "CheckFailed", "check_patchify", "check_embed_tokens", "check_num_tokens", "check_attention",
     "check_multi_head", "check_time_step", "check_space_step", "check_divided_block",
-    "check_grouping", "check_keys_per_query",
+    "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify",
+    "check_param_count", "check_table1",
 ]

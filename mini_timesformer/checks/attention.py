@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..attention import MultiHeadAttention, explicit_attention
-from .core import CheckFailed, check_shape, compare, passed, randn, randomize, unpack
+from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread, unpack
 
 
 def _weights_variants(q, k, scale):
@@ -23,6 +23,7 @@ def _weights_variants(q, k, scale):
     }
 
 
+@single_thread
 def check_attention(attention, batch: int = 2, heads: int = 3, queries: int = 5,
                     keys: int | None = None, head_dim: int = 4, magnitude: float = 1.0,
                     seed: int = 0) -> None:
@@ -77,6 +78,7 @@ def _mha(module: MultiHeadAttention, x, qkv_order="3 h d", scale=None, proj=True
     return (module.proj(out) if proj else out), weights
 
 
+@single_thread
 def check_multi_head(multi_head, batch: int = 2, tokens: int = 5, dim: int = 12,
                      heads: int = 3, seed: int = 0) -> None:
     """multi_head(x (B, L, D), attn) -> (out (B, L, D), weights (B, heads, L, L)).

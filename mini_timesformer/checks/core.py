@@ -10,6 +10,7 @@ with stored arrays: every expected value is computed on the fly.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -21,6 +22,20 @@ RTOL = 1e-4
 
 class CheckFailed(AssertionError):
     """A check found a mismatch; the message says what was expected and the likely mistake."""
+
+
+def single_thread(check):
+    """Run a check on one CPU thread: its tensors are tiny, and on a busy machine thread
+    hand-offs cost 100× more than the maths."""
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return check(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+    return run
 
 
 def passed(message: str) -> None:

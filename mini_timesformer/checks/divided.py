@@ -7,7 +7,7 @@ import torch
 
 from ..model import Block
 from ..schemes import visibility
-from .core import CheckFailed, check_shape, compare, passed, randn, randomize
+from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import SPACE_MAJOR, check_visibility, make_step, pattern_fns, run_step, tiny_config
 
 _COMMON = {
@@ -26,6 +26,7 @@ def _run(fn, x, grid, step, what):
     return check_shape(got, x.shape, what, "return every token, CLS first: (B, 1 + T·N, D)")
 
 
+@single_thread
 def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
     """time_step(x, grid, step): each patch attends to the same position in all T frames.
 
@@ -65,6 +66,7 @@ def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) ->
            "only its own position in every frame")
 
 
+@single_thread
 def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
     """space_step(x, grid, step): each patch attends to the patches of its own frame and a
     copy of the CLS token; the CLS output is the mean over the T frames' copies.
@@ -103,6 +105,7 @@ def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) 
            "frames; each patch sees only its own frame")
 
 
+@single_thread
 def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int = 0) -> None:
     """divided_block(x, grid, block): time step, space step, then the MLP
     (LayerNorm -> MLP -> residual), as a package ``Block(divided)`` with random weights."""

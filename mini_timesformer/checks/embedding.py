@@ -7,7 +7,7 @@ import torch
 from einops import rearrange
 
 from ..embed import PatchEmbed, VideoEmbedding
-from .core import CheckFailed, check_shape, compare, passed, randn, randomize
+from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import tiny_config
 
 
@@ -16,6 +16,7 @@ def _project(patches: torch.Tensor, conv: torch.nn.Conv2d) -> torch.Tensor:
     return patches @ conv.weight.flatten(1).T + conv.bias  # (B, T, N, D)
 
 
+@single_thread
 def check_patchify(patchify, frames: int = 3, grid=(2, 3), patch: int = 4, channels: int = 3,
                    batch: int = 2, seed: int = 0) -> None:
     """patchify(video (B, T, C, H, W), P) -> (B, T, N, C·P·P), patches row by row.
@@ -51,6 +52,7 @@ def check_patchify(patchify, frames: int = 3, grid=(2, 3), patch: int = 4, chann
     passed(f"patchify: T={frames} frames of {H}×{W} patches of {patch}×{patch}, same as Conv2d")
 
 
+@single_thread
 def check_embed_tokens(embed_tokens, frames: int = 3, grid_side: int = 2, patch: int = 4,
                        batch: int = 2, seed: int = 0) -> None:
     """embed_tokens(video, emb) -> tokens (B, 1 + T·N, D): CLS first, then time-major.
@@ -102,6 +104,7 @@ def check_embed_tokens(embed_tokens, frames: int = 3, grid_side: int = 2, patch:
     passed(f"embed_tokens: T={frames} frames × {N} patches + CLS, time-major, embeddings added")
 
 
+@single_thread
 def check_num_tokens(num_tokens, sizes=((8, 224, 224, 16), (2, 32, 48, 8))) -> None:
     """num_tokens(T, H, W, P) -> int, against the length of the package's embedding output."""
     for T, H, W, P in sizes:

@@ -15,7 +15,7 @@ import torch
 from einops import rearrange
 
 from ..schemes import STEPS, num_groups, split_groups, visibility
-from .core import CheckFailed, as_tensor, check_shape, compare, passed, randn
+from .core import CheckFailed, as_tensor, check_shape, compare, passed, randn, single_thread
 from .steps import check_visibility, make_step, run_step
 
 SCHEME_OF = {"time": "axial", "width": "axial", "height": "axial",
@@ -90,6 +90,7 @@ def _check_partition(split, grouping, grid, batch, what, mistakes_only=False) ->
                           f"t·N + h·W' + w; remember the clips of the batch must not mix")
 
 
+@single_thread
 def check_grouping(split, merge, grouping: str, grid=(4, 4, 6), batch: int = 2,
                    seed: int = 0) -> None:
     """split(x (B, T·N, D), grid) -> (B·G, L, D) and merge (its inverse) for ``grouping``."""
@@ -133,6 +134,7 @@ def reference_keys(scheme: str, grid) -> int:
     return sum(T * H * W // num_groups(s, grid) for s in steps) + 1
 
 
+@single_thread
 def check_keys_per_query(keys_per_query, scheme: str, grids=((8, 14, 14), (4, 2, 6))) -> None:
     """keys_per_query(T, H, W) -> int for ``scheme`` (a formula, not a count of a model)."""
     for grid in grids:
@@ -151,3 +153,39 @@ def check_keys_per_query(keys_per_query, scheme: str, grids=((8, 14, 14), (4, 2,
     passed(f"keys_per_query({scheme}): matches the grouping sizes, e.g. "
            f"{reference_keys(scheme, grids[0])} keys at T={grids[0][0]}, "
            f"{grids[0][1]}×{grids[0][2]} patches (joint: {grids[0][0] * grids[0][1] * grids[0][2] + 1})")
+
+
+def reference_reach(masks) -> torch.Tensor:
+    """Who can influence whom after all steps: R = M_last ∘ ... ∘ M_first (boolean)."""
+    reach = None
+    for mask in masks.values():  # in step order
+        reach = mask if reach is None else (mask.float() @ reach.float()) > 0
+    return reach
+
+
+@single_thread
+def check_block_reach(block_reach) -> None:
+    """block_reach(masks) -> bool (T·N, T·N): token i is influenced by token j after all
+    steps of one block. masks: ``schemes.visibility(...)``, one bool mask per step, in order."""
+    cases = [("axial", (2, 2, 3), None), ("axial", (2, 3, 2), ("time", "width")),
+             ("axial", (3, 2, 2), ("width", "height")), ("divided", (2, 2, 3), None),
+             ("space", (2, 2, 2), None), ("local_global", (4, 2, 4), None),
+             ("local_global", (2, 4, 4), None)]
+    for scheme, grid, only in cases:
+        masks = visibility(scheme, *grid)
+        if only:
+            masks = type(masks)((k, masks[k]) for k in only)
+        names = " -> ".join(masks)
+        first, *_, last = list(masks.values()) * (1 if len(masks) > 1 else 2)
+        variants = {
+            "took the union of the steps' masks; information also travels through "
+            "intermediate tokens: compose the steps (boolean matrix product)":
+                lambda m=masks: torch.stack(list(m.values())).any(0),
+            "used only the last step's mask": lambda last=last: last,
+            "used only the first step's mask": lambda first=first: first,
+        }
+        got = block_reach(masks)
+        compare(got, reference_reach(masks), f"block_reach for {scheme} ({names}) at grid "
+                f"{grid}", variants, "entry [i, j] must be True when a chain of steps "
+                "carries token j's information to token i")
+    passed("block_reach: composes the steps in order, for five schemes and partial blocks")

@@ -1,0 +1,145 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Exercise 5: sparse local-global attention (L+G)
+#
+# **Goal:** build the two groupings of the paper's Sparse Local Global scheme: a
+# **local** step inside windows, then a **global** step over the whole clip with stride
+# 2 (paper §3, Fig. 2).
+# **Before this:** lesson 03 (space-time attention); exercise 4 (groupings as
+# split/merge). **Time:** about 40 minutes. **Points:** 7.
+#
+# The paper leaves the exact windows open; the package documents its choice
+# (`mt.schemes`, and `shared/paper.md`):
+#
+# * **local**: the H'×W' patch grid is cut into 2×2 quadrants, each window spans **all T
+#   frames**: 4 windows of T·(H'/2)·(W'/2) tokens per clip;
+# * **global**: tokens whose (t mod 2, h mod 2, w mod 2) agree form a group: each
+#   query sees the whole clip at stride 2 (dilated, like the paper's Fig. 2): 8 groups of
+#   (T/2)·(H'/2)·(W'/2) tokens (4 groups when T = 1).
+#
+# Replace each `raise NotImplementedError()` with your code and run the test cell below
+# it. Without Jupyter: `mini-timesformer check exercises/05_local_global_attention.ipynb`.
+
+# %%
+import torch
+from einops import rearrange
+
+import mini_timesformer as mt
+from mini_timesformer import checks
+
+torch.manual_seed(0)
+
+# %% [markdown]
+# Tokens are time-major, token t·N + h·W' + w, and `grid = (T, H', W')`. With einops,
+# an axis of size H' can be split as `(i h)` (i blocks of h rows: *which half*) or as
+# `(h i)` (h rows, each with i sub-rows: *even or odd*). That is the whole exercise.
+# The masks below show who sees whom in each step for T = 2 frames of 4×4 patches:
+
+# %%
+for name, mask in mt.schemes.visibility("local_global", 2, 4, 4).items():
+    print(f"{name}: each query sees {int(mask.sum(1)[0])} of {mask.shape[0]} tokens")
+
+# %% [markdown]
+# ## 1. Local windows (3 points)
+#
+# `split_local(x, grid)`: (B, T·N, D) → (B·4, T·(H'/2)·(W'/2), D), one group per
+# quadrant of the patch grid, spanning all frames; `merge_local` is its inverse.
+
+# %%
+def split_local(x: torch.Tensor, grid) -> torch.Tensor:
+    """(B, T·N, D) -> (B·4, T·H'/2·W'/2, D): 2×2 quadrant windows over all frames."""
+    T, H, W = grid
+    ### BEGIN SOLUTION
+    # H' = (2 halves, H'/2 rows), W' = (2 halves, W'/2 columns)
+    return rearrange(x, "b (t i h j w) d -> (b i j) (t h w) d", t=T, i=2, h=H // 2, j=2,
+                     w=W // 2)
+    ### END SOLUTION
+
+
+def merge_local(groups: torch.Tensor, grid) -> torch.Tensor:
+    """Inverse of split_local."""
+    T, H, W = grid
+    ### BEGIN SOLUTION
+    return rearrange(groups, "(b i j) (t h w) d -> b (t i h j w) d", t=T, i=2, h=H // 2,
+                     j=2, w=W // 2)
+    ### END SOLUTION
+
+
+# %% grade_id="local_tests" points=3
+checks.check_grouping(split_local, merge_local, "local")
+### BEGIN HIDDEN TESTS
+checks.check_grouping(split_local, merge_local, "local", grid=(1, 2, 2), seed=1)
+checks.check_grouping(split_local, merge_local, "local", grid=(2, 6, 4), batch=1, seed=2)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. The dilated global step (3 points)
+#
+# `split_global(x, grid)`: (B, T·N, D) → (B·G, L, D) where a group holds the tokens
+# with the same (t mod 2, h mod 2, w mod 2); G = 8 (or 4 when T = 1: no stride in time
+# for a single frame). `merge_global` is its inverse.
+
+# %%
+def split_global(x: torch.Tensor, grid) -> torch.Tensor:
+    """(B, T·N, D) -> (B·G, L, D): tokens two apart in t, h and w attend together."""
+    T, H, W = grid
+    ### BEGIN SOLUTION
+    s = 2 if T > 1 else 1  # stride in time
+    # t = (T/s blocks, s phases), h = (H'/2, 2), w = (W'/2, 2): group by the phases
+    return rearrange(x, "b (t i h j w k) d -> (b i j k) (t h w) d", t=T // s, i=s,
+                     h=H // 2, j=2, w=W // 2, k=2)
+    ### END SOLUTION
+
+
+def merge_global(groups: torch.Tensor, grid) -> torch.Tensor:
+    """Inverse of split_global."""
+    T, H, W = grid
+    ### BEGIN SOLUTION
+    s = 2 if T > 1 else 1
+    return rearrange(groups, "(b i j k) (t h w) d -> b (t i h j w k) d", t=T // s, i=s,
+                     h=H // 2, j=2, w=W // 2, k=2)
+    ### END SOLUTION
+
+
+# %% grade_id="global_tests" points=3
+checks.check_grouping(split_global, merge_global, "global")
+### BEGIN HIDDEN TESTS
+checks.check_grouping(split_global, merge_global, "global", grid=(1, 4, 2), seed=1)
+checks.check_grouping(split_global, merge_global, "global", grid=(2, 2, 2), batch=1, seed=2)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. Comparisons per patch (1 point)
+#
+# `keys_per_query(T, H, W)` for one L+G block: the local window, then the global group
+# plus the CLS copy (the global step is the block's ViT attention). Assume T even.
+
+# %%
+def keys_per_query(T: int, H: int, W: int) -> int:
+    """Keys per patch query in one local-global block."""
+    ### BEGIN SOLUTION
+    return T * (H // 2) * (W // 2) + (T // 2) * (H // 2) * (W // 2) + 1
+    ### END SOLUTION
+
+
+# %% grade_id="keys_per_query_tests" points=1
+checks.check_keys_per_query(keys_per_query, "local_global", grids=((8, 14, 14), (4, 2, 6)))
+### BEGIN HIDDEN TESTS
+checks.check_keys_per_query(keys_per_query, "local_global", grids=((2, 2, 2), (16, 28, 28)))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Questions (not graded)
+#
+# 1. At 8×224, how many keys per patch does L+G use, against divided (205) and joint
+#    (1569)? Why might its accuracy (75.9 on K400, Table 1) be lower than divided's?
+# 2. Use `block_reach` from exercise 4 on `mt.schemes.visibility("local_global", 2, 2, 4)`
+#    and on `(2, 4, 4)`. When does one L+G block connect every token to every other?
+# 3. Swap the steps (global first, then local): does the reach of a block change?
