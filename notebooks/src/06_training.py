@@ -38,7 +38,7 @@ from mini_timesformer.train_config import pick_device
 from mini_timesformer.train_plots import curves_figure, read_csv
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs")) / "course-06"
+RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs")) / f"course-06{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 # One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS) — a 2-block,
 # 64-wide model on 8 frames of 32×32, AdamW with warmup + cosine. On a busy CPU one thread

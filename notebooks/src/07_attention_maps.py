@@ -1,0 +1,212 @@
+# %% [markdown]
+# # 07 · Attention maps: where does a trained TimeSformer look?
+#
+# **Objectives** — after this lesson you can
+# 1. compute attention rollout (Abnar & Zuidema, 2020) for divided space-time attention from
+#    scratch, and check it against the package;
+# 2. draw rollout maps over the frames of a clip (the paper's Fig. 7) and per-step maps of
+#    single queries, layer by layer and head by head;
+# 3. measure whether the model attends to the moving object more than chance, and compare a
+#    trained with an untrained model;
+# 4. explore the maps interactively with the widget explorer.
+#
+# **Time budget** — 30 min; compute: smoke mode seconds; full mode trains one small model on
+# synthetic motion (a few minutes on a 2-core CPU; reused from lesson 06 when available).
+#
+# Paper: §4.6 and Fig. 7 (attention rollout on Something-Something-v2, heads averaged).
+
+# %%
+import json
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+import mini_timesformer as mt
+import mini_timesformer.data as data
+from mini_timesformer import demo, rollout, viz
+from mini_timesformer.train_config import pick_device
+
+SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
+HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs"))
+DEVICE = str(pick_device("auto"))
+BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
+torch.manual_seed(0)
+
+# %% [markdown]
+# ## A trained model to look at
+#
+# We need a model that has learned something about motion: divided attention trained on the
+# synthetic motion clips with the budget of lesson 06 (and `make demo`). If lesson 06 already
+# trained it (same budget), we load its checkpoint; otherwise we train it here.
+
+# %%
+previous = HOME / f"course-06{'-smoke' * SMOKE}" / "motion" / "divided"
+summary = previous / "metrics.json"
+if summary.exists() and json.loads(summary.read_text())["steps"] == BUDGET.motion_steps:
+    run = previous
+else:
+    threads = demo.pick_threads()
+    clips = demo.make_data("motion", BUDGET)
+    run = Path(demo.train_scheme("motion", "divided", clips, BUDGET, BUDGET.motion_steps,
+                                 HOME / f"course-07{'-smoke' * SMOKE}", DEVICE, threads)["run"])
+model = mt.TimeSformer.from_pretrained(run / "checkpoints" / "last.pt").eval()
+accuracy = json.loads((run / "metrics.json").read_text())["val"]["top1"]
+cfg = model.config
+print(f"{run}: {cfg.attention}, depth {cfg.depth}, width {cfg.embed_dim}; "
+      f"validation top-1 {accuracy:.1%}")
+
+motion = data.SyntheticVideos("motion", num_frames=cfg.num_frames, image_size=cfg.image_size,
+                              size=64, seed=7)
+clips = torch.stack([motion[i][0] for i in range(8)])  # uint8 (8, T, 3, H, W), one per class
+video = data.to_float_clip(clips, cfg.mean, cfg.std)
+with torch.no_grad():
+    logits, attention = model(video, return_attention=True)
+grid = (cfg.num_frames, cfg.grid_size, cfg.grid_size)
+print(f"block 0 steps: { {k: tuple(w.shape) for k, w in attention[0].items()} }")
+
+# %% [markdown]
+# ## Attention rollout, from scratch
+#
+# One attention step mixes tokens: new token `i` = Σ_j A[i, j] · token `j` (heads averaged).
+# With the residual connection, the token keeps part of itself, so rollout models a step as
+# `R = ½·I + ½·A`. A block is its steps in order, `M = R_space · R_time`, and the whole model
+# `M_L ··· M_1`. The first row of the product — the CLS token's — says how much every input
+# patch flowed into the final CLS token.
+#
+# For divided attention (the package's CLS policy, lesson 03) the step matrices over
+# `[CLS, T·N patches]` are:
+# * **time** step: each patch mixes with the same location in the other frames; the CLS token
+#   is not updated (row 0 = identity);
+# * **space** step: each patch mixes with its frame *and* the CLS token; the CLS token's row is
+#   the mean of its `T` copies, one per frame.
+
+# %%
+def divided_step_matrix(w, step: str, T: int, N: int) -> torch.Tensor:
+    """w: (B, G, L, L) head-averaged weights of one step -> (B, 1 + T·N, 1 + T·N)."""
+    B, G = w.shape[:2]
+    A = torch.zeros(B, 1 + T * N, 1 + T * N)
+    for g in range(G):
+        if step == "time":  # group g = location n = g, its T frames (no CLS)
+            ids = torch.tensor([1 + t * N + g for t in range(T)])
+            A[:, ids[:, None], ids[None, :]] = w[:, g]
+        else:  # group g = frame t = g, [CLS copy, its N patches]
+            ids = torch.tensor([0] + [1 + g * N + n for n in range(N)])
+            A[:, ids[1:, None], ids[None, :]] = w[:, g, 1:]  # patch rows
+            A[:, 0, ids] += w[:, g, 0] / G  # the CLS row: mean over the G copies
+    if step == "time":
+        A[:, 0, 0] = 1.0
+    return A
+
+
+def my_rollout(attention, T: int, N: int) -> torch.Tensor:
+    """CLS relevance (B, T·N), summing to 1, for a divided model's attention list."""
+    total = None
+    for block in attention:
+        M = None
+        for step in ("time", "space"):
+            A = divided_step_matrix(block[step].mean(dim=2), step, T, N)  # heads averaged
+            R = 0.5 * torch.eye(1 + T * N) + 0.5 * A
+            M = R if M is None else R @ M  # space acts after time
+        total = M if total is None else M @ total  # later blocks act after earlier ones
+    relevance = total[:, 0, 1:]  # the CLS row over the patches
+    return relevance / relevance.sum(dim=1, keepdim=True)
+
+
+ours = my_rollout(attention, cfg.num_frames, cfg.num_patches).view(-1, *grid)
+theirs = rollout.attention_rollout(model, video)  # the package: factorised, never dense
+torch.testing.assert_close(ours, theirs)
+torch.testing.assert_close(theirs.sum(dim=(1, 2, 3)), torch.ones(len(video)))
+assert (theirs >= 0).all()
+print(f"our dense rollout == the package's, for {len(video)} clips of grid {grid}")
+
+# %% [markdown]
+# ## Fig. 7 in miniature: rollout over the frames
+#
+# The paper shows, for Something-Something clips, that rollout concentrates on the objects
+# that move. Here: one clip per motion class, the rollout map over each frame (the share of
+# each frame in the total is in the titles).
+
+# %%
+predicted = logits.argmax(-1)
+for i in (0, 2, 6):  # move_right, move_down, grow
+    title = (f"{motion.classes[motion[i][1]]} (predicted: {motion.classes[predicted[i]]}) — "
+             f"CLS rollout")
+    display(viz.plot_attention_frames(clips[i], theirs[i], title))
+
+# %% [markdown]
+# ## Per-step maps of single queries
+#
+# Rollout summarises all blocks. To see what one step does, `query_attention` gives the weights
+# of one query (the CLS token or a patch) in one step of one block. Below: a patch on the
+# object in the middle frame — its **time** step in every block and head (it can only look at
+# the same location in other frames), and how its attention spreads over the frames.
+
+# %%
+masks = rollout.synthetic_object_masks(motion, 0)  # bool (T, H, W) where the object is
+coverage = rollout.patch_coverage(masks[None], cfg.patch_size)[0]  # (T, H', W')
+t_mid = cfg.num_frames // 2
+h, w = divmod(int(coverage[t_mid].flatten().argmax()), cfg.grid_size)
+query = (t_mid, h, w)
+print(f"query patch (t, h, w) = {query}: {coverage[query]:.0%} covered by the object")
+display(viz.plot_layer_head_grid(attention, "divided", grid, step="time", query=query))
+display(viz.plot_temporal_attention(attention, "divided", grid, query=query))
+time_weights = rollout.query_attention(attention, "divided", grid, 0, "time", query)[0]
+torch.testing.assert_close(time_weights.sum(), torch.tensor(1.0))  # no CLS in the time step
+assert (time_weights.sum(dim=0) > 0).sum() == 1  # only the query's own location is visible
+
+# %% [markdown]
+# ## Does the model look at the object? A measurement
+#
+# Eyeballing maps is easy to fool. `rollout.object_attention` measures it: the rollout mass on
+# the object's pixels divided by the object's share of the frame — 1 means the map ignores where
+# the object is. We compare the trained model with an untrained one of the same shape.
+
+# %%
+clips_measured = 16 if SMOKE else 256
+probe = data.SyntheticVideos("motion", num_frames=cfg.num_frames, image_size=cfg.image_size,
+                             size=clips_measured, seed=11)
+trained = rollout.object_attention(model, probe, num_clips=clips_measured)
+torch.manual_seed(0)
+untrained = rollout.object_attention(mt.TimeSformer(cfg).eval(), probe, num_clips=clips_measured)
+for name, m in (("trained", trained), ("untrained", untrained)):
+    print(f"{name:>9}: object mass / object area = {m['ratio_mean']:.2f} (median "
+          f"{m['ratio_median']:.2f}, above 1 in {m['clips_above_1']:.0%} of {m['clips']} clips)")
+assert trained["clips"] == untrained["clips"] == clips_measured
+if not SMOKE:
+    assert trained["ratio_mean"] > 1.0, "a trained model should favour the object"
+    assert trained["ratio_mean"] > untrained["ratio_mean"]
+
+fig, ax = plt.subplots(figsize=(4.5, 3))
+ax.bar(["untrained", "trained"], [untrained["ratio_mean"], trained["ratio_mean"]],
+       color=["tab:gray", "tab:blue"])
+ax.axhline(1.0, color="k", ls=":", lw=1, label="no preference for the object")
+ax.set_ylabel("rollout mass on object ÷ object area")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## The explorer
+#
+# With `ipywidgets`, sliders pick the block, step, head and query patch. (The static figures
+# above carry the lesson; the widget is for exploring.)
+
+# %%
+viz.attention_explorer(model, video[0], clips[0])
+
+# %% [markdown]
+# ## Questions
+# 1. Why does rollout add the identity before multiplying? What would the product of the raw
+#    attention matrices do after a few blocks?
+# 2. In divided attention, the time step of a query patch sees only its own location. How can
+#    the final CLS token still follow an object that moves across locations?
+# 3. The object ratio of the untrained model is not exactly 1. Why might random attention
+#    still favour (or avoid) the object?
+# 4. Rollout averages heads. Find a head in the grid above that behaves differently from the
+#    mean. What might it be doing?
+#
+# **Exercise** — *rollout* (`exercises/`): write attention rollout for a scheme; checked against
+# `mt.rollout` on random attention weights (rows sum to 1, CLS policy).
+# Next: `08_cost_curves.ipynb`.
