@@ -32,9 +32,7 @@ class MultiHeadAttention(nn.Module):
     def forward(self, x: torch.Tensor, need_weights: bool = False):
         """Return ``(output (B, L, D), weights (B, heads, L, L) or None)``."""
         B, L, D = x.shape
-        # (B, L, 3·D) -> (3, B, heads, L, d_h): q, k, v each per head
-        qkv = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
+        q, k, v = split_heads(self.qkv(x), self.num_heads)  # each (B, heads, L, d_h)
         drop = self.attention_dropout if self.training else 0.0
         if need_weights:
             out, weights = explicit_attention(q, k, v, self.scale, drop)
@@ -42,6 +40,18 @@ class MultiHeadAttention(nn.Module):
             out, weights = F.scaled_dot_product_attention(q, k, v, dropout_p=drop), None
         out = out.transpose(1, 2).reshape(B, L, D)  # (B, heads, L, d_h) -> (B, L, D)
         return self.proj_drop(self.proj(out)), weights
+
+
+def split_heads(qkv: torch.Tensor, num_heads: int):
+    """Fused projections (B, L, 3·D) -> q, k, v, each (B, heads, L, d_h), as views.
+
+    Why unbind the ``3`` axis first and transpose each part (rather than permute the
+    whole 5-D tensor): the backward pass then stacks the three gradients straight into
+    the (B, L, 3, heads, d_h) layout the qkv Linear needs, saving one full copy.
+    """
+    B, L, three_d = qkv.shape
+    parts = qkv.view(B, L, 3, num_heads, three_d // (3 * num_heads)).unbind(2)
+    return [part.transpose(1, 2) for part in parts]  # (B, L, heads, d_h) -> (B, heads, L, d_h)
 
 
 def explicit_attention(q, k, v, scale: float, dropout: float = 0.0):

@@ -36,6 +36,16 @@ class DropPath(nn.Module):
         return x * keep / (1 - self.p)
 
 
+def split_cls(x: torch.Tensor):
+    """Tokens (B, 1 + L, D) -> CLS (B, 1, D) and the rest (B, L, D), as views.
+
+    Same as ``x[:, :1], x[:, 1:]``, but written as one ``split`` because its backward
+    concatenates the two gradients, while two slices would each zero-fill a full-size
+    gradient buffer and then add them (3 extra passes over the tokens per step).
+    """
+    return x.split([1, x.shape[1] - 1], dim=1)
+
+
 class AttentionStep(nn.Module):
     """One attention step: LayerNorm -> attention within groups -> (extra Linear) -> residual."""
 
@@ -55,7 +65,7 @@ class AttentionStep(nn.Module):
         Weights have shape (B, G, heads, L, L): G groups of L tokens (CLS first if included).
         """
         B = x.shape[0]
-        cls, patches = x[:, :1], x[:, 1:]
+        cls, patches = split_cls(x)  # (B, 1, D), (B, T·N, D)
         groups = split_groups(self.norm(patches), self.grouping, grid)  # (B·G, L, D)
         G = groups.shape[0] // B
         if self.with_cls:  # copy the CLS token into each of the G groups
@@ -63,8 +73,8 @@ class AttentionStep(nn.Module):
             groups = torch.cat([cls_copies, groups], dim=1)  # (B·G, 1 + L, D)
         out, weights = self.attn(groups, need_weights)
         if self.with_cls:  # the CLS update is the mean of its G copies' outputs
-            cls_out = out[:, 0].view(B, G, -1).mean(dim=1, keepdim=True)  # (B, 1, D)
-            out = out[:, 1:]
+            cls_out, out = split_cls(out)  # (B·G, 1, D), (B·G, L, D)
+            cls_out = cls_out.reshape(B, G, -1).mean(dim=1, keepdim=True)  # (B, 1, D)
         patch_out = merge_groups(out, self.grouping, grid)  # (B, T·N, D)
         if self.extra is not None:
             patch_out = self.extra(patch_out)
