@@ -41,8 +41,7 @@ def _text(nb: dict, kind: str) -> str:
 
 
 def test_the_ten_lessons_exist_in_order():
-    # TEMPORARY while the later lessons are written: the existing ones are in course order
-    assert IDS == [name for name in LESSONS if name in IDS] and IDS, f"found {IDS}"
+    assert IDS == LESSONS, f"expected sources {LESSONS}, found {IDS}"
 
 
 def test_every_notebook_has_a_source():
