@@ -8,24 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from .summary import format_table1, table1_rows
 
 
 def _summary(args) -> int:
     print(format_table1(table1_rows(args.preset)))
-    return 0
-
-
-def _demo(args) -> int:
-    """Until training lands: print and save the Table 1 reproduction."""
-    text = format_table1(table1_rows())
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table1.md").write_text(text + "\n")
-    print(text)
-    print(f"\nwritten to {out / 'table1.md'}")
     return 0
 
 
@@ -37,9 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the five schemes side by side vs the paper's Table 1")
     p.add_argument("--preset", default="base", help="model size (default: base, as the paper)")
     p.set_defaults(func=_summary)
-    p = sub.add_parser("demo", help="the course's main job")
+    p = sub.add_parser("demo", help="the course's main job: train and compare all five schemes")
     p.add_argument("--out", default="runs/demo")
-    p.set_defaults(func=_demo)
+    from .demo import add_arguments as add_demo_arguments
+
+    add_demo_arguments(p)
     for add_commands in _feature_commands():
         add_commands(sub)
     return parser

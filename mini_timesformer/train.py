@@ -158,12 +158,15 @@ class _Trainer:
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if device.type == "cuda" and cfg.bf16 else contextlib.nullcontext())
         self.step = 0
+        self.train_seconds = 0.0  # optimiser steps only (no validation, no checkpoints)
 
     # ------------------------------------------------------------------ data
     def loader(self, epoch: int, skip_steps: int):
         """Batches of epoch ``epoch``, starting after ``skip_steps`` optimiser steps."""
         cfg = self.cfg
         self.sampler.set_epoch(epoch, skip_steps * cfg.accum * cfg.batch_size)
+        if hasattr(self.train_set, "set_epoch"):
+            self.train_set.set_epoch(epoch)
         return torch.utils.data.DataLoader(
             self.train_set, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
             num_workers=cfg.workers, pin_memory=self.device.type == "cuda",
@@ -233,6 +236,7 @@ class _Trainer:
             self.scheduler.step()
             self.step += 1
             seconds = time.perf_counter() - tick
+            self.train_seconds += seconds
             accuracy = (loss_sum[1] / loss_sum[2]).item()
             for key, value in zip(totals, loss_sum.tolist()):
                 totals[key] += value
@@ -290,7 +294,8 @@ class _Trainer:
             save_checkpoint(self.ckpt_path, model=self.model, optimizer=self.optimizer,
                             scheduler=self.scheduler, step=self.step,
                             epoch=self.step // self.steps_per_epoch,
-                            train_config=self.cfg.to_dict(), classes=self.classes)
+                            train_config=self.cfg.to_dict(), classes=self.classes,
+                            extra={"train_seconds": self.train_seconds})
         dist.barrier(self.ctx)
 
     def resume(self) -> bool:
@@ -305,12 +310,14 @@ class _Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
         self.step = state["step"]
+        self.train_seconds = state["extra"].get("train_seconds", 0.0)
         return True
 
     def finish(self, seconds: float) -> Path:
         """Write metrics.json and curves.png (rank 0); returns the run directory."""
         if self.main:
-            summary = {"steps": self.step, "train_seconds": seconds,
+            summary = {"steps": self.step, "train_seconds": self.train_seconds,
+                       "wall_seconds": seconds,
                        "attention": self.model.config.attention,
                        "params": sum(p.numel() for p in self.model.parameters()),
                        "classes": self.classes, "val": getattr(self, "last_val", {}),

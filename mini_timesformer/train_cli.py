@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -133,8 +134,9 @@ def _train(args) -> int:
     except NonFiniteLossError as err:
         print(f"mini-timesformer train: error: {err}", file=sys.stderr)
         return 1
-    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() \
-        else {}
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+        return 0
+    metrics = json.loads((out / "metrics.json").read_text())
     val = metrics.get("val") or {}
     if val:
         print(f"validation top-1 {val['top1']:.2%}, top-5 {val['top5']:.2%}")

@@ -130,6 +130,12 @@ class AugmentedClips(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
+    def set_epoch(self, epoch: int) -> None:
+        """New augmentations (and new temporal windows of file datasets) each epoch."""
+        self.epoch = epoch
+        if hasattr(self.base, "set_epoch"):
+            self.base.set_epoch(epoch)
+
     def __getitem__(self, index: int):
         from .data import to_float_clip, train_transform
 
@@ -156,6 +162,7 @@ def raw_datasets(cfg: TrainConfig, split: str):
     if not root.is_dir():
         raise FileNotFoundError(f"--data {cfg.data}: {root} is not a directory")
     train = split == "train"
+    # seed: temporal windows are a function of (seed, epoch, index), so resuming is exact
     common = dict(num_frames=cfg.frames, stride=cfg.stride, train=train, seed=cfg.seed)
     if kind == "kinetics":
         return data.KineticsDataset(root, split, **common)
