@@ -82,3 +82,12 @@ def test_lesson_anatomy(source):
 def test_the_build_is_deterministic():
     # jupytext would give fresh random cell ids; build.py must not (diffs stay reviewable)
     assert build.render(SOURCES[0]) == build.render(SOURCES[0])
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_exercise_pointers_name_existing_exercises(source):
+    markdown = _text(_notebook(source), "markdown")
+    named = re.findall(r"exercises/(\d\d_\w+)\.ipynb", markdown)
+    assert named, "name the matching exercise notebook(s)"
+    missing = [n for n in named if not (ROOT / "exercises" / "source" / f"{n}.py").is_file()]
+    assert not missing, f"no exercise source for {missing} in exercises/source/"

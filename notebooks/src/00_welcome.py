@@ -205,5 +205,5 @@ for scheme in mt.SCHEMES:
 # 3. The untrained model's probabilities above are not exactly uniform. Where does the
 #    difference come from?
 #
-# **Exercise** — none for this lesson; the first exercise (*patch embedding*) goes with
-# lesson 01. Next: `01_video_as_patches.ipynb`.
+# **Exercise** — none for this lesson; the first one, `exercises/01_patch_embedding.ipynb`,
+# goes with lesson 01. Next: `01_video_as_patches.ipynb`.

@@ -263,6 +263,6 @@ plt.show()
 # 3. Nearest-neighbour resizing copies embeddings. What would bilinear interpolation do
 #    differently for the temporal embedding of a model trained on 8 frames and run on 16?
 #
-# **Exercise** — *patch embedding* (`exercises/`): write the patch embedding from scratch; the
-# auto-check compares it with `PatchEmbed` on random clips with copied weights.
-# Next: `02_self_attention.ipynb`.
+# **Exercise** — `exercises/01_patch_embedding.ipynb` (patches and embeddings): build the
+# patch embedding and the token layout yourself; its auto-check compares your code with the
+# package on random clips with copied weights. Next: `02_self_attention.ipynb`.

@@ -205,7 +205,7 @@ assert mt.cost.keys_per_query(base) == base.num_frames * base.num_patches + 1
 # 3. The permutation property says attention is blind to order. Which tensors in lesson 01
 #    break that symmetry, and along which axes?
 #
-# **Exercise** — *attention* (`exercises/`): write multi-head attention with a fused `qkv`;
-# the auto-check compares yours with the package's `MultiHeadAttention` (copied weights) and
-# checks that rows sum to one and a single key gets all the weight.
+# **Exercise** — `exercises/02_attention.ipynb` (scaled dot-product and multi-head
+# attention): write attention with a fused `qkv`; its auto-check compares yours with
+# `MultiHeadAttention` (copied weights) and checks properties such as rows summing to one.
 # Next: `03_space_time_attention.ipynb`.

@@ -399,7 +399,8 @@ plt.show()
 # 3. Why does the package average the CLS token's `G` copies rather than, say, keeping the first?
 # 4. Which schemes can be order-blind? What single tensor fixes that?
 #
-# **Exercises** (`exercises/`): *divided attention* (build the time and space steps; checked
-# against the package with copied weights), *axial attention* (time → width → height) and
-# *local-global attention* (windows and the stride-2 global groups; visibility checked).
+# **Exercises** — `exercises/03_divided_attention.ipynb` (the time and space steps of the
+# paper's best scheme), `exercises/04_axial_attention.ipynb` (time → width → height) and
+# `exercises/05_local_global_attention.ipynb` (windows and the stride-2 global groups); each
+# auto-check compares your groupings and steps with the package.
 # Next: `04_the_timesformer.ipynb`.

@@ -289,6 +289,6 @@ else:
 #    something from the ViT? What would a non-zero temporal embedding do at step 0?
 # 4. A still clip gives exactly the ViT's logits. Would a clip of a moving object too? Why not?
 #
-# **Exercise** — *classifier and parameter count* (`exercises/`): assemble the classifier and
-# count the parameters of a scheme by hand; checked against the package and `sum(numel)`.
+# **Exercise** — `exercises/06_classifier_and_parameters.ipynb`: assemble the classifier and
+# count its parameters on paper, reproducing Table 1; checked against the package.
 # Next: `05_video_data.ipynb`.

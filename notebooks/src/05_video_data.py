@@ -250,6 +250,6 @@ with tempfile.TemporaryDirectory(dir=RUNS) as tmp:
 # 4. The test protocol uses three crops of one clip. What does that cover that one centre crop
 #    does not?
 #
-# **Exercise** — *sampling and multi-view* (`exercises/`): write the dense and segment
-# samplers and the three test crops; checked against `mt.data` on random video lengths.
+# **Exercise** — `exercises/07_sampling_and_views.ipynb` (frame sampling and multi-view
+# testing): write the samplers and the test views; checked against `mt.data`.
 # Next: `06_training.ipynb`.

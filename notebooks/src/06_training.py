@@ -271,6 +271,6 @@ else:
 # 4. Space-only scored close to 50% on motion. Which pairs of classes does its confusion
 #    matrix mix up? (`evaluate` returns `confusion`.)
 #
-# **Exercise** — *classifier and parameters* (`exercises/`) builds the model you trained here;
-# the multi-view averaging is part of the *sampling and multi-view* exercise.
+# **Exercise** — `exercises/06_classifier_and_parameters.ipynb` builds the model you trained
+# here; the view averaging is part of `exercises/07_sampling_and_views.ipynb`.
 # Next: `07_attention_maps.ipynb`.

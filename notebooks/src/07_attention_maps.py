@@ -207,6 +207,6 @@ viz.attention_explorer(model, video[0], clips[0])
 # 4. Rollout averages heads. Find a head in the grid above that behaves differently from the
 #    mean. What might it be doing?
 #
-# **Exercise** — *rollout* (`exercises/`): write attention rollout for a scheme; checked against
-# `mt.rollout` on random attention weights (rows sum to 1, CLS policy).
-# Next: `08_cost_curves.ipynb`.
+# **Exercise** — `exercises/08_attention_rollout.ipynb`: turn attention steps into
+# token-to-token matrices, add the residual and multiply through the blocks; checked against
+# `mt.rollout`. Next: `08_cost_curves.ipynb`.

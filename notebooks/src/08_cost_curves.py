@@ -212,6 +212,6 @@ assert all(r["time_s"] > 0 and r["peak_bytes"] >= 0 for r in measured)
 #    change with today's kernels, and which would not?
 # 4. Why does the eager/fused memory ratio you measured grow with the frame size?
 #
-# **Exercise** — *FLOPs* (`exercises/`): count the multiply-adds of a scheme by hand; the check
-# compares your count with `mt.cost.macs` and with `FlopCounterMode`.
+# **Exercise** — `exercises/09_flop_formula.ipynb` (stretch): a FLOP formula for divided
+# attention, checked against `FlopCounterMode` and the paper's TFLOPs.
 # Next: `09_time_matters.ipynb`.

@@ -206,5 +206,6 @@ assert package["views_per_video"] == 3
 #    the inference?
 # 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 08.
 #
-# **Exercise** — *sampling and multi-view* (`exercises/`) covers the test views; *FLOPs*
-# covers the cost side of longer clips. This is the last lesson — thank you for following it.
+# **Exercise** — `exercises/07_sampling_and_views.ipynb` covers the test views and
+# `exercises/09_flop_formula.ipynb` the cost of longer clips. This is the last lesson — thank
+# you for following it.
