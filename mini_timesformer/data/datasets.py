@@ -48,7 +48,7 @@ class SkipLog:
             self._seen.add(path)
             return
         self._seen.add(path)
-        reason = " ".join(str(reason).split())  # one line
+        reason = " ".join(str(reason).replace(f"'{path}'", "").split()).rstrip(":")  # one line
         with open(self.path, "a") as log:  # one short append: atomic between processes
             log.write(f"{path}\t{reason}\n")
         print(f"mini-timesformer: skipping unreadable video {path}: {reason}", file=sys.stderr)
@@ -60,16 +60,20 @@ class VideoClipDataset(torch.utils.data.Dataset):
     ``sampling="dense"``: T frames every ``stride`` at ``target_fps`` (the paper's 8×32);
     ``"segment"``: one frame per equal segment. ``train=True`` samples a random window /
     random frame per segment; ``train=False`` the middle clip (the paper's single view).
+    ``target_fps=None`` keeps the video's own frame rate (e.g. synthetic mp4s, stride 1).
+    ``seed``: None draws training windows from torch's global RNG (seeded per DataLoader
+    worker); an int makes them a function of (seed, epoch, index) — call ``set_epoch(e)``.
     """
 
     def __init__(self, samples, classes, *, num_frames: int = 8, stride: int = 32,
-                 target_fps: float = 30.0, sampling: str = "dense", train: bool = True,
-                 transform=None, cache=None):
+                 target_fps: float | None = 30.0, sampling: str = "dense", train: bool = True,
+                 transform=None, cache=None, seed: int | None = None):
         if sampling not in SAMPLINGS:
             raise ValueError(f"unknown sampling {sampling!r}; expected one of {SAMPLINGS}")
         self.classes = list(classes)
         self.num_frames, self.stride, self.target_fps = num_frames, stride, target_fps
         self.sampling, self.train, self.transform = sampling, train, transform
+        self.seed, self.epoch, self._generator = seed, 0, None
         self.cache = FrameCache(cache) if isinstance(cache, (str, os.PathLike)) else cache
         self.skip_log = SkipLog()
         self.samples: list[tuple[Path, int]] = []
@@ -99,11 +103,19 @@ class VideoClipDataset(torch.utils.data.Dataset):
         lines += [f"  {path}: {reason}" for path, reason in skipped]
         return "\n".join(lines)
 
+    def set_epoch(self, epoch: int) -> None:
+        """New random windows each epoch when ``seed`` is set (reproducible per epoch)."""
+        self.epoch = epoch
+
     def frame_indices(self, num_video_frames: int, fps: float) -> list[int]:
+        """The frames of one clip (random window when training; ``self._generator``)."""
+        generator = self._generator
         if self.sampling == "segment":
-            return segment_indices(num_video_frames, self.num_frames, train=self.train)
+            return segment_indices(num_video_frames, self.num_frames, train=self.train,
+                                   generator=generator)
         return dense_indices(num_video_frames, self.num_frames, self.stride, video_fps=fps,
-                             target_fps=self.target_fps, clip_index=None if self.train else 0)
+                             target_fps=self.target_fps or fps,
+                             clip_index=None if self.train else 0, generator=generator)
 
     def load_clip(self, path: Path) -> torch.Tensor:
         """Sample and decode one clip of ``path`` (from the cache when it has the file)."""
@@ -119,6 +131,9 @@ class VideoClipDataset(torch.utils.data.Dataset):
             if i in self._bad:
                 continue
             path, label = self.samples[i]
+            if self.seed is not None:
+                self._generator = torch.Generator().manual_seed(
+                    (self.seed * 1_000_003 + self.epoch) * 10_000_019 + i)
             try:
                 clip = self.load_clip(path)
             except Exception as err:  # noqa: BLE001 — any decoder failure means "skip"

@@ -82,7 +82,7 @@ def render(params: ClipParams, image_size: int) -> torch.Tensor:
         dark = (torch.remainder(u * 2.5, 1.0) < 0.5).unsqueeze(1)
     else:  # two-tone halves so that rotation is visible
         dark = (u < 0).unsqueeze(1)  # (T, 1, H, W)
-    fill = torch.where(dark, 0.5 * colour + 0.5, colour)  # second tone: paler  # (T, 3, H, W)
+    fill = torch.where(dark, 0.3 * colour + 0.7, colour)  # second tone: paler  # (T, 3, H, W)
     background = F.interpolate(params.background.unsqueeze(0), size=(image_size, image_size),
                                mode="bicubic", align_corners=False)  # (1, 3, H, W)
     noise_gen = torch.Generator().manual_seed(params.noise_seed)
@@ -143,7 +143,7 @@ class SyntheticVideos(torch.utils.data.Dataset):
         colour = _uniform(generator, 0.65, 1.0, 3)
         colour[int(torch.randint(3, (), generator=generator))] *= 0.3  # saturated
         base = _uniform(generator, 0.1, 0.35, 3).view(3, 1, 1)
-        background = (base + 0.06 * torch.randn(3, 4, 4, generator=generator)).clamp(0, 1)
+        background = (base + 0.05 * torch.randn(3, 4, 4, generator=generator)).clamp(0, 1)
         noise_seed = int(torch.randint(2**62, (), generator=generator))
         return shape, tuple(colour.tolist()), background, noise_seed
 
@@ -153,7 +153,7 @@ class SyntheticVideos(torch.utils.data.Dataset):
         shape, colour, background, noise_seed = self._common(generator)
         v = _uniform(generator, *self.speed).item() * scale  # px / frame
         t = torch.arange(T, dtype=torch.float32)
-        radius = torch.full((T,), _uniform(generator, 5.0, 7.0).item() * scale)
+        radius = torch.full((T,), _uniform(generator, 5.5, 7.5).item() * scale)
         angle = torch.full((T,), _uniform(generator, 0, 2 * torch.pi).item())
         cx, cy = (torch.full((T,), _uniform(generator, 0.3 * size, 0.7 * size).item())
                   for _ in range(2))
@@ -166,10 +166,11 @@ class SyntheticVideos(torch.utils.data.Dataset):
                 cx = start + v * t
             else:
                 cy = start + v * t
-        elif name == "rotate_cw":  # the edge moves ~v px per frame
+        elif name == "rotate_cw":  # a larger object; its edge moves ~v px per frame
+            radius = radius * 1.25
             angle = angle + (v / radius[0]) * t
-        else:  # grow: the radius increases ~0.4 v px per frame
-            radius = _uniform(generator, 3.0, 4.5).item() * scale + 0.4 * v * t
+        else:  # grow: the radius increases ~0.5 v px per frame
+            radius = _uniform(generator, 3.0, 4.0).item() * scale + 0.5 * v * t
         states = torch.stack([cx, cy, angle, radius], dim=1)  # (T, 4)
         return ClipParams(label, shape, False, colour, background, states, noise_seed)
 

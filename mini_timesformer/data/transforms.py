@@ -129,6 +129,9 @@ def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
     return views  # (num_crops, T, 3, crop, crop)
 
 
+test_views.__test__ = False  # not a pytest test when imported into a test module
+
+
 def load_clip_views(path, num_frames: int, stride: int, crop_size: int,
                     mean: Sequence[float], std: Sequence[float], num_clips: int = 1,
                     num_crops: int = 3, short_side: int | None = None,

@@ -1,10 +1,11 @@
 """Video files with PyAV: probe, decode a set of frames (seeking), decode a time window, encode.
 
 Clips are uint8 tensors ``(T, 3, H, W)`` — the layout the model takes once converted to
-float (``transforms.to_float_clip``). Frame ``i`` of a video means the frame shown at time
-``start + i / fps`` (``fps`` = the stream's average rate); for constant-frame-rate files
-this is simply the i-th decoded frame, and variable-frame-rate files get the frame on
-screen at that time.
+float (``transforms.to_float_clip``). Frame ``i`` of a video is defined by time, not by
+decode order: each decoded frame gets the index ``round((pts_time - start) * fps)``
+(``fps`` = the stream's average rate) and frame ``i`` is the last frame whose index is
+``<= i``. For constant-frame-rate files this is simply the i-th decoded frame; a
+variable-frame-rate file gives the frame on screen at ``i / fps`` (as if resampled).
 """
 
 from __future__ import annotations
@@ -114,14 +115,12 @@ def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
                 if j > pending[0] and last is None:
                     restart = True  # seek overshot (bad index): decode from the start
                     break
-                # the frame on screen at wanted time i is the last one with index <= i
+                # frame i is the last one with index <= i: known once a later one arrives
                 while pending and j > pending[0]:
                     got[pending.pop(0)] = last
-                last = frame
-                if pending and j == pending[0]:
-                    got[pending.pop(0)] = frame
                 if not pending:
                     break
+                last = frame
             if restart:
                 return _read_from_start(path, wanted, indices)
             for i in pending:  # past the end: repeat the last decoded frame
