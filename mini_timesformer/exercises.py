@@ -196,8 +196,23 @@ def with_hidden_tests(nb, source) -> nbformat.NotebookNode:
 
 def run_notebook(nb, name: str = "notebook") -> list[CellResult]:
     """Execute the code cells in order in a fresh namespace (no kernel), like
-    "Restart & Run All" that keeps going after errors. Magics are not supported."""
+    "Restart & Run All" that keeps going after errors. Magics are not supported.
+
+    Runs on one CPU thread: exercise sizes are tiny, and on a busy machine thread
+    hand-offs cost far more than the maths."""
+    import torch
+
     os.environ.setdefault("MPLBACKEND", "Agg")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run_cells(nb, name)
+    finally:
+        torch.set_num_threads(threads)
+        _close_figures()
+
+
+def _run_cells(nb, name: str) -> list[CellResult]:
     namespace = {"__name__": "__main__"}
     results = []
     for i, cell in enumerate(nb.cells):
@@ -214,7 +229,6 @@ def run_notebook(nb, name: str = "notebook") -> list[CellResult]:
                 error = err
         results.append(CellResult(i, meta.get("grade_id"), meta.get("points") if meta.get(
             "grade") else None, error, buffer.getvalue(), time.perf_counter() - start))
-    _close_figures()
     return results
 
 
