@@ -213,6 +213,24 @@ def flops_per_step(cfg: TimeSformerConfig, mode: str, batch: int) -> int:
     return 2 * cost.macs(cfg) * batch * (3 if mode == "train" else 1)
 
 
+def largest_batch(fits, max_batch: int, granularity: int = 1) -> int:
+    """Largest batch ``b <= max_batch`` with ``fits(b)`` True, assuming that whatever fits
+    at b also fits below it: double from 1 until a failure, then bisect down to
+    ``granularity``. Raises ValueError when not even batch 1 fits."""
+    if not fits(1):
+        raise ValueError("not even batch 1 fits in memory")
+    lo, hi = 1, max_batch + 1  # lo fits; hi does not (or is past the cap)
+    while lo * 2 <= max_batch:
+        if not fits(lo * 2):
+            hi = lo * 2
+            break
+        lo *= 2
+    while hi - lo > granularity:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
 # ---------------------------------------------------------------- memory in a subprocess
 def probe_memory(cfg: TimeSformerConfig, impl: str, mode: str, batch: int = 1,
                  device: str = "cpu", dtype: str = "fp32", threads: int | None = None,

@@ -1,6 +1,8 @@
 """The benchmark's behaviour on nano models (speed itself is never asserted here)."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,3 +103,31 @@ def test_bad_options_give_one_line_errors(argv, expected, capsys):
     assert main(["bench", "--preset", "nano", "--size", "32", "--no-memory"] + argv) == 2
     err = capsys.readouterr().err.strip()
     assert expected in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("capacity, cap, granularity", [(37, 256, 1), (37, 256, 8), (300, 256, 8),
+                                                        (1, 64, 1), (64, 64, 1)])
+def test_largest_batch_search(capacity, cap, granularity):
+    tried = []
+    best = bu.largest_batch(lambda b: tried.append(b) or b <= capacity, cap, granularity)
+    assert best <= min(capacity, cap) and min(capacity, cap) - best < granularity
+    assert len(tried) <= 2 * cap.bit_length()  # doubling + bisection, not a linear scan
+    with pytest.raises(ValueError, match="not even batch 1"):
+        bu.largest_batch(lambda b: False, cap)
+
+
+def test_gpu_script_smoke_runs_on_cpu(tmp_path):
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gpu_bench.py"
+    spec = importlib.util.spec_from_file_location("gpu_bench", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "gpu.json"
+    assert script.main(["--smoke", "--max-batch", "2", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["largest_batch"] == {"ours": 2, "hf": 2}
+    assert max(result["max_abs_diff"].values()) < 1e-5
+    same = result["same_batch"]
+    assert result["ratio_ours_hf"] == pytest.approx(
+        same["ours"]["clips_per_s"] / same["hf"]["clips_per_s"])
+    for r in same.values():
+        assert r["mfu_measured"] == pytest.approx(r["tflops"] / result["matmul_tflops"])
