@@ -48,7 +48,7 @@ def _dense_variant(V, T, r, k, K, start=None, rounding=int, spacing=None):
 
 
 DENSE_CASES = ((300, 8, 32, 0, 1), (100, 8, 32, 0, 1), (1000, 8, 32, 0, 3),
-               (1000, 8, 32, 2, 3), (250, 16, 4, 0, 1))
+               (1003, 8, 32, 1, 3), (1000, 8, 32, 2, 3), (303, 16, 16, 0, 1))
 
 
 def _dense_case(fn, V, T, r, k, K) -> None:
@@ -89,6 +89,8 @@ def _segment_case(fn, V, T) -> None:
             lambda: [min(int(t * V / T), V - 1) for t in range(T)],
         "spread from the first to the last frame (linspace); take each segment's middle":
             lambda: torch.linspace(0, V - 1, T).long().tolist(),
+        "spread from the first to the last frame (linspace, rounded); take each segment's "
+        "middle": lambda: torch.linspace(0, V - 1, T).round().long().tolist(),
     }
     _compare_indices(fn(V, T), segment_indices(V, T), f"segment_indices({V}, {T})",
                      variants, V)
