@@ -78,10 +78,12 @@ def test_motion_directions_and_speeds():
         if name.startswith("move"):
             assert step.min() >= 2 - 1e-4 and step.max() <= 3 + 1e-4
             assert x.min() >= 0 and x.max() <= size - 1 and y.min() >= 0 and y.max() <= size - 1
-        if name.startswith("rotate"):  # the edge moves 2-3 px per frame
-            edge = step * radius[0]
-            assert edge.min() >= 2 - 1e-3 and edge.max() <= 3 + 1e-3
-        for other in (x, y, angle, radius):  # everything else stays put
+        if name.startswith("rotate"):  # turning about a pivot: the centre moves 2-3 px
+            moved = torch.hypot(delta(x), delta(y))
+            assert moved.min() >= 1.9 and moved.max() <= 3 + 1e-3
+            assert x.min() >= 0 and x.max() <= size - 1 and y.min() >= 0 and y.max() <= size - 1
+        still = (x, y, angle, radius) if not name.startswith("rotate") else (radius,)
+        for other in still:  # everything else stays put
             if other is not moving:
                 assert delta(other).abs().max() < 1e-5
 

@@ -24,6 +24,7 @@ from .video import (
     VIDEO_EXTENSIONS,
     VideoInfo,
     probe_video,
+    read_clip,
     read_frames,
     read_video,
     sample_video_paths,
@@ -34,6 +35,6 @@ __all__ = [
     "KineticsDataset", "read_annotations", "VideoClipDataset", "VideoFolder", "clip_span", "dense_indices",
     "segment_indices", "MOTION_CLASSES", "SyntheticVideos", "TrainTransform",
     "load_clip_views", "resize_short_side", "test_views", "to_float_clip", "train_transform",
-    "VIDEO_EXTENSIONS", "VideoInfo", "probe_video", "read_frames", "read_video",
+    "VIDEO_EXTENSIONS", "VideoInfo", "probe_video", "read_clip", "read_frames", "read_video",
     "sample_video_paths", "write_video",
 ]

@@ -19,7 +19,7 @@ import torch
 
 from .cache import FrameCache
 from .sampling import dense_indices, segment_indices
-from .video import VIDEO_EXTENSIONS, probe_video, read_frames
+from .video import VIDEO_EXTENSIONS, read_clip
 
 SAMPLINGS = ("dense", "segment")
 
@@ -122,8 +122,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
         if self.cache is not None and path in self.cache:
             num_frames, fps = self.cache.info(path)
             return self.cache.frames(path, self.frame_indices(num_frames, fps))
-        info = probe_video(path)
-        return read_frames(path, self.frame_indices(max(info.num_frames, 1), info.fps))
+        choose = lambda info: self.frame_indices(max(info.num_frames, 1), info.fps)
+        return read_clip(path, choose)[0]
 
     def __getitem__(self, index: int):
         for attempt in range(len(self.samples)):

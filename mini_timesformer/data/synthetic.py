@@ -1,7 +1,7 @@
 """Synthetic clips generated on the fly: the course's offline dataset.
 
-``motion``: 8 classes in four direction pairs. An object (random shape, two-tone so its
-rotation shows) moves, turns or changes size on a textured, noisy background. Class
+``motion``: 8 classes in four direction pairs. An object (random shape, two-tone) moves,
+turns about a pivot or changes size on a textured, noisy background. Class
 ``2k + 1`` is class ``2k`` played backwards — its parameters are drawn exactly as for
 ``2k`` and the per-frame states reversed — so the set of frames of a clip says which pair
 it belongs to but only their order gives the direction: a model blind to frame order
@@ -166,9 +166,14 @@ class SyntheticVideos(torch.utils.data.Dataset):
                 cx = start + v * t
             else:
                 cy = start + v * t
-        elif name == "rotate_cw":  # a larger object; its edge moves ~v px per frame
-            radius = radius * 1.25
-            angle = angle + (v / radius[0]) * t
+        elif name == "rotate_cw":  # the object turns rigidly about a pivot, v px per frame
+            orbit = _uniform(generator, 6.0, 8.0).item() * scale  # pivot-to-centre distance
+            pivot = _uniform(generator, orbit + 2 * scale, size - 1 - orbit - 2 * scale, 2)
+            turn = (v / orbit) * t  # radians turned by frame t (clockwise on screen)
+            phase = angle[0].item()
+            cx = pivot[0] + orbit * torch.cos(phase + turn)
+            cy = pivot[1] + orbit * torch.sin(phase + turn)
+            angle = angle + turn
         else:  # grow: the radius increases ~0.5 v px per frame
             radius = _uniform(generator, 3.0, 4.0).item() * scale + 0.5 * v * t
         states = torch.stack([cx, cy, angle, radius], dim=1)  # (T, 4)

@@ -16,7 +16,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from .sampling import dense_indices
-from .video import probe_video, read_frames
+from .video import read_clip
 
 
 def _check_clip(clip: torch.Tensor, where: str) -> None:
@@ -141,13 +141,13 @@ def load_clip_views(path, num_frames: int, stride: int, crop_size: int,
     ``num_clips`` evenly spaced temporal clips (1 = the middle clip) × ``num_crops``
     spatial crops, V = num_clips · num_crops, ordered clip-major (clip 0's crops first).
     """
-    info = probe_video(path)
-    clips_indices = [dense_indices(max(info.num_frames, 1), num_frames, stride,
-                                   video_fps=info.fps, target_fps=target_fps,
-                                   clip_index=k, num_clips=num_clips)
-                     for k in range(num_clips)]
-    flat = [i for indices in clips_indices for i in indices]
-    frames = read_frames(path, flat)  # (num_clips·T, 3, H, W), one decode pass
+    def choose(info):  # all clips' indices, concatenated: one open, one decode pass
+        return [i for k in range(num_clips)
+                for i in dense_indices(max(info.num_frames, 1), num_frames, stride,
+                                       video_fps=info.fps, target_fps=target_fps,
+                                       clip_index=k, num_clips=num_clips)]
+
+    frames, _ = read_clip(path, choose)  # (num_clips·T, 3, H, W)
     views = [test_views(frames[k * num_frames:(k + 1) * num_frames], crop_size, num_crops,
                         short_side, mean, std) for k in range(num_clips)]
     return torch.cat(views)  # (num_clips·num_crops, T, 3, crop, crop)

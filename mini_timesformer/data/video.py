@@ -91,6 +91,24 @@ def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
     ahead). Indices past the end of the stream repeat the last frame (the official loader
     pads short videos the same way).
     """
+    return read_clip(path, lambda info: indices, seek_gap=seek_gap)[0]
+
+
+def read_clip(path, choose, *, seek_gap: int = 64) -> tuple[torch.Tensor, VideoInfo]:
+    """Open once, pick ``indices = choose(VideoInfo)``, decode them: ``(clip, info)``.
+
+    What datasets use: the sampler needs the frame count and fps, the decoder the indices.
+    """
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        info, t0 = _stream_info(stream)
+        indices = list(choose(info))
+        clip = _decode_indices(path, container, stream, info, t0, indices, seek_gap)
+    return clip, info
+
+
+def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices,
+                    seek_gap: int) -> torch.Tensor:
     wanted = sorted({int(i) for i in indices})
     if not wanted:
         raise ValueError("read_frames: expected at least one frame index, got none")
@@ -102,30 +120,27 @@ def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
             groups.append([i])
         else:
             groups[-1].append(i)
-    got: dict[int, np.ndarray] = {}
+    got: dict[int, av.VideoFrame] = {}
     last = None
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        info, t0 = _stream_info(stream)
-        for group in groups:
-            pending = list(group)
-            restart = False
-            for j, frame in _decode_from(container, stream, t0 + (group[0] - 0.5) / info.fps,
-                                         group[0], info.fps, t0):
-                if j > pending[0] and last is None:
-                    restart = True  # seek overshot (bad index): decode from the start
-                    break
-                # frame i is the last one with index <= i: known once a later one arrives
-                while pending and j > pending[0]:
-                    got[pending.pop(0)] = last
-                if not pending:
-                    break
-                last = frame
-            if restart:
-                return _read_from_start(path, wanted, indices)
-            for i in pending:  # past the end: repeat the last decoded frame
-                got[i] = last
-            last = None
+    for group in groups:
+        pending = list(group)
+        restart = False
+        for j, frame in _decode_from(container, stream, t0 + (group[0] - 0.5) / info.fps,
+                                     group[0], info.fps, t0):
+            if j > pending[0] and last is None:
+                restart = True  # seek overshot (bad index): decode from the start
+                break
+            # frame i is the last one with index <= i: known once a later one arrives
+            while pending and j > pending[0]:
+                got[pending.pop(0)] = last
+            if not pending:
+                break
+            last = frame
+        if restart:
+            return _read_from_start(path, wanted, indices)
+        for i in pending:  # past the end: repeat the last decoded frame
+            got[i] = last
+        last = None
     if any(frame is None for frame in got.values()):
         raise ValueError(f"{path}: no decodable frame found")
     arrays = {i: frame.to_ndarray(format="rgb24") for i, frame in got.items()}
