@@ -251,7 +251,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--csv", action="store_true", help="print CSV instead of Markdown")
     p.add_argument("--measure", action="store_true",
                    help="also time fwd+bwd of nano joint/divided models on this device")
-    p.add_argument("--measure-sizes", default="32,48,64,96", help="sizes for --measure (px)")
+    p.add_argument("--measure-sizes", default="32,48,64", help="sizes for --measure (px)")
     p.set_defaults(func=_cost_command)
 
 

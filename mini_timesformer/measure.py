@@ -32,17 +32,9 @@ from pathlib import Path
 
 import torch
 
+from .bench_utils import resolve_device, sync
 from .config import TimeSformerConfig
 from .model import TimeSformer
-
-
-def default_device() -> torch.device:
-    """cuda -> mps -> cpu."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def _release_freed_memory() -> None:
@@ -107,22 +99,18 @@ class PeakMemory:
         return False
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
-            eager: bool = False, device=None, repeats: int = 2, seed: int = 0) -> dict:
+            eager: bool = False, device=None, repeats: int = 2, seed: int = 0,
+            memory: bool = True) -> dict:
     """Time (median of ``repeats`` after one warm-up) and peak memory of one step.
 
     ``eager=True`` runs the explicit softmax(QKᵀ)V path (``return_attention=True``),
     which materialises the scores; the default is the fused SDPA path.
-    Memory is the extra memory of the step (model weights excluded).
+    Memory is the extra memory of the step (model weights excluded). On CPU measuring
+    memory switches glibc to slower allocation for the rest of the process (see above),
+    so time first: ``measure_sweep`` times every point before it measures any memory.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = torch.device(device) if device is not None else resolve_device("auto")
     torch.manual_seed(seed)
     model = TimeSformer(cfg).to(device).train(backward)
     video = torch.randn(batch, cfg.num_frames, cfg.in_channels, cfg.image_size,
@@ -140,20 +128,23 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
     step()  # warm-up: lazy initialisation, allocator pools, gradient buffers
     times = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         step()
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - start)
-    with PeakMemory(device) as pm:
-        step()
-    return {"scheme": cfg.attention, "frames": cfg.num_frames, "size": cfg.image_size,
-            "batch": batch, "backward": backward, "eager": eager, "device": str(device),
-            "time_s": sorted(times)[len(times) // 2], "peak_bytes": pm.peak,
-            "memory_method": pm.method}
+    result = {"scheme": cfg.attention, "frames": cfg.num_frames, "size": cfg.image_size,
+              "batch": batch, "backward": backward, "eager": eager, "device": str(device),
+              "time_s": sorted(times)[len(times) // 2] if times else None,
+              "peak_bytes": None, "memory_method": None}
+    if memory:
+        with PeakMemory(device) as pm:
+            step()
+        result.update(peak_bytes=pm.peak, memory_method=pm.method)
+    return result
 
 
-__all__ = ["default_device", "PeakMemory", "measure"]
+__all__ = ["PeakMemory", "measure"]
 
 
 def measure_sweep(schemes=("joint", "divided"), sizes=(32, 48, 64), preset: str = "nano",
@@ -163,19 +154,20 @@ def measure_sweep(schemes=("joint", "divided"), sizes=(32, 48, 64), preset: str 
     from . import cost
     from .curves import config_at, training_memory
 
-    rows = []
+    configs = []
     for scheme in schemes:
         for size in sizes:
             T = num_frames or TimeSformerConfig.preset(preset).num_frames
             cfg = config_at(preset, scheme, T, size, num_classes=num_classes)
-            if cfg is None:
-                continue
-            for eager in (False, True):
-                r = measure(cfg, batch, backward=True, eager=eager, device=device)
-                est = training_memory(cfg, batch, fused=not eager)  # no optimizer step here
-                r["estimate_bytes"] = est["activations"] + est["transient"] + est["gradients"]
-                r["gmacs"] = cost.macs(cfg) * batch / 1e9
-                rows.append(r)
+            configs += [(cfg, eager) for eager in (False, True)] if cfg is not None else []
+    rows = [measure(cfg, batch, eager=eager, device=device, memory=False)  # all timings first
+            for cfg, eager in configs]
+    for row, (cfg, eager) in zip(rows, configs):
+        mem = measure(cfg, batch, eager=eager, device=device, repeats=0)
+        row.update(peak_bytes=mem["peak_bytes"], memory_method=mem["memory_method"])
+        est = training_memory(cfg, batch, fused=not eager)  # no optimizer step here
+        row["estimate_bytes"] = est["activations"] + est["transient"] + est["gradients"]
+        row["gmacs"] = cost.macs(cfg) * batch / 1e9
     return rows
 
 

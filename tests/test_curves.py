@@ -93,6 +93,17 @@ def test_measured_peak_agrees_with_the_estimate_and_eager_costs_more():
     assert fused["time_s"] > 0 and fused["device"] == "cpu"
 
 
+def test_measure_sweep_times_and_measures_each_point_beside_the_analytic_values():
+    rows = measure.measure_sweep(schemes=("joint",), sizes=(32,), batch=1, num_frames=4,
+                                 device="cpu")
+    assert [(r["scheme"], r["size"], r["frames"], r["eager"]) for r in rows] == [
+        ("joint", 32, 4, False), ("joint", 32, 4, True)]
+    cfg = curves.config_at("nano", "joint", 4, 32, num_classes=10)
+    for r in rows:
+        assert r["time_s"] > 0 and r["peak_bytes"] > 0 and r["memory_method"]
+        assert r["gmacs"] == mt.cost.macs(cfg) / 1e9
+
+
 def test_plots_are_figures():
     fig = curves.plot_cost_curves(curves.sweep(sizes=(224, 448), frames=(8, 16)))
     assert len(fig.axes) == 8
