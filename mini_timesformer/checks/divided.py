@@ -8,7 +8,14 @@ import torch
 from ..model import Block
 from ..schemes import visibility
 from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
-from .steps import SPACE_MAJOR, check_visibility, make_step, pattern_fns, run_step, tiny_config
+from .steps import (
+    SPACE_MAJOR,
+    check_visibility,
+    grouped,
+    make_step,
+    run_step,
+    tiny_config,
+)
 
 _COMMON = {
     "forgot the LayerNorm (step.norm) before the attention": dict(norm=False),
@@ -19,6 +26,17 @@ _COMMON = {
 def _tokens(grid, batch, seed):
     T, H, W = grid
     return randn(batch, 1 + T * H * W, 16, seed=seed)  # (B, 1 + T·N, D), CLS first
+
+
+def _values_and_visibility(fn, got, expected, step, x, grid, variants) -> None:
+    """Values vs the package step (naming the variant matched), then the perturbation
+    probe of who sees whom; ``variants`` maps mistakes to ``run_step`` switches."""
+    what = f"{step.grouping}_step"
+    compare(got, expected, f"{what} output",
+            {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
+    check_visibility(lambda y: fn(y, grid, step), x[:1], grid,
+                     visibility("divided", *grid)[step.grouping], what,
+                     cls_changes=step.with_cls)
 
 
 def _run(fn, x, grid, step, what):
@@ -46,21 +64,14 @@ def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) ->
             "CLS in the wrong step: the time step must leave the CLS token out of its "
             "groups (it joins the space step)": dict(cls="mean", keep_cls=True),
             "grouped the patches of one frame (that is the space step); the time step "
-            "groups one patch position n across the T frames": dict(
-                split=pattern_fns("b (t h w) d -> (b t) (h w) d")[0],
-                merge=pattern_fns("b (t h w) d -> (b t) (h w) d")[1]),
+            "groups one patch position n across the T frames": grouped("b (t h w) d -> (b t) (h w) d"),
             "wrong token order: tokens are time-major (index t·N + n), you split them as "
-            "(n, t); use 'b (t n) d -> (b n) t d'": dict(
-                split=pattern_fns(SPACE_MAJOR["time"])[0],
-                merge=pattern_fns(SPACE_MAJOR["time"])[1]),
+            "(n, t); use 'b (t n) d -> (b n) t d'": grouped(SPACE_MAJOR["time"]),
             "forgot the extra Linear step.extra (the official temporal_fc) before the "
             "residual": dict(extra=False),
             **_COMMON,
         }
-        compare(got, expected, "time_step output",
-                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
-        check_visibility(lambda y: time_step(y, grid, step), x[:1], grid,
-                         visibility("divided", *grid)["time"], "time_step", cls_changes=False)
+        _values_and_visibility(time_step, got, expected, step, x, grid, variants)
     T, H, W = grid
     passed(f"time_step: T={T}, {H}×{W} patches, same as the package; each patch sees "
            "only its own position in every frame")
@@ -87,19 +98,12 @@ def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) 
             "summed the T frames' CLS outputs; average them": dict(cls="sum"),
             "the CLS copies must go through step.norm too": dict(cls_norm=False),
             "grouped one patch position across time (that is the time step); the space "
-            "step groups the N patches of one frame": dict(
-                split=pattern_fns("b (t h w) d -> (b h w) t d")[0],
-                merge=pattern_fns("b (t h w) d -> (b h w) t d")[1]),
+            "step groups the N patches of one frame": grouped("b (t h w) d -> (b h w) t d"),
             "wrong token order: tokens are time-major (index t·N + n), you split them as "
-            "(n, t); use 'b (t n) d -> (b t) n d'": dict(
-                split=pattern_fns(SPACE_MAJOR["space"])[0],
-                merge=pattern_fns(SPACE_MAJOR["space"])[1]),
+            "(n, t); use 'b (t n) d -> (b t) n d'": grouped(SPACE_MAJOR["space"]),
             **_COMMON,
         }
-        compare(got, expected, "space_step output",
-                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
-        check_visibility(lambda y: space_step(y, grid, step), x[:1], grid,
-                         visibility("divided", *grid)["space"], "space_step", cls_changes=True)
+        _values_and_visibility(space_step, got, expected, step, x, grid, variants)
     T, H, W = grid
     passed(f"space_step: T={T}, {H}×{W} patches, same as the package; CLS averaged over "
            "frames; each patch sees only its own frame")

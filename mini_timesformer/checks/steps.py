@@ -51,6 +51,12 @@ def pattern_fns(pattern: str):
     return split, merge
 
 
+def grouped(pattern: str) -> dict:
+    """``run_step`` switches that group tokens with an einops pattern instead."""
+    split, merge = pattern_fns(pattern)
+    return dict(split=split, merge=merge)
+
+
 def package_fns(grouping: str):
     """(split, merge) of the package for a grouping name."""
     return (lambda x, grid: split_groups(x, grouping, grid),
