@@ -164,3 +164,23 @@ def test_sources_have_no_magics_and_paths_are_relative():
     for source in SOURCES:
         text = Path(source).read_text()
         assert "\n%" not in text and "\n!" not in text, source
+
+
+def test_runner_skips_magics_and_leaves_random_state_alone():
+    import torch
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport torch\ntorch.manual_seed(0)\nx = 1"),
+        nbformat.v4.new_code_cell("!ls\nassert x == 1"),
+    ])
+    state = torch.random.get_rng_state()
+    results = exercises.run_notebook(nb)
+    assert [r.error for r in results] == [None, None]
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_hidden_tests_found_for_a_submission_elsewhere(tmp_path, capsys):
+    submission = tmp_path / "02_attention.ipynb"
+    submission.write_text((DIR / "02_attention.ipynb").read_text())
+    assert cli.main(["check", str(submission), "--hidden"]) == 1
+    assert "(with hidden tests)" in capsys.readouterr().out
