@@ -115,7 +115,8 @@ def locate_clip(root: Path, split: str, annotation: Annotation) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    return candidates[0]  # missing: reported with the primary (crawler-layout) name
+    # missing: report the name in the layout this root uses (its folder exists)
+    return next((c for c in candidates if c.parent.is_dir()), candidates[0])
 
 
 class KineticsDataset(VideoClipDataset):
