@@ -40,9 +40,9 @@ from mini_timesformer.train_plots import curves_figure, read_csv
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs")) / f"course-06{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
-# One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS) — a 2-block,
-# 64-wide model on 8 frames of 32×32, AdamW with warmup + cosine. On a busy CPU one thread
-# is faster than several (measured by the demo's author), so we let the demo pick.
+# One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS, printed below):
+# a small model, AdamW with warmup + cosine. On a busy CPU one thread is faster than several
+# (measured by the demo's author), so we let the demo pick the thread count.
 BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
 THREADS = demo.pick_threads() if DEVICE == "cpu" else None
 torch.manual_seed(0)

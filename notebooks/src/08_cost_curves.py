@@ -112,6 +112,7 @@ plt.show()
 
 # %%
 rows = curves.sweep()  # ViT-B: sizes 224..560 at 8 frames, frames 8..96 at 224 px
+assert curves.config_at("base", "local_global", 8, 336) is None  # 336 / 16 = 21 patches: odd
 for row in rows:
     if row["scheme"] in ("joint", "divided"):
         T, px = row["frames"], row["size"]

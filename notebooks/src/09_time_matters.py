@@ -163,8 +163,7 @@ plt.show()
 # ## Test views: averaging temporal clips
 #
 # A long video does not fit in one 8-frame clip. At test time the paper takes one or more
-# temporal clips (and three spatial crops) and averages their softmax scores (Appendix A;
-# TimeSformer needs fewer views than 3-D CNNs because each clip already spans a long time).
+# temporal clips (and three spatial crops) and averages their softmax scores (Appendix A).
 # From scratch: cut a longer clip into windows, average the softmax, and check against
 # `compute_metrics`, the package's view-averaging metric.
 
