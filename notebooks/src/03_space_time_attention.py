@@ -25,6 +25,7 @@ from matplotlib.patches import Patch
 from torch import nn
 
 import mini_timesformer as mt
+from mini_timesformer.attention import MultiHeadAttention
 from mini_timesformer.schemes import STEPS
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
@@ -208,26 +209,11 @@ print(f"joint / divided: {counts['joint'] / counts['divided']:.1f}× more compar
 #   extra `Linear(D, D)` (the official `temporal_fc`) before the residual.
 #
 # Our step uses the package's parameter names (`norm`, `attn.qkv`, `attn.proj`, `extra`), so
-# `load_state_dict` copies a package step into ours.
+# `load_state_dict` copies a package step into ours. The attention itself is the package's
+# `MultiHeadAttention`, which lesson 02 rebuilt and checked; what is new here is the grouping
+# and the CLS policy.
 
 # %%
-class MyAttention(nn.Module):
-    """Multi-head self-attention with a fused qkv (lesson 02); returns output and weights."""
-
-    def __init__(self, D: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(D, 3 * D)
-        self.proj = nn.Linear(D, D)
-
-    def forward(self, x):
-        B, L, D = x.shape
-        q, k, v = self.qkv(x).reshape(B, L, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        weights = (q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5).softmax(-1)  # (B, h, L, L)
-        out = (weights @ v).transpose(1, 2).reshape(B, L, D)  # (B, h, L, d_h) -> (B, L, D)
-        return self.proj(out), weights
-
-
 class MyStep(nn.Module):
     """LayerNorm -> attention within the groups of `grouping` -> (extra Linear) -> residual."""
 
@@ -235,7 +221,7 @@ class MyStep(nn.Module):
         super().__init__()
         self.grouping, self.added = grouping, added
         self.norm = nn.LayerNorm(D, eps=1e-6)
-        self.attn = MyAttention(D, heads)
+        self.attn = MultiHeadAttention(D, heads)
         self.extra = nn.Linear(D, D) if added else None
 
     def forward(self, x, grid):
@@ -248,7 +234,7 @@ class MyStep(nn.Module):
         if not self.added:  # the CLS token joins every group
             cls_copies = self.norm(cls).repeat_interleave(G, dim=0)  # (B·G, 1, D)
             groups = torch.cat([cls_copies, groups], dim=1)  # (B·G, 1 + L, D)
-        out, weights = self.attn(groups)
+        out, weights = self.attn(groups, need_weights=True)  # weights (B·G, heads, L, L)
         update = torch.zeros_like(patches)
         if self.added:
             update[:, idx.flatten()] = out.reshape(B, G * L, D)  # scatter back to token order
