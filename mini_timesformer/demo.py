@@ -50,9 +50,8 @@ BUDGETS = {
     # 2 CPU cores: every scheme on both datasets within a few minutes
     "cpu": DemoBudget(),
     # a GPU: a deeper, wider model on more clips and more steps (not yet measured)
-    "gpu": DemoBudget(image_size=64, embed_dim=128, depth=4, batch_size=64, lr=1e-3,
-                      motion_steps=1500, appearance_steps=500, train_clips=8192,
-                      val_clips=1024),
+    "gpu": DemoBudget(embed_dim=128, depth=4, batch_size=64, lr=1e-3, motion_steps=2000,
+                      appearance_steps=700, train_clips=8192, val_clips=1024),
     # tests: seconds
     "smoke": DemoBudget(frames=4, image_size=16, embed_dim=16, depth=1, num_heads=2,
                         batch_size=8, motion_steps=2, appearance_steps=1, train_clips=16,

@@ -155,8 +155,7 @@ class _Trainer:
         self.optimizer = build_optimizer(self.model, cfg.optimizer, cfg.lr, cfg.weight_decay)
         self.scheduler = build_scheduler(self.optimizer, cfg.optimizer, self.total_steps,
                                          cfg.warmup_steps)
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                         if device.type == "cuda" and cfg.bf16 else contextlib.nullcontext())
+        self.bf16 = device.type == "cuda" and cfg.bf16  # autocast on CUDA only
         self.step = 0
         self.train_seconds = 0.0  # optimiser steps only (no validation, no checkpoints)
 
@@ -179,7 +178,7 @@ class _Trainer:
         resumed = self.resume() if cfg.resume else False
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            (self.out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
             keep = self.step if resumed else None
             self.step_log = _Csv(self.out / "steps.csv", STEP_FIELDS, keep)
             self.epoch_log = _Csv(self.out / "epochs.csv", EPOCH_FIELDS, keep)
@@ -217,7 +216,7 @@ class _Trainer:
                 labels = labels.to(self.device, non_blocking=True)
                 sync = micro == cfg.accum - 1  # DDP: all-reduce gradients on the last one only
                 with (contextlib.nullcontext() if sync else dist.no_sync(self.net)):
-                    with self.autocast:
+                    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
                         logits = self.net(clips)
                         loss = F.cross_entropy(logits.float(), labels,
                                                label_smoothing=cfg.label_smoothing)

@@ -230,22 +230,8 @@ def build_model(cfg: TrainConfig, num_classes: int):
     if not path.exists():
         raise FileNotFoundError(f"--init {cfg.init}: no such file or directory (expected "
                                 f"scratch, vit:PATH or a checkpoint PATH)")
-    if path.suffix == ".pt":  # one of our training checkpoints
-        from .checkpoint import model_from_checkpoint
-
-        model, _ = model_from_checkpoint(path)
-        return _new_head(model, num_classes)
+    # a run directory, a training checkpoint or a pretrained model; new head if needed
     return pretrained.from_pretrained(path, num_classes=num_classes)
-
-
-def _new_head(model, num_classes: int):
-    """Replace the classifier if the class count differs (fine-tuning on new classes)."""
-    if model.config.num_classes != num_classes:
-        model.config = model.config.replace(num_classes=num_classes, label_names=None)
-        model.head = torch.nn.Linear(model.config.embed_dim, num_classes)
-        torch.nn.init.trunc_normal_(model.head.weight, std=0.02)
-        torch.nn.init.zeros_(model.head.bias)
-    return model
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
