@@ -29,6 +29,9 @@ def test_there_are_at_least_eight_exercises():
 def test_generated_notebooks_are_in_sync_with_sources():
     stale = exercises.generate(DIR, write=False)
     assert not stale, f"run `mini-timesformer make-exercises`: out of date {stale}"
+    generated = {p.stem for p in DIR.glob("*.ipynb")} | {p.stem for p in
+                                                         (DIR / "source").glob("*.ipynb")}
+    assert generated == set(NAMES), f"notebooks without a source: {generated - set(NAMES)}"
 
 
 @pytest.mark.parametrize("name", NAMES)
