@@ -237,14 +237,17 @@ assert abs(one["top1"] - three["top1"]) < 1e-9 and abs(one["loss"] - three["loss
 # %% [markdown]
 # ## On a real dataset: a Kinetics subset on one GPU
 #
-# With a GPU and a local Kinetics copy, the course's recipe is: build a ~10-class subset once
-# (`mini-timesformer kinetics-subset --source K400 --preset kinetics400_motion10 --per-class 50
-# --out runs/k400-10`), then fine-tune from ImageNet ViT weights at 8×224 in bf16:
+# With a GPU and a local Kinetics copy, the course's recipe (`docs/training.md`) is: build a
+# 10-class subset once, with its frames decoded into a cache, then fine-tune from ImageNet ViT
+# weights (saved once from `timm` on a machine with internet) at 8×224 in bf16:
 #
 # ```
-# mini-timesformer train --preset small --attention divided --data kinetics:runs/k400-10 \
-#     --init vit:vit_small.pth --frames 8 --size 224 --batch-size 16 --epochs 15 --out runs/k10
-# mini-timesformer eval --checkpoint runs/k10 --data kinetics:runs/k400-10 --views 1x3
+# mini-timesformer kinetics-subset --source /data/k400 --out runs/k400-motion10 \
+#     --class-preset kinetics400_motion10 --per-class 50 --cache
+# mini-timesformer train --preset small --attention divided --data kinetics:runs/k400-motion10 \
+#     --frames 8 --size 224 --stride 32 --init vit:weights/vit_small_in21k.safetensors \
+#     --optimizer sgd --lr 0.005 --epochs 15 --batch-size 32 --accum 2 --out runs/k10-small
+# mini-timesformer eval --checkpoint runs/k10-small --data kinetics:runs/k400-motion10 --views 1x3
 # ```
 #
 # The next cell runs a short version when `MINI_TIMESFORMER_KINETICS` names such a subset and a
