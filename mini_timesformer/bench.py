@@ -21,6 +21,7 @@ import torch
 
 from . import bench_utils as bu
 from .config import SCHEMES, canonical_scheme
+from .curves import _int_list  # "2,4,8" -> (2, 4, 8), one-line error otherwise
 
 GB = 1e9
 
@@ -200,16 +201,6 @@ def format_curve(rows, scheme: str, mode: str) -> str:
 
 
 # ------------------------------------------------------------------------------ CLI
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise ValueError(f"expected a comma-separated list of positive integers, got {text!r}")
-    return values
-
-
 def _modes(text: str) -> tuple[str, ...]:
     modes = tuple(m.strip() for m in text.split(",") if m.strip())
     bad = [m for m in modes if m not in bu.MODES]

@@ -96,7 +96,7 @@ def test_cli_writes_json(tmp_path, capsys):
     (["--modes", "fwd"], "--modes expects"),
     (["--scheme", "bogus"], "unknown attention scheme"),
     (["--frames", "0"], "--frames must be >= 1"),
-    (["--memory-curve", "2,x"], "comma-separated list of positive integers"),
+    (["--memory-curve", "2,x"], "expected positive integers separated by commas"),
     (["--device", "tpu"], "unknown device"),
 ])
 def test_bad_options_give_one_line_errors(argv, expected, capsys):
