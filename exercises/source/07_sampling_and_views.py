@@ -21,8 +21,8 @@
 # %%
 import torch
 
-import mini_timesformer as mt
 from mini_timesformer import checks
+from mini_timesformer.data import clip_span
 
 torch.manual_seed(0)
 
@@ -144,8 +144,8 @@ checks.check_predict_views(predict_views, views=9, frames=1, seed=2)
 
 # %%
 for T, r in [(8, 32), (16, 16), (96, 4)]:
-    print(f"{T}×{r}: a clip covers {mt.data.clip_span(T, r):.0f} frames "
-          f"= {mt.data.clip_span(T, r) / 30:.1f} s at 30 fps")
+    print(f"{T}×{r}: a clip covers {clip_span(T, r):.0f} frames "
+          f"= {clip_span(T, r) / 30:.1f} s at 30 fps")
 
 # %% [markdown]
 # ## Questions (not graded)

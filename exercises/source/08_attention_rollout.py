@@ -25,6 +25,7 @@ import torch
 
 import mini_timesformer as mt
 from mini_timesformer import checks
+from mini_timesformer.rollout import attention_rollout
 
 torch.manual_seed(0)
 
@@ -109,7 +110,7 @@ checks.check_rollout(rollout, frames=3, grid_side=2, depth=4, seed=2)
 cfg = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=4)
 model = mt.TimeSformer(cfg).eval()
 video = torch.randn(1, cfg.num_frames, 3, cfg.image_size, cfg.image_size)
-relevance = mt.rollout.attention_rollout(model, video)  # (1, T, H', W')
+relevance = attention_rollout(model, video)  # (1, T, H', W')
 fig, axes = plt.subplots(1, cfg.num_frames, figsize=(2 * cfg.num_frames, 2))
 for t, ax in enumerate(axes):
     ax.imshow(relevance[0, t].numpy(), vmin=0, vmax=relevance.max().item())
