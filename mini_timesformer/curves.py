@@ -159,7 +159,7 @@ def plot_cost_curves(rows: list[dict], batch: int = 1):
     fig = Figure(figsize=(17, 7.5), layout="constrained")
     axes = fig.subplots(2, 4)
     panels = [("gmacs", None, "GMACs per view (1 MAC = 1 FLOP)"),
-              ("params_m", None, "parameters (M)"),
+              ("params_m", None, "parameters (M); space = joint, divided = local_global"),
               ("attn_eager_gib", "attn_fused_gib", f"attention memory, one layer, batch {batch} (GiB)"),
               ("train_eager_gib", "train_fused_gib", f"training memory, batch {batch} (GiB)")]
     schemes = list(dict.fromkeys(r["scheme"] for r in rows))
