@@ -24,8 +24,10 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat and jupytext (extras [dev]/[notebooks]) load only when used
+    from nbformat import NotebookNode
 
 EXERCISES_DIR = Path(__file__).resolve().parents[1] / "exercises"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -82,7 +84,7 @@ def _solution_id(source: str, index: int) -> str:
     return match.group(1) if match else f"solution_{index}"
 
 
-def read_source(path) -> nbformat.NotebookNode:
+def read_source(path) -> NotebookNode:
     """A jupytext source -> the solution notebook (nbgrader source), validated."""
     import jupytext
 
@@ -118,8 +120,10 @@ def read_source(path) -> nbformat.NotebookNode:
     return nb
 
 
-def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def student_version(solution: NotebookNode) -> NotebookNode:
     """The student notebook: solutions stubbed out, hidden tests dropped."""
+    import nbformat
+
     nb = nbformat.from_dict(solution)  # a deep copy
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
@@ -127,7 +131,9 @@ def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_text(nb: nbformat.NotebookNode) -> str:
+def notebook_text(nb: NotebookNode) -> str:
+    import nbformat
+
     return nbformat.writes(nb) + "\n"
 
 
@@ -167,7 +173,7 @@ class CellResult:
     seconds: float
 
 
-def load_notebook(path) -> nbformat.NotebookNode:
+def load_notebook(path) -> NotebookNode:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no notebook {path}")
@@ -175,12 +181,16 @@ def load_notebook(path) -> nbformat.NotebookNode:
         return read_source(path)
     if path.suffix != ".ipynb":
         raise ValueError(f"expected an exercise notebook (.ipynb) or source (.py), got {path}")
+    import nbformat
+
     return nbformat.read(path, as_version=4)
 
 
-def with_hidden_tests(nb, source) -> nbformat.NotebookNode:
+def with_hidden_tests(nb, source) -> NotebookNode:
     """Replace the test cells of ``nb`` with the source's (hidden tests included), by
     grade id, as nbgrader's autograder does; test cells the student deleted come back."""
+    import nbformat
+
     nb, tests = nbformat.from_dict(nb), {}
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -269,7 +279,17 @@ def format_report(results: list[CellResult], name: str, verbose: bool = False) -
 
 
 # ----------------------------------------------------------------------- CLI
+def _needs_notebook_tools() -> None:
+    import importlib.util
+
+    for module in ("nbformat", "jupytext"):
+        if importlib.util.find_spec(module) is None:
+            raise ValueError(f"this command needs {module}: pip install "
+                             "'mini-timesformer[notebooks]'")
+
+
 def _check(args) -> int:
+    _needs_notebook_tools()
     path = Path(args.notebook)
     nb = load_notebook(path)
     if args.hidden:
@@ -285,6 +305,7 @@ def _check(args) -> int:
 
 
 def _make(args) -> int:
+    _needs_notebook_tools()
     stale = generate(args.dir, write=not args.check)
     for path in stale:
         print(f"{'out of date' if args.check else 'written'}: {path}")
