@@ -147,7 +147,8 @@ plt.show()
 # layer does `L²·D` multiply-adds for `Q Kᵀ` and again for `A V`, and the explicit path stores
 # an `L × L` matrix per head. Fused kernels (what `scaled_dot_product_attention` dispatches to)
 # compute the same result without storing it. Below we time both paths; the explicit one has
-# to build and softmax the whole score matrix.
+# to build and softmax the whole score matrix. (Timings on a busy machine are noisy, most of
+# all for the short sequences; the trend at the long end is what to read.)
 
 # %%
 lengths = [64, 128, 256] if SMOKE else [128, 256, 512, 1024, 1569]

@@ -30,7 +30,9 @@ from mini_timesformer.schemes import STEPS
 from mini_timesformer.summary import PAPER_TABLE1
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs"))
+# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
+RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME")
+                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
 torch.manual_seed(0)
 
 # %% [markdown]

@@ -38,7 +38,10 @@ from mini_timesformer.train_config import pick_device
 from mini_timesformer.train_plots import curves_figure, read_csv
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs")) / f"course-06{'-smoke' * SMOKE}"
+# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
+HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
+                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+RUNS = HOME / f"course-06{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 # One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS, printed below):
 # a small model, AdamW with warmup + cosine. On a busy CPU one thread is faster than several

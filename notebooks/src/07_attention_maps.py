@@ -30,7 +30,9 @@ from mini_timesformer import demo, rollout, viz
 from mini_timesformer.train_config import pick_device
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs"))
+# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
+HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
+                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
 torch.manual_seed(0)

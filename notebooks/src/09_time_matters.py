@@ -33,7 +33,9 @@ from mini_timesformer.train import train
 from mini_timesformer.train_config import AugmentedClips, pick_device
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME", "runs"))
+# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
+HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
+                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
 RUNS = HOME / f"course-09{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
