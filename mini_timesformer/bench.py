@@ -238,7 +238,8 @@ def run(args) -> int:
                                  use_hf=use_hf, memory=not args.no_memory,
                                  check=not args.no_check, compile=args.compile, **common)
         text = format_comparison(result)
-    print(text)
+    result["load_avg_end"] = bu.machine_info(torch.device("cpu")).get("load_avg")
+    print(text + f"\nload average at end (1/5/15 min): {result['load_avg_end']}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1))
