@@ -101,12 +101,15 @@ def cost_row(cfg: TimeSformerConfig, batch: int = 1) -> dict:
 
 
 def sweep(schemes=SCHEMES, sizes=DEFAULT_SIZES, frames=DEFAULT_FRAMES, preset: str = "base",
-          batch: int = 1, base_frames: int = 8, base_size: int = 224,
+          batch: int = 1, base_frames: int | None = None, base_size: int | None = None,
           num_classes: int = 400) -> list[dict]:
-    """Fig. 3's two sweeps for each scheme: size at ``base_frames``, frames at ``base_size``.
+    """Fig. 3's two sweeps for each scheme: size at ``base_frames``, frames at ``base_size``
+    (default: the first frame count and the first size, 8 and 224 px as in the paper).
 
     Rows carry ``sweep`` = "size" or "frames"; a scheme that cannot split a grid is skipped.
     """
+    base_frames = base_frames or (frames[0] if frames else 8)
+    base_size = base_size or (sizes[0] if sizes else 224)
     rows = []
     for scheme in schemes:
         points = [("size", base_frames, s) for s in sizes] + [("frames", f, base_size)
@@ -134,11 +137,16 @@ COLUMNS = ("sweep", "scheme", "frames", "size", "params_m", "gmacs", "keys_per_q
            "max_batch_eager_32g", "max_batch_fused_32g")
 
 
+def _number(x: float) -> str:
+    """1261.8, 86.11, 0.0123: one decimal for big numbers, 3 significant digits below 100."""
+    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def format_table(rows: list[dict]) -> str:
     """A Markdown table of ``sweep`` rows."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        cells = [f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS]
+        cells = [_number(r[c]) if isinstance(r[c], float) else str(r[c]) for c in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -243,9 +251,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--preset", default="base", help="model size (default: base, as the paper)")
     p.add_argument("--schemes", default=",".join(SCHEMES), help="comma-separated schemes")
     p.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                   help="frame sizes in px, at 8 frames (default: 224,336,448,560)")
+                   help="frame sizes in px, at the first frame count (default: 224,336,448,560)")
     p.add_argument("--frames", default=",".join(map(str, DEFAULT_FRAMES)),
-                   help="frame counts, at 224 px (default: 8,32,64,96)")
+                   help="frame counts, at the first size (default: 8,32,64,96)")
     p.add_argument("--batch", type=int, default=1, help="clips per GPU for memory (default 1)")
     p.add_argument("--plot", metavar="OUT.png", help="also draw the curves")
     p.add_argument("--csv", action="store_true", help="print CSV instead of Markdown")

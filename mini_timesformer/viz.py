@@ -4,6 +4,7 @@ Every plot is a pure function that returns a ``matplotlib.figure.Figure`` (nothi
 shown or saved behind your back; call ``fig.savefig``). Inputs are the attention list of
 ``model(video, return_attention=True)`` (see ``rollout.py`` for the token maths) and the
 clip's frames, as uint8 ``(T, 3, H, W)`` or the model's normalised float input.
+``viz.attention_rollout`` is ``rollout.attention_rollout``, re-exported.
 
 * ``plot_attention_frames`` — a (T, H', W') map over the clip's frames (Fig. 7 style);
 * ``plot_layer_head_grid`` — one query's attention, layers × heads;
@@ -320,7 +321,7 @@ def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None =
     return box
 
 
-__all__ = ["display_frames", "upsample", "overlay", "plot_attention_frames",
+__all__ = ["attention_rollout", "display_frames", "upsample", "overlay", "plot_attention_frames",
            "plot_layer_head_grid", "plot_temporal_attention", "plot_receptive_fields",
            "animate_attention", "save_attention_animation", "plot_query_attention",
            "attention_explorer"]
