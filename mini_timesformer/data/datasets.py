@@ -123,7 +123,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
             num_frames, fps = self.cache.info(path)
             return self.cache.frames(path, self.frame_indices(num_frames, fps))
         choose = lambda info: self.frame_indices(max(info.num_frames, 1), info.fps)
-        return read_clip(path, choose)[0]
+        return read_clip(path, choose, channels_last=self.transform is not None)[0]
 
     def __getitem__(self, index: int):
         for attempt in range(len(self.samples)):
@@ -141,7 +141,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 self.skip_log.report(path, f"{type(err).__name__}: {err}")
                 continue
             if self.transform is not None:
-                clip = self.transform(clip)
+                clip = self.transform(clip).contiguous()
             return clip, label
         raise RuntimeError(f"{type(self).__name__}: none of the {len(self)} videos is readable")
 

@@ -66,9 +66,10 @@ def probe_video(path) -> VideoInfo:
         return _stream_info(container.streams.video[0])[0]
 
 
-def _to_tensor(frames: list[np.ndarray]) -> torch.Tensor:
+def _to_tensor(frames: list[np.ndarray], channels_last: bool = False) -> torch.Tensor:
     clip = torch.from_numpy(np.stack(frames))  # (T, H, W, 3)
-    return clip.permute(0, 3, 1, 2).contiguous()  # (T, 3, H, W)
+    clip = clip.permute(0, 3, 1, 2)  # (T, 3, H, W), memory still channels-last
+    return clip if channels_last else clip.contiguous()
 
 
 def _decode_from(container, stream, start_sec: float, first_index: int, fps: float,
@@ -94,21 +95,25 @@ def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
     return read_clip(path, lambda info: indices, seek_gap=seek_gap)[0]
 
 
-def read_clip(path, choose, *, seek_gap: int = 64) -> tuple[torch.Tensor, VideoInfo]:
+def read_clip(path, choose, *, seek_gap: int = 64, channels_last: bool = False
+              ) -> tuple[torch.Tensor, VideoInfo]:
     """Open once, pick ``indices = choose(VideoInfo)``, decode them: ``(clip, info)``.
 
     What datasets use: the sampler needs the frame count and fps, the decoder the indices.
+    ``channels_last=True`` skips the copy into (T, 3, H, W) memory order (same values; a
+    resize or crop that follows makes the copy on far fewer pixels).
     """
     with _open(path) as container:
         stream = container.streams.video[0]
         info, t0 = _stream_info(stream)
         indices = list(choose(info))
-        clip = _decode_indices(path, container, stream, info, t0, indices, seek_gap)
+        clip = _decode_indices(path, container, stream, info, t0, indices, seek_gap,
+                               channels_last)
     return clip, info
 
 
 def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices,
-                    seek_gap: int) -> torch.Tensor:
+                    seek_gap: int, channels_last: bool) -> torch.Tensor:
     wanted = sorted({int(i) for i in indices})
     if not wanted:
         raise ValueError("read_frames: expected at least one frame index, got none")
@@ -144,7 +149,7 @@ def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices
     if any(frame is None for frame in got.values()):
         raise ValueError(f"{path}: no decodable frame found")
     arrays = {i: frame.to_ndarray(format="rgb24") for i, frame in got.items()}
-    return _to_tensor([arrays[int(i)] for i in indices])
+    return _to_tensor([arrays[int(i)] for i in indices], channels_last)
 
 
 def _read_from_start(path, wanted: list[int], indices) -> torch.Tensor:
