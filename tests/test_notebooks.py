@@ -76,6 +76,9 @@ def test_lesson_anatomy(source):
     assert re.search(r"\*\*Exercises?\*\*", markdown), "point to the matching exercise"
     assert 'os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"' in code, "needs the SMOKE switch"
     assert "plt.show()" in code, "at least one figure"
+    first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "".join(first_code["source"]).startswith("%matplotlib inline"), (
+        "figures returned as matplotlib Figure objects render only with the inline backend on")
     assert "assert" in code, "checks live in assert cells"
 
 

@@ -13,6 +13,7 @@
 # Understanding?*, ICML 2021 (arXiv 2102.05095). Section numbers below refer to it.
 
 # %%
+# %matplotlib inline
 import os
 import platform
 import sys

@@ -14,6 +14,7 @@
 # Paper: §3, "Decomposition into patches" and "Linear embedding".
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt
@@ -24,7 +25,7 @@ import mini_timesformer as mt
 from mini_timesformer.embed import PatchEmbed, VideoEmbedding, resize_pos_embed, resize_time_embed
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## A clip is a tensor

@@ -15,6 +15,7 @@
 # Vaswani et al. (2017).
 
 # %%
+# %matplotlib inline
 import os
 import time
 
@@ -27,7 +28,7 @@ import mini_timesformer as mt
 from mini_timesformer.attention import MultiHeadAttention
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Scaled dot-product attention

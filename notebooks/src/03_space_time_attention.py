@@ -15,6 +15,7 @@
 # patch attends to).
 
 # %%
+# %matplotlib inline
 import itertools
 import os
 
@@ -29,7 +30,7 @@ from mini_timesformer.attention import MultiHeadAttention
 from mini_timesformer.schemes import STEPS
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Schemes as groupings

@@ -16,6 +16,7 @@
 # Tables 2 and 5 (TFLOPs).
 
 # %%
+# %matplotlib inline
 import os
 import tempfile
 from pathlib import Path
@@ -33,7 +34,7 @@ SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 # scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
 RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME")
                  or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## The classifier, assembled by hand

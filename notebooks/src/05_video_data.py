@@ -16,6 +16,7 @@
 # §4.2 (Kinetics vs Something-Something-v2).
 
 # %%
+# %matplotlib inline
 import os
 import tempfile
 from pathlib import Path

@@ -18,6 +18,7 @@
 # Paper: §4 and Appendix A (training recipe), Table 1 (schemes on K400 and SSv2), §4.2.
 
 # %%
+# %matplotlib inline
 import json
 import math
 import os

@@ -16,6 +16,7 @@
 # Paper: §4.6 and Fig. 7 (attention rollout on Something-Something-v2, heads averaged).
 
 # %%
+# %matplotlib inline
 import json
 import os
 from pathlib import Path
@@ -35,7 +36,7 @@ HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
                  or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## A trained model to look at

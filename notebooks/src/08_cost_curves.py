@@ -16,6 +16,7 @@
 # Paper: §4.1 "Analysis of Self-Attention Schemes", Fig. 3; Tables 2 and 5 (TFLOPs).
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt
@@ -26,7 +27,7 @@ import mini_timesformer as mt
 from mini_timesformer import curves, measure
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Counting multiply-adds by hand

@@ -18,6 +18,7 @@
 # Appendix A (test views).
 
 # %%
+# %matplotlib inline
 import json
 import os
 from pathlib import Path
@@ -44,7 +45,7 @@ THREADS = demo.pick_threads() if DEVICE == "cpu" else None
 PAPER_TABLE4 = {"none": (75.4, 45.8), "space": (77.8, 52.5), "space-time": (78.0, 59.5)}
 # Paper, Table 8: HowTo100M top-1 for clips of 8, 32, 64, 96 frames
 PAPER_TABLE8 = {8: 56.8, 32: 61.2, 64: 62.2, 96: 62.6}
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Positional embeddings: the ablation (Table 4)
