@@ -43,6 +43,7 @@ class DemoBudget:
     appearance_steps: int = 100
     train_clips: int = 1536
     val_clips: int = 384
+    speed: tuple[float, float] | None = None  # px/frame at 32 px (None: the generator's)
     appearance_schemes: tuple[str, ...] = SCHEMES
 
 
@@ -98,7 +99,7 @@ def make_data(kind: str, budget: DemoBudget, seed: int = 0):
     from .data import SyntheticVideos
     from .train_config import VAL_SEED_OFFSET
 
-    common = dict(num_frames=budget.frames, image_size=budget.image_size)
+    common = dict(num_frames=budget.frames, image_size=budget.image_size, speed=budget.speed)
     train = CachedClips(SyntheticVideos(kind, size=budget.train_clips, seed=seed, **common))
     val = CachedClips(SyntheticVideos(kind, size=budget.val_clips, seed=seed + VAL_SEED_OFFSET,
                                       **common))
