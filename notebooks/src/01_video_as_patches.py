@@ -9,7 +9,7 @@
 #    token layout the package uses;
 # 5. resize the embeddings when a clip has another size than the model was trained on.
 #
-# **Time budget** — 30 min; compute a few seconds on a 2-core CPU.
+# **Time budget** — 30 min; compute under half a minute on a 2-core CPU.
 #
 # Paper: §3, "Decomposition into patches" and "Linear embedding".
 

@@ -12,8 +12,8 @@
 # 5. know how to train on a Kinetics subset on one GPU.
 #
 # **Time budget** — 45 min reading. Compute: smoke mode about a minute; full mode trains ten
-# small models (what `make demo` runs) — several minutes on a 2-core CPU, the one part of the
-# course allowed to exceed 5 min; run it while you read on. On a GPU the budget is larger.
+# small models (what `make demo` runs) — about 10 min on a busy 2-core CPU, the one part of
+# the course allowed to exceed 5 min; run it while you read on. On a GPU the budget is larger.
 #
 # Paper: §4 and Appendix A (training recipe), Table 1 (schemes on K400 and SSv2), §4.2.
 

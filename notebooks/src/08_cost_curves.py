@@ -10,8 +10,8 @@
 #    what fused attention kernels change — and what they do not;
 # 4. measure time and memory on your own machine and compare them with the analytic curves.
 #
-# **Time budget** — 30 min; compute about a minute on a 2-core CPU (longer in full mode,
-# which measures bigger clips).
+# **Time budget** — 30 min; compute under a minute on a 2-core CPU in smoke mode, about two
+# minutes in full mode (which measures bigger clips).
 #
 # Paper: §4.1 "Analysis of Self-Attention Schemes", Fig. 3; Tables 2 and 5 (TFLOPs).
 
