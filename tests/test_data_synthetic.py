@@ -130,3 +130,24 @@ def test_clips_scale_with_image_size_and_bad_arguments():
         SyntheticVideos(speed=(3, 1))
     with pytest.raises(IndexError):
         SyntheticVideos(size=4)[4]
+
+
+def test_an_order_blind_model_cannot_tell_a_clip_from_its_partner():
+    """The space scheme scores a clip and its partner (the reversed clip) identically: 50% cap."""
+    import mini_timesformer as mt
+    from mini_timesformer.data import to_float_clip
+
+    torch.manual_seed(0)
+    cfg = mt.TimeSformerConfig.preset("nano", attention="space", num_classes=8, depth=1)
+    model = mt.TimeSformer(cfg).eval()
+    ds = SyntheticVideos("motion", size=8)
+    forward, backward = [], []
+    for label in range(0, 8, 2):
+        g = lambda seed=label: torch.Generator().manual_seed(seed)
+        forward.append(render(ds.sample_params(label, g()), 32))
+        backward.append(render(ds.sample_params(label + 1, g()), 32))
+    video = to_float_clip(torch.stack(forward + backward), cfg.mean, cfg.std)
+    with torch.no_grad():
+        logits = model(video)
+    torch.testing.assert_close(logits[:4], logits[4:], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(logits[0], logits[1])  # different pairs do differ

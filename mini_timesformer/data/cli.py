@@ -66,7 +66,8 @@ def _bench_data(args) -> int:
 
     result = bench_data(args.videos or None, num_frames=args.frames, stride=args.stride,
                         crop_size=args.crop, workers=args.workers,
-                        batch_size=args.batch_size, repeats=args.repeats)
+                        batch_size=args.batch_size, repeats=args.repeats,
+                        rounds=args.rounds)
     print(format_bench(result))
     return 0
 
@@ -114,4 +115,5 @@ def add_commands(subparsers) -> None:
     p.add_argument("--crop", type=int, default=112)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--repeats", type=int, default=3, help="clips sampled per file")
+    p.add_argument("--rounds", type=int, default=3, help="alternating runs; best one counts")
     p.set_defaults(func=_bench_data)
