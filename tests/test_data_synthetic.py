@@ -151,3 +151,11 @@ def test_an_order_blind_model_cannot_tell_a_clip_from_its_partner():
         logits = model(video)
     torch.testing.assert_close(logits[:4], logits[4:], rtol=1e-5, atol=1e-5)
     assert not torch.allclose(logits[0], logits[1])  # different pairs do differ
+
+
+def test_long_clips_keep_the_object_in_the_frame():
+    ds = SyntheticVideos("motion", num_frames=16, image_size=32, size=8 * 10)
+    for i in range(len(ds)):
+        x, y, _, radius = ds.params(i).states.unbind(1)
+        assert x.min() >= 0 and x.max() <= 31 and y.min() >= 0 and y.max() <= 31
+        assert radius.max() <= 0.45 * 32 + 1e-4

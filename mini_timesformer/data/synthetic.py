@@ -6,7 +6,7 @@ turns about a pivot or changes size on a textured, noisy background. Class
 ``2k`` and the per-frame states reversed — so the set of frames of a clip says which pair
 it belongs to but only their order gives the direction: a model blind to frame order
 (the ``space`` scheme averages frames) is capped at 50%, as on Something-Something (§4.2).
-``appearance``: 8 classes = 4 shapes × {solid, striped}, with random motion: one frame is
+``appearance``: 8 classes = 4 shapes × {plain (two-tone), striped}, with random motion: one frame is
 enough, like Kinetics where space-only attention is strong.
 Motion is large relative to a patch (default 2–3 px/frame at 32 px, scaled with
 ``image_size``): slower motion makes the models learn slowly (design.md).
@@ -23,7 +23,7 @@ MOTION_CLASSES = ("move_right", "move_left", "move_down", "move_up",
                   "rotate_cw", "rotate_ccw", "grow", "shrink")
 SHAPES = ("disk", "square", "triangle", "cross")
 APPEARANCE_CLASSES = tuple(f"{shape}_{texture}" for shape in SHAPES
-                           for texture in ("solid", "striped"))
+                           for texture in ("plain", "striped"))
 KINDS = ("motion", "appearance")
 
 
@@ -152,6 +152,7 @@ class SyntheticVideos(torch.utils.data.Dataset):
         T, size = self.num_frames, self.image_size
         shape, colour, background, noise_seed = self._common(generator)
         v = _uniform(generator, *self.speed).item() * scale  # px / frame
+        v = min(v, (size - 1 - 4 * scale) / (T - 1))  # long clips: slower, so the path fits
         t = torch.arange(T, dtype=torch.float32)
         radius = torch.full((T,), _uniform(generator, 5.5, 7.5).item() * scale)
         angle = torch.full((T,), _uniform(generator, 0, 2 * torch.pi).item())
@@ -175,7 +176,9 @@ class SyntheticVideos(torch.utils.data.Dataset):
             cy = pivot[1] + orbit * torch.sin(phase + turn)
             angle = angle + turn
         else:  # grow: the radius increases ~0.5 v px per frame
-            radius = _uniform(generator, 3.0, 4.0).item() * scale + 0.5 * v * t
+            start = _uniform(generator, 3.0, 4.0).item() * scale
+            rate = min(0.5 * v, (0.45 * size - start) / (T - 1))  # at most 0.45 of the frame
+            radius = start + rate * t
         states = torch.stack([cx, cy, angle, radius], dim=1)  # (T, 4)
         return ClipParams(label, shape, False, colour, background, states, noise_seed)
 
@@ -186,11 +189,10 @@ class SyntheticVideos(torch.utils.data.Dataset):
         t = torch.arange(T, dtype=torch.float32)
         speed = _uniform(generator, 0.0, self.speed[1]).item() * scale
         heading = _uniform(generator, 0, 2 * torch.pi).item()
-        margin = 0.5 * speed * (T - 1)
         centre = _uniform(generator, 0.3 * size, 0.7 * size, 2)
         cx = centre[0] + speed * torch.cos(torch.tensor(heading)) * (t - (T - 1) / 2)
         cy = centre[1] + speed * torch.sin(torch.tensor(heading)) * (t - (T - 1) / 2)
-        cx, cy = cx.clamp(margin * 0, size - 1), cy.clamp(0, size - 1)
+        cx, cy = cx.clamp(0, size - 1), cy.clamp(0, size - 1)  # stops at the border
         spin = _uniform(generator, -0.3, 0.3).item()
         angle = _uniform(generator, 0, 2 * torch.pi).item() + spin * t
         radius = torch.full((T,), _uniform(generator, 5.0, 7.5).item() * scale)
