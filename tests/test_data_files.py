@@ -111,6 +111,7 @@ def test_unreadable_clips_are_reported_once_skipped_and_counted(data_synthetic_r
     err = capsys.readouterr().err
     for victim in victims:
         assert err.count(str(victim)) == 1  # reported once, with its path
+    assert "skipping 1 missing video(s) of 8" in err
     assert "skipped 3" in ds.skip_summary()
     assert by_path  # (paths kept for the report)
 

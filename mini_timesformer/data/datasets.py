@@ -42,7 +42,8 @@ class SkipLog:
         lines = self.path.read_text().splitlines()
         return [tuple(line.split("\t", 1)) for line in lines if "\t" in line]
 
-    def report(self, path, reason: str) -> None:
+    def report(self, path, reason: str, *, quiet: bool = False) -> None:
+        """Record ``path`` once; print it unless ``quiet`` (the caller prints a summary)."""
         path = str(path)
         if path in self._seen or path in dict(self.entries()):
             self._seen.add(path)
@@ -51,7 +52,9 @@ class SkipLog:
         reason = " ".join(str(reason).replace(f"'{path}'", "").split()).rstrip(":")  # one line
         with open(self.path, "a") as log:  # one short append: atomic between processes
             log.write(f"{path}\t{reason}\n")
-        print(f"mini-timesformer: skipping unreadable video {path}: {reason}", file=sys.stderr)
+        if not quiet:
+            print(f"mini-timesformer: skipping unreadable video {path}: {reason}",
+                  file=sys.stderr)
 
 
 class VideoClipDataset(torch.utils.data.Dataset):
@@ -78,11 +81,17 @@ class VideoClipDataset(torch.utils.data.Dataset):
         self.skip_log = SkipLog()
         self.samples: list[tuple[Path, int]] = []
         self._bad: set[int] = set()
+        missing = []
         for path, label in samples:
             if self.cache is None and not Path(path).is_file():
-                self.skip_log.report(path, "file not found")
+                missing.append(str(path))
+                self.skip_log.report(path, "file not found", quiet=True)
             else:
                 self.samples.append((Path(path), int(label)))
+        if missing:  # one line, not thousands: the list is in .skipped
+            print(f"mini-timesformer: skipping {len(missing)} missing video(s) of "
+                  f"{len(missing) + len(self.samples)}, e.g. {missing[0]} "
+                  f"(all listed by .skip_summary())", file=sys.stderr)
         if not self.samples:
             raise ValueError(f"{type(self).__name__}: no readable video found "
                              f"({len(self.skip_log.entries())} missing)")
