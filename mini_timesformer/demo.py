@@ -45,14 +45,16 @@ class DemoBudget:
     val_clips: int = 384
     speed: tuple[float, float] | None = None  # px/frame at 32 px (None: the generator's)
     appearance_schemes: tuple[str, ...] = SCHEMES
+    embed_std: float | None = 0.5  # small_model_init; None = the ViT init of model.py
 
 
 BUDGETS = {
     # 2 CPU cores: every scheme on both datasets within a few minutes
-    "cpu": DemoBudget(),
+    "cpu": DemoBudget(motion_steps=400, appearance_steps=300,
+                      appearance_schemes=("space", "divided")),
     # a GPU: a deeper, wider model on more clips and more steps (not yet measured)
-    "gpu": DemoBudget(embed_dim=128, depth=4, batch_size=64, lr=1e-3, motion_steps=2000,
-                      appearance_steps=700, train_clips=8192, val_clips=1024),
+    "gpu": DemoBudget(depth=4, batch_size=64, motion_steps=1500, appearance_steps=800,
+                      train_clips=8192, val_clips=1024),
     # tests: seconds
     "smoke": DemoBudget(frames=4, image_size=16, embed_dim=16, depth=1, num_heads=2,
                         batch_size=8, motion_steps=2, appearance_steps=1, train_clips=16,
@@ -87,6 +89,29 @@ def pick_threads() -> int:
     return 1 if busy else cores
 
 
+def small_model_init(model, embed_std: float = 0.5, extra: bool = False):
+    """Re-initialise a small model for training from scratch (our choice, not the paper's).
+
+    ViT's init (Linear weights with std 0.02, embeddings 0.02, time embedding 0) is made
+    for 768-wide models that start from ImageNet weights (paper, Appendix A). At width 64
+    it makes every attention almost uniform — blind to where and when a patch is — and,
+    measured here, the models then sit at the "which pair" plateau (50%) for 800+ steps.
+    LeCun-normal weights (std 1/√fan_in) and position/time embeddings of std
+    ``embed_std`` make attention selective from the first step. ``extra``: also give the
+    added steps' output Linear (``temporal_fc``) random weights instead of zeros.
+    """
+    from torch import nn
+
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear) and name != "head":
+            if name.endswith("extra") and not extra:
+                continue  # added steps start as identity, as in the paper
+            nn.init.normal_(module.weight, std=module.in_features**-0.5)
+    for embedding in (model.embed.pos_embed, model.embed.time_embed):
+        nn.init.trunc_normal_(embedding, std=embed_std, a=-2 * embed_std, b=2 * embed_std)
+    return model
+
+
 def model_config(budget: DemoBudget, scheme: str, num_classes: int) -> TimeSformerConfig:
     return TimeSformerConfig.preset(
         "nano", attention=scheme, num_classes=num_classes, num_frames=budget.frames,
@@ -107,7 +132,7 @@ def make_data(kind: str, budget: DemoBudget, seed: int = 0):
 
 
 def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, out: Path,
-                 device: str, threads: int, seed: int = 0) -> dict:
+                 device: str, threads: int | None, seed: int = 0, progress: bool = True) -> dict:
     """Train one scheme on one dataset; returns its row of results.json."""
     from .model import TimeSformer
     from .train import train
@@ -117,12 +142,14 @@ def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, o
     cfg = model_config(budget, scheme, len(train_raw.classes))
     torch.manual_seed(seed)
     model = TimeSformer(cfg)
+    if budget.embed_std is not None:
+        small_model_init(model, budget.embed_std, extra=True)
     datasets = (AugmentedClips(train_raw, cfg.mean, cfg.std),
                 AugmentedClips(val_raw, cfg.mean, cfg.std), train_raw.classes)
     run = train(model=model, datasets=datasets, steps=steps, batch_size=budget.batch_size,
                 lr=budget.lr, warmup_steps=max(1, steps // 10), seed=seed, device=device,
                 threads=threads, val_every=0, out=str(out / kind / scheme), plots=False,
-                progress_label=f"{kind:>10} {scheme:>12}")
+                progress=progress, progress_label=f"{kind:>10} {scheme:>12}")
     metrics = json.loads((run / "metrics.json").read_text())
     return {"accuracy": metrics["val"]["top1"], "params": cost.params(cfg),
             "gmacs": cost.macs(cfg) / 1e9, "train_seconds": metrics["train_seconds"],
@@ -147,32 +174,37 @@ def run_demo(out="runs/demo", budget: str | DemoBudget = "auto", device: str = "
                              f"{', '.join(BUDGETS)}")
         budget = BUDGETS[budget]
     device = str(pick_device(device))
-    threads = threads or (pick_threads() if device == "cpu" else None)
+    workers = 1
+    if device == "cpu":  # tiny models: one thread per run, as many runs as cores at once
+        workers = max(1, min(os.cpu_count() or 1, 4)) if threads is None else 1
+        threads = threads or 1
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = {"motion": (SCHEMES, budget.motion_steps),
             "appearance": (budget.appearance_schemes, budget.appearance_steps)}
     runs = sum(len(schemes) for schemes, _ in plan.values())
     print(f"demo: {runs} training runs on {device}"
-          + (f" ({threads} thread{'s' * (threads > 1)})" if threads else "")
+          + (f" ({workers} at a time, {threads} thread{'s' * (threads > 1)} each)"
+             if threads else "")
           + f", budget {name!r}: {budget.frames}×{budget.image_size}² clips, depth "
           f"{budget.depth}, width {budget.embed_dim}, batch {budget.batch_size}", flush=True)
     start = time.perf_counter()
-    results = {}
+    jobs = []  # (kind, scheme, steps), in the order of the report
+    data = {}
     for kind, (schemes, steps) in plan.items():
         tick = time.perf_counter()
-        data = make_data(kind, budget, seed)
-        print(f"{kind}: {len(data[0])} training / {len(data[1])} validation clips rendered "
-              f"in {time.perf_counter() - tick:.0f} s; {steps} steps per scheme", flush=True)
-        results[kind] = {}
-        for scheme in schemes:
-            row = train_scheme(kind, scheme, data, budget, steps, out, device, threads, seed)
-            results[kind][scheme] = row
-            print(f"  {kind} / {scheme}: top-1 {row['accuracy']:.1%} "
-                  f"({row['train_seconds']:.0f} s)", flush=True)
+        data[kind] = make_data(kind, budget, seed)
+        print(f"{kind}: {len(data[kind][0])} training / {len(data[kind][1])} validation clips "
+              f"rendered in {time.perf_counter() - tick:.0f} s; {steps} steps per scheme",
+              flush=True)
+        jobs += [(kind, scheme, steps) for scheme in schemes]
+    results = {kind: {} for kind in plan}
+    for (kind, scheme, _), row in zip(jobs, _run_jobs(jobs, data, budget, out, device,
+                                                      threads, seed, workers)):
+        results[kind][scheme] = row
     total = time.perf_counter() - start
     meta = {"budget": name, "settings": asdict(budget), "device": device, "threads": threads,
-            "total_seconds": total}
+            "parallel_runs": workers, "total_seconds": total}
     from .demo_report import write_report
 
     report = write_report(out, results, meta, budget)
@@ -182,6 +214,42 @@ def run_demo(out="runs/demo", budget: str | DemoBudget = "auto", device: str = "
     print("\n".join(report["findings"]))
     print(f"\ndemo finished in {total / 60:.1f} min; report: {out / 'report.md'}")
     return results
+
+
+def _run_jobs(jobs, data, budget, out, device, threads, seed, workers) -> list[dict]:
+    """Train every (kind, scheme, steps); returns the result rows in order, printing progress.
+
+    With ``workers`` > 1 the runs go to that many processes (each single-threaded, so
+    two runs on two cores); their progress bars are off and each run prints one line
+    when it ends. Every run is seeded, so the results do not depend on ``workers``.
+    """
+    rows, finished = [None] * len(jobs), 0
+
+    def done(i, row):
+        nonlocal finished
+        rows[i], finished = row, finished + 1
+        kind, scheme, steps = jobs[i]
+        print(f"  [{finished}/{len(jobs)}] {kind} / {scheme}: top-1 {row['accuracy']:.1%} "
+              f"({steps} steps, {row['train_seconds']:.0f} s)", flush=True)
+
+    if workers <= 1:
+        for i, (kind, scheme, steps) in enumerate(jobs):
+            done(i, train_scheme(kind, scheme, data[kind], budget, steps, out, device, threads,
+                                 seed))
+        return rows
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(train_scheme, kind, scheme, data[kind], budget, steps, out,
+                               device, threads, seed, False): i
+                   for i, (kind, scheme, steps) in enumerate(jobs)}
+        print(f"  {len(jobs)} runs queued, {workers} at a time; each prints a line when it "
+              f"ends", flush=True)
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    return rows
 
 
 def _demo_command(args) -> int:

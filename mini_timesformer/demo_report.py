@@ -48,18 +48,31 @@ def findings(results: dict) -> list[str]:
         out.append(f"- Motion: space-only attention reaches {acc:.1%}, {verdict} its 50% "
                    f"ceiling — it averages frames, so a clip and its reverse look the same "
                    f"(cf. SSv2 in Table 1: 36.6 vs 59.5).")
+        if timed:
+            gaps = [a - acc for a in timed.values()]
+            beaten = sum(g > 0 for g in gaps)
+            out.append(f"- Motion: {beaten} of {len(gaps)} schemes that model time beat "
+                       f"space-only, by {min(gaps) * 100:+.1f} to {max(gaps) * 100:+.1f} "
+                       f"points.")
     appearance = results.get("appearance", {})
     if "space" in appearance and len(appearance) > 1:
         acc = appearance["space"]["accuracy"]
         best_scheme, best = max(((s, r["accuracy"]) for s, r in appearance.items()),
                                 key=lambda item: item[1])
-        close = best - acc <= 0.05
-        out.append(f"- Appearance: space-only reaches {acc:.1%} (best: {best_scheme} "
-                   f"{best:.1%})" + (" — one frame is enough, as on Kinetics (Table 1: 76.9 "
-                                     "vs 78.0)." if close else
-                                     f", {best - acc:.1%} behind: more than expected."))
-    expected = (timed and all(a >= GOOD for a in timed.values())
-                and "space" in motion and motion["space"]["accuracy"] <= MOTION_CEILING + 0.05)
+        if best < GOOD:
+            out.append(f"- Appearance: not learned within this budget (best {best_scheme} "
+                       f"{best:.1%}, space-only {acc:.1%}), so it says nothing yet about "
+                       f"space-only attention on appearance.")
+        elif best - acc <= 0.05:
+            out.append(f"- Appearance: space-only reaches {acc:.1%} (best: {best_scheme} "
+                       f"{best:.1%}) — one frame is enough, as on Kinetics (Table 1: 76.9 vs "
+                       f"78.0).")
+        else:
+            out.append(f"- Appearance: space-only reaches {acc:.1%}, {best - acc:.1%} behind "
+                       f"{best_scheme} ({best:.1%}): more than expected.")
+    expected = bool(timed and all(a >= GOOD for a in timed.values())
+                    and "space" in motion
+                    and motion["space"]["accuracy"] <= MOTION_CEILING + 0.05)
     out.append("- The expected outcome " + ("holds" if expected else "does NOT fully hold")
                + " in this run.")
     return out
@@ -128,7 +141,8 @@ def write_report(out: Path, results: dict, meta: dict, budget) -> dict:
     lines = [
         "# mini-timesformer demo: five attention schemes, one budget",
         "",
-        f"Device: {meta['device']}" + (f", {meta['threads']} CPU thread(s)"
+        f"Device: {meta['device']}" + (f", {meta['parallel_runs']} run(s) at a time with "
+                                       f"{meta['threads']} CPU thread(s) each"
                                        if meta["threads"] else "")
         + f". Total time: {meta['total_seconds'] / 60:.1f} min (budget {meta['budget']!r}).",
         f"Model: depth {s['depth']}, width {s['embed_dim']}, {s['num_heads']} heads, patch "
@@ -136,7 +150,11 @@ def write_report(out: Path, results: dict, meta: dict, budget) -> dict:
         f"warmup + cosine, batch {s['batch_size']}; {s['motion_steps']} steps per scheme on "
         f"motion, {s['appearance_steps']} on appearance; {s['train_clips']} training and "
         f"{s['val_clips']} validation clips per dataset (8 classes each). Accuracy = "
-        f"validation top-1.",
+        f"validation top-1. " + (f"From-scratch init for small models (`demo.small_model_init`: "
+                                 f"LeCun-normal weights, position/time embeddings std "
+                                 f"{s['embed_std']}); with ViT's 0.02 init the same budget "
+                                 f"stays near 50% on motion." if s["embed_std"] else
+                                 "ViT init (model.py)."),
         "",
         table,
         "",
