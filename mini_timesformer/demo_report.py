@@ -101,15 +101,18 @@ def _cost_accuracy(out: Path, results: dict) -> str:
 
 
 def _attention(out: Path, results: dict, budget) -> str | None:
-    """Attention rollout (Abnar & Zuidema 2020, the paper's Fig. 7) of the divided model."""
+    """Attention rollout (Abnar & Zuidema 2020, the paper's Fig. 7) of the best motion model
+    among the schemes that model time."""
     try:
         from .rollout import attention_rollout
         from .viz import plot_attention_frames
     except ImportError:
         return None
-    row = results.get("motion", {}).get("divided")
-    if row is None:
+    timed = {s: r for s, r in results.get("motion", {}).items() if s != "space"}
+    if not timed:
         return None
+    scheme = max(timed, key=lambda s: timed[s]["accuracy"])
+    row = timed[scheme]
     from .checkpoint import model_from_checkpoint
     from .data import SyntheticVideos, to_float_clip
     from .train_config import VAL_SEED_OFFSET
@@ -121,7 +124,7 @@ def _attention(out: Path, results: dict, budget) -> str | None:
     video = to_float_clip(frames, model.config.mean, model.config.std)[None]  # (1, T, 3, H, W)
     heat = attention_rollout(model, video)[0]  # (T, H', W')
     predicted = model.eval()(video).argmax(-1).item()
-    fig = plot_attention_frames(frames, heat, title=f"divided, attention rollout: true "
+    fig = plot_attention_frames(frames, heat, title=f"{scheme}, attention rollout: true "
                                 f"{clips.classes[label]}, predicted {clips.classes[predicted]}")
     fig.savefig(out / "attention.png", dpi=110, bbox_inches="tight")
     return "attention.png"
