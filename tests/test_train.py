@@ -199,7 +199,7 @@ def test_demo_with_the_smoke_budget_writes_report_and_results(tmp_path, capsys):
     assert set(results) == {"motion", "appearance"}
     assert list(results["motion"]) == list(mt.SCHEMES)
     assert list(results["appearance"]) == list(BUDGETS["smoke"].appearance_schemes)
-    for kind, rows in results.items():
+    for rows in results.values():
         for scheme, row in rows.items():
             assert set(row) == {"accuracy", "params", "gmacs", "train_seconds"}
             cfg = model_config(BUDGETS["smoke"], scheme, 8)
