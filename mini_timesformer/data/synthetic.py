@@ -25,6 +25,7 @@ SHAPES = ("disk", "square", "triangle", "cross")
 APPEARANCE_CLASSES = tuple(f"{shape}_{texture}" for shape in SHAPES
                            for texture in ("plain", "striped"))
 KINDS = ("motion", "appearance")
+STRIPES_PER_RADIUS = 2.5  # stripe pairs per object radius (appearance "striped")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def render(params: ClipParams, image_size: int) -> torch.Tensor:
     alpha = (_signed_distance(params.shape, u, v) * radius + 0.5).clamp(0, 1)  # anti-aliased
     colour = torch.tensor(params.colour).view(1, 3, 1, 1)
     if params.striped:  # stripes across the object: identity, not motion
-        dark = (torch.remainder(u * 2.5, 1.0) < 0.5).unsqueeze(1)
+        dark = (torch.remainder(u * STRIPES_PER_RADIUS, 1.0) < 0.5).unsqueeze(1)
     else:  # two-tone halves so that rotation is visible
         dark = (u < 0).unsqueeze(1)  # (T, 1, H, W)
     fill = torch.where(dark, 0.3 * colour + 0.7, colour)  # second tone: paler  # (T, 3, H, W)
