@@ -45,7 +45,7 @@ class DemoBudget:
     val_clips: int = 384
     speed: tuple[float, float] | None = None  # px/frame at 32 px (None: the generator's)
     appearance_schemes: tuple[str, ...] = SCHEMES
-    embed_std: float | None = 0.5  # small_model_init; None = the ViT init of model.py
+    embed_std: float | None = 1.0  # small_model_init; None = the ViT init of model.py
 
 
 BUDGETS = {
@@ -89,7 +89,7 @@ def pick_threads() -> int:
     return 1 if busy else cores
 
 
-def small_model_init(model, embed_std: float = 0.5, extra: bool = False):
+def small_model_init(model, embed_std: float = 1.0, extra: bool = False):
     """Re-initialise a small model for training from scratch (our choice, not the paper's).
 
     ViT's init (Linear weights with std 0.02, embeddings 0.02, time embedding 0) is made
