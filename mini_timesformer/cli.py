@@ -17,8 +17,18 @@ def _summary(args) -> int:
     return 0
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (no usage block), exit status 2.
+
+    Subcommand parsers inherit the class, so every command behaves the same.
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="mini-timesformer",
         description="TimeSformer (Bertasius et al., ICML 2021): all five attention schemes.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

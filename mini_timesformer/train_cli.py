@@ -43,15 +43,6 @@ def _views(text: str) -> tuple[int, int]:
     return int(clips), int(crops)
 
 
-def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Bad arguments print one line (argparse would print its whole usage block first)."""
-    def error(message: str):
-        parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
-
-    parser.error = error
-    return parser
-
-
 DATA_HELP = "synthetic-motion | synthetic-appearance | kinetics:DIR | folder:DIR"
 
 
@@ -100,7 +91,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--val-every", type=int, default=1, help="epochs (0 = only at the end)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_train)
-    one_line_errors(p)
 
     p = subparsers.add_parser("eval", help="multi-view evaluation of a checkpoint")
     p.add_argument("--checkpoint", required=True,
@@ -120,7 +110,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None, help="folder for metrics.json and confusion.png "
                    "(default: CHECKPOINT_RUN/eval)")
     p.set_defaults(func=_eval)
-    one_line_errors(p)
 
 
 def _train(args) -> int:

@@ -90,3 +90,12 @@ def test_cli_errors_are_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert err == ("mini-timesformer summary: error: unknown preset 'huge'; "
                    "expected one of: nano, tiny, small, base")
+
+
+@pytest.mark.parametrize("argv", [["frob"], ["summary", "--bogus"], ["train", "--lr", "abc"],
+                                  ["demo", "--threads", "x"]])
+def test_argument_errors_are_one_line_for_every_command(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "error:" in err
