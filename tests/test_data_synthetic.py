@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mini_timesformer.data import MOTION_CLASSES, SyntheticVideos
-from mini_timesformer.data.synthetic import render
+from mini_timesformer.data.synthetic import SHAPES, render
 
 
 def test_items_are_uint8_clips_deterministic_per_index():
@@ -113,12 +113,14 @@ def test_rendered_pixels_move_the_way_the_class_says():
             assert change > (8 if name.startswith("move") else 20), (name, change)
 
 
-def test_appearance_classes_are_shape_and_texture():
+def test_appearance_classes_are_shape_and_colour_family():
     ds = SyntheticVideos("appearance", size=8 * 4)
     for i in range(len(ds)):
         p = ds.params(i)
-        shape, texture = ds.classes[p.label].split("_")
-        assert p.shape == p.label // 2 and p.striped == (texture == "striped")
+        family, shape = ds.classes[p.label].split("_")
+        assert SHAPES[p.shape] == shape
+        red, _, blue = p.colour
+        assert (red > blue) == (family == "warm"), (family, p.colour)
 
 
 def test_clips_scale_with_image_size_and_bad_arguments():
