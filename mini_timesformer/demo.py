@@ -50,7 +50,7 @@ class DemoBudget:
 
 BUDGETS = {
     # 2 CPU cores: every scheme on both datasets within a few minutes
-    "cpu": DemoBudget(motion_steps=400, appearance_steps=300,
+    "cpu": DemoBudget(motion_steps=800, appearance_steps=800,
                       appearance_schemes=("space", "divided")),
     # a GPU: a deeper, wider model on more clips and more steps (not yet measured)
     "gpu": DemoBudget(depth=4, batch_size=64, motion_steps=1500, appearance_steps=800,

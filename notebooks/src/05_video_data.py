@@ -175,7 +175,7 @@ plt.show()
 #   shrinks. Each pair of classes is the *same* set of frames in opposite order, so only the
 #   order tells the class — like Something-Something-v2, where space-only attention scored
 #   36.6% against 59.5% for divided attention (Table 1);
-# * **appearance** — the class is the object's shape and texture; any single frame suffices,
+# * **appearance** — the class is the object's shape and colour family (warm or cool); any single frame suffices,
 #   like much of Kinetics, where space-only reached 76.9% against divided's 78.0%.
 
 # %%
