@@ -186,7 +186,7 @@ averaged = (probs.mean(dim=1).argmax(-1) == labels).float().mean().item()
 package = compute_metrics(probs, labels, classes)
 print(f"middle clip only: top-1 {middle:.1%};  3 clips averaged: {averaged:.1%} "
       f"(package: {package['top1']:.1%}, clip-level {package['clip_top1']:.1%})")
-assert abs(package["top1"] - averaged) < 1e-9
+assert abs(package["top1"] - averaged) < 1e-6  # float32 mean vs float64 count
 assert package["views_per_video"] == 3
 
 # %% [markdown]
