@@ -14,13 +14,7 @@ from mini_timesformer.cli import main
 from mini_timesformer.data import SyntheticVideos
 from mini_timesformer.evaluate import MetricCounts, MultiViewClips, compute_metrics, evaluate
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_handcrafted_views_video_vs_clip_level():

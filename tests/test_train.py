@@ -14,14 +14,7 @@ from mini_timesformer.cli import main
 from mini_timesformer.optim import param_groups, step_decay, warmup_cosine
 from mini_timesformer.train import NonFiniteLossError, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared 2-core CPU run many times faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def tiny_model(attention="divided", drop_path=0.0, seed=0):
