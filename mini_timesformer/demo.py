@@ -62,6 +62,11 @@ BUDGETS = {
 }
 
 
+def budget_for(device: str, smoke: bool = False) -> DemoBudget:
+    """The budget ``make demo`` uses on ``device`` (the tiny "smoke" one for CI)."""
+    return BUDGETS["smoke" if smoke else "gpu" if device == "cuda" else "cpu"]
+
+
 class CachedClips(torch.utils.data.Dataset):
     """A clip dataset rendered once into memory, so that five runs share the same clips."""
 

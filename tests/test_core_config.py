@@ -54,3 +54,14 @@ def test_unknown_preset_and_field():
         mt.TimeSformerConfig.preset("huge")
     with pytest.raises(ValueError, match="unknown config field 'frames'"):
         mt.TimeSformerConfig.preset("nano", frames=8)
+
+
+def test_runs_dir_honours_the_home_variable_and_the_notebooks_folder(tmp_path, monkeypatch):
+    from mini_timesformer.paths import runs_dir
+
+    monkeypatch.setenv("MINI_TIMESFORMER_HOME", str(tmp_path))
+    assert runs_dir("course-06") == tmp_path / "course-06"
+    monkeypatch.delenv("MINI_TIMESFORMER_HOME")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where Jupyter starts a lesson's kernel
+    assert runs_dir("x").resolve() == (tmp_path / "runs" / "x").resolve()

@@ -27,13 +27,12 @@ from einops import rearrange
 from torch.utils.flop_counter import FlopCounterMode
 
 import mini_timesformer as mt
+from mini_timesformer.paths import runs_dir
 from mini_timesformer.schemes import STEPS
 from mini_timesformer.summary import PAPER_TABLE1
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
-RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME")
-                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+RUNS = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 _ = torch.manual_seed(0)
 
 # %% [markdown]

@@ -29,11 +29,10 @@ import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer.data.prepare import build_kinetics_subset, write_synthetic_dataset
 from mini_timesformer.data.synthetic import render
+from mini_timesformer.paths import runs_dir
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
-RUNS = Path(os.environ.get("MINI_TIMESFORMER_HOME")
-                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+RUNS = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 torch.manual_seed(0)
 
 

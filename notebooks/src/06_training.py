@@ -33,21 +33,20 @@ import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo, optim
 from mini_timesformer.evaluate import MultiViewClips, evaluate
+from mini_timesformer.paths import runs_dir
 from mini_timesformer.summary import PAPER_TABLE1
 from mini_timesformer.train import train
 from mini_timesformer.train_config import pick_device
 from mini_timesformer.train_plots import curves_figure, read_csv
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
-HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
-                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 RUNS = HOME / f"course-06{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 # One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS, printed below):
 # a small model, AdamW with warmup + cosine. On a busy CPU one thread is faster than several
 # (measured by the demo's author), so we let the demo pick the thread count.
-BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
+BUDGET = demo.budget_for(DEVICE, SMOKE)
 THREADS = demo.pick_threads() if DEVICE == "cpu" else None
 torch.manual_seed(0)
 print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET}")

@@ -28,14 +28,13 @@ from IPython.display import display
 import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo, rollout, viz
+from mini_timesformer.paths import runs_dir
 from mini_timesformer.train_config import pick_device
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
-HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
-                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 DEVICE = str(pick_device("auto"))
-BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
+BUDGET = demo.budget_for(DEVICE, SMOKE)
 _ = torch.manual_seed(0)
 
 # %% [markdown]

@@ -30,16 +30,15 @@ import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo
 from mini_timesformer.evaluate import compute_metrics
+from mini_timesformer.paths import runs_dir
 from mini_timesformer.train import train
 from mini_timesformer.train_config import AugmentedClips, pick_device
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-# scratch goes to the repository's runs/ (Jupyter and nbval start kernels in notebooks/)
-HOME = Path(os.environ.get("MINI_TIMESFORMER_HOME")
-                 or ("../runs" if Path.cwd().name == "notebooks" else "runs"))
+HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 RUNS = HOME / f"course-09{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
-BUDGET = demo.BUDGETS["smoke" if SMOKE else "gpu" if DEVICE == "cuda" else "cpu"]
+BUDGET = demo.budget_for(DEVICE, SMOKE)
 THREADS = demo.pick_threads() if DEVICE == "cpu" else None
 # Paper, Table 4: top-1 with each positional embedding (K400, SSv2)
 PAPER_TABLE4 = {"none": (75.4, 45.8), "space": (77.8, 52.5), "space-time": (78.0, 59.5)}
