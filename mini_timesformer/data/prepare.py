@@ -57,8 +57,27 @@ def choose_classes(available: list[str], classes, seed: int = 0) -> list[str]:
     return sorted(names)
 
 
-def _clip_path(out: Path, split: str, row: Annotation) -> Path:
+def clip_path(out: Path, split: str, row: Annotation) -> Path:
+    """Where a subset keeps a clip: ``out/<split>/<label with _>/<clip name>``."""
     return out / split / row.label.replace(" ", "_") / row.clip_name
+
+
+def write_clip(clip: Path, target: Path, row: Annotation, short_side: int,
+               fps: float) -> str | None:
+    """Trim ``clip`` to its annotated window (if longer), resample, downscale, write atomically.
+
+    The one per-clip step of ``kinetics-subset`` and ``kinetics-download``. Returns None,
+    or a one-line reason why the clip could not be used (it is then skipped, not fatal).
+    """
+    try:
+        length = row.time_end - row.time_start
+        trim = length > 0 and probe_video(clip).duration > length + 1
+        transcode(clip, target, short_side=short_side, fps=fps,
+                  start_sec=row.time_start if trim else 0.0,
+                  end_sec=row.time_end if trim else None)
+    except Exception as err:  # noqa: BLE001 — a bad clip is skipped, not fatal
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
 def build_kinetics_subset(source, out, classes, per_class: int, *,
@@ -99,7 +118,7 @@ def _copy_split(source, out, split, rows, chosen, wanted, short_side, fps, progr
     for row in rows:
         if done[row.label] >= wanted:
             continue
-        target = _clip_path(out, split, row)
+        target = clip_path(out, split, row)
         if target.is_file():  # finished by an earlier run
             kept += 1
         else:
@@ -107,14 +126,9 @@ def _copy_split(source, out, split, rows, chosen, wanted, short_side, fps, progr
             if not clip.is_file():
                 skipped.append((str(clip), "file not found"))
                 continue
-            try:
-                length = row.time_end - row.time_start
-                trim = length > 0 and probe_video(clip).duration > length + 1
-                transcode(clip, target, short_side=short_side, fps=fps,
-                          start_sec=row.time_start if trim else 0.0,
-                          end_sec=row.time_end if trim else None)
-            except Exception as err:  # noqa: BLE001 — a bad clip is skipped, not fatal
-                skipped.append((str(clip), f"{type(err).__name__}: {err}"))
+            problem = write_clip(clip, target, row, short_side, fps)
+            if problem:
+                skipped.append((str(clip), problem))
                 continue
             written += 1
         done[row.label] += 1
@@ -147,7 +161,7 @@ def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
             label = videos.classes[videos.label(index)]
             duration = max(1, round(num_frames / fps))
             row = Annotation(label, f"{kind}{split_seed:02d}{index:07d}", 0, duration)
-            target = _clip_path(out, split, row)
+            target = clip_path(out, split, row)
             if not target.is_file():
                 partial = target.with_name(target.name + ".part.mp4")
                 write_video(partial, videos[index][0], fps, crf=10)

@@ -245,36 +245,40 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     count = 0
-    with _open(source) as container:
-        stream = container.streams.video[0]
-        info, t0 = _stream_info(stream)
-        fps = fps or info.fps
-        width, height = info.width, info.height
-        if short_side is not None and min(width, height) > short_side:
-            ratio = short_side / min(width, height)
-            width, height = round(width * ratio), round(height * ratio)
-        width, height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
-        with av.open(str(partial), mode="w", format="mp4") as output:
-            out = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            out.width, out.height, out.pix_fmt = width, height, "yuv420p"
-            out.options = {"crf": str(crf)}
-            first = int(round(start_sec * info.fps))
-            previous = None
-            for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
-                                         first, info.fps, t0):
-                time = j / info.fps
-                if end_sec is not None and time >= end_sec:
-                    break
-                # emit every output time that falls before this frame: the previous frame
-                while previous is not None and start_sec + count / fps < time - 1e-6:
+    try:
+        with _open(source) as container:
+            stream = container.streams.video[0]
+            info, t0 = _stream_info(stream)
+            fps = fps or info.fps
+            width, height = info.width, info.height
+            if short_side is not None and min(width, height) > short_side:
+                ratio = short_side / min(width, height)
+                width, height = round(width * ratio), round(height * ratio)
+            width, height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
+            with av.open(str(partial), mode="w", format="mp4") as output:
+                out = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+                out.width, out.height, out.pix_fmt = width, height, "yuv420p"
+                out.options = {"crf": str(crf)}
+                first = int(round(start_sec * info.fps))
+                previous = None
+                for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
+                                             first, info.fps, t0):
+                    time = j / info.fps
+                    if end_sec is not None and time >= end_sec:
+                        break
+                    # emit every output time that falls before this frame: the previous frame
+                    while previous is not None and start_sec + count / fps < time - 1e-6:
+                        count += _encode(output, out, previous, width, height, count)
+                    if time >= start_sec - 1e-6 or previous is None:
+                        previous = frame
+                stop = end_sec if end_sec is not None else info.duration
+                while previous is not None and start_sec + count / fps < stop - 1e-6:
                     count += _encode(output, out, previous, width, height, count)
-                if time >= start_sec - 1e-6 or previous is None:
-                    previous = frame
-            stop = end_sec if end_sec is not None else info.duration
-            while previous is not None and start_sec + count / fps < stop - 1e-6:
-                count += _encode(output, out, previous, width, height, count)
-            for packet in out.encode():
-                output.mux(packet)
+                for packet in out.encode():
+                    output.mux(packet)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # never leave a half-written file behind
+        raise
     if count == 0:
         partial.unlink(missing_ok=True)
         raise ValueError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
