@@ -1,4 +1,5 @@
-"""Data subcommands: ``synthetic``, ``kinetics-subset``, ``data-cache``, ``bench-data``."""
+"""Data subcommands: ``synthetic``, ``kinetics-subset``, ``kinetics-download``, ``data-cache``,
+``bench-data``."""
 
 from __future__ import annotations
 
@@ -16,12 +17,19 @@ def _synthetic(args) -> int:
     return 0
 
 
-def _kinetics_subset(args) -> int:
-    from .prepare import build_kinetics_subset, class_preset
+def _chosen_classes(args):
+    """``--classes`` or ``--class-preset`` (exactly one)."""
+    from .prepare import class_preset
 
     if (args.classes is None) == (args.class_preset is None):
         raise ValueError("give exactly one of --classes N|a,b,c and --class-preset NAME")
-    classes = class_preset(args.class_preset) if args.class_preset else args.classes
+    return class_preset(args.class_preset) if args.class_preset else args.classes
+
+
+def _kinetics_subset(args) -> int:
+    from .prepare import build_kinetics_subset
+
+    classes = _chosen_classes(args)
     report = build_kinetics_subset(args.source, args.out, classes, args.per_class,
                                    splits=tuple(args.splits.split(",")),
                                    val_per_class=args.val_per_class,
@@ -35,6 +43,22 @@ def _kinetics_subset(args) -> int:
             print(f"  class {name!r}: only {found} readable clips")
     if args.cache:
         for split in report:
+            _build_cache(Path(args.out), split)
+    return 0
+
+
+def _kinetics_download(args) -> int:
+    from .download import download_kinetics, format_report
+
+    report = download_kinetics(args.out, _chosen_classes(args), args.per_class,
+                               val_per_class=args.val_per_class, short_side=args.short_side,
+                               fps=args.fps, mirror=args.mirror, source=args.source,
+                               max_parts=args.max_parts, seed=args.seed,
+                               retries=args.retries, backoff=args.backoff)
+    print(format_report(report))
+    print(f"report: {Path(args.out) / 'download_report.json'}")
+    if args.cache:
+        for split in ("train", "val"):
             _build_cache(Path(args.out), split)
     return 0
 
@@ -100,6 +124,29 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", action="store_true", help="also build the decoded-frame cache")
     p.set_defaults(func=_kinetics_subset)
+
+    p = subparsers.add_parser("kinetics-download",
+                              help="stream the Kinetics-400 tarballs, keep a small subset")
+    p.add_argument("--out", required=True, help="output Kinetics root (resumable)")
+    p.add_argument("--classes", default=None, help="N random classes, or 'name,name,...'")
+    p.add_argument("--class-preset", default=None,
+                   help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)")
+    p.add_argument("--per-class", type=int, required=True, help="train clips per class")
+    p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
+    p.add_argument("--short-side", type=int, default=160)
+    p.add_argument("--fps", type=float, default=15.0)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--mirror", default=None,
+                        help="base URL of the CVDF layout (default: the CVDF K400 mirror)")
+    source.add_argument("--source", default=None,
+                        help="a folder with annotations/ and {train,val}/part_N.tar.gz instead")
+    p.add_argument("--max-parts", type=int, default=None, help="read at most K parts a split")
+    p.add_argument("--retries", type=int, default=3, help="tries after a failed request")
+    p.add_argument("--backoff", type=float, default=2.0,
+                   help="seconds before the first retry (doubles each time)")
+    p.add_argument("--seed", type=int, default=0, help="picks the classes for --classes N")
+    p.add_argument("--cache", action="store_true", help="also build the decoded-frame cache")
+    p.set_defaults(func=_kinetics_download)
 
     p = subparsers.add_parser("data-cache", help="decode a dataset once into a memory-mapped cache")
     p.add_argument("root", help="a Kinetics-layout folder (or --folder: one folder per class)")
