@@ -126,4 +126,4 @@ checks.check_num_tokens(num_tokens, sizes=((1, 16, 16, 16), (16, 448, 448, 16), 
 # 2. The time embedding is learned for 8 frames. What does `mt.embed.resize_time_embed`
 #    do when a clip has 16 frames, and why is that a reasonable choice?
 # 3. Without a time embedding, can attention alone tell frame 0 from frame 7?
-#    (Lesson 09 and the paper's Table 4 answer this.)
+#    (Lesson 10 and the paper's Table 4 answer this.)

@@ -107,5 +107,5 @@ checks.check_multi_head(multi_head, heads=6, dim=12, tokens=1, batch=1, seed=2)
 #    entropy of a row for d = 4 vs d = 256 with random unit-variance q and k.
 # 2. The explicit path stores B·heads·L² weights. At 8×224 joint attention
 #    (L = 1569, 12 heads) how many MB is that per layer in float32? Compare with
-#    `mt.cost.attention_memory` (lesson 08).
+#    `mt.cost.attention_memory` (lesson 09).
 # 3. Why is the output unchanged when you permute the keys together with the values?

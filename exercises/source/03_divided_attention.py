@@ -13,7 +13,8 @@
 # block every patch first attends over **time** (the same position in all T frames),
 # then over **space** (the N patches of its own frame), then the MLP runs
 # (paper §3, Eq. 6-8, Fig. 1).
-# **Before this:** lessons 02 (self-attention) and 03 (space-time attention).
+# **Before this:** lessons 02 (self-attention), 03 (space-time attention) and 04 (attention
+# steps).
 # **Time:** about 60 minutes. **Points:** 9.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below

@@ -13,7 +13,8 @@
 # attends along time, then along the width (a row), then along the height (a column)
 # of the patch grid (paper §3, Fig. 2), and see why three thin steps still connect every
 # token to every other.
-# **Before this:** lessons 03 (space-time attention) and 04 (the TimeSformer); exercise 3.
+# **Before this:** lessons 03 (space-time attention), 04 (attention steps) and 05 (the
+# TimeSformer); exercise 3.
 # **Time:** about 40 minutes. **Points:** 7.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below

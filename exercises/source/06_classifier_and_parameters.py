@@ -12,7 +12,7 @@
 # **Goal:** put the pieces together into the TimeSformer video classifier (paper §3,
 # Fig. 1), then count its parameters *on paper* and reproduce the paper's Table 1:
 # 85.9M (space, joint), 121.4M (divided, local-global), 156.8M (axial).
-# **Before this:** lesson 04 (the TimeSformer); exercises 1-3.
+# **Before this:** lesson 05 (the TimeSformer); exercises 1-3.
 # **Time:** about 45 minutes. **Points:** 8.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below

@@ -13,7 +13,7 @@
 # the way the paper does (§4 "Implementation details", Appendix A): 8 frames every 32
 # (8×32) for training and testing, and at test time the middle clip, short side 224,
 # three 224 crops, softmax scores averaged.
-# **Before this:** lesson 05 (video data). **Time:** about 45 minutes. **Points:** 8.
+# **Before this:** lesson 06 (video data). **Time:** about 45 minutes. **Points:** 8.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
 # it. Without Jupyter: `mini-timesformer check exercises/07_sampling_and_views.ipynb`.

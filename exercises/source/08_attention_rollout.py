@@ -13,7 +13,7 @@
 # 2020), the method behind the paper's Fig. 7 (§4.6): turn each attention step into a
 # token-to-token matrix, add the residual, multiply through the layers, read the CLS
 # token's row.
-# **Before this:** lesson 07 (attention maps); exercises 2-3.
+# **Before this:** lesson 08 (attention maps); exercises 2-3.
 # **Time:** about 50 minutes. **Points:** 7.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
@@ -104,7 +104,7 @@ checks.check_rollout(rollout, frames=3, grid_side=2, depth=4, seed=2)
 # The package does the same for all five schemes (`mt.rollout.attention_rollout`),
 # including the factorised ones, where a block is the product of its steps' matrices
 # and the CLS row of the last step averages the CLS copies. Here on an untrained nano
-# model, so the map is close to uniform: try it on a trained checkpoint from lesson 06.
+# model, so the map is close to uniform: try it on a trained checkpoint from lesson 07.
 
 # %%
 cfg = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=4)

@@ -13,7 +13,7 @@
 # check it against PyTorch's own counter (`torch.utils.flop_counter.FlopCounterMode`),
 # then reproduce the paper's cost figures: 0.59 "TFLOPs" for TimeSformer, 5.11 for -HR,
 # 7.14 for -L (3 views each; Tables 2 and 5).
-# **Before this:** lesson 08 (cost curves); exercises 3 and 6.
+# **Before this:** lesson 09 (cost curves); exercises 3 and 6.
 # **Time:** about 45 minutes. **Points:** 5.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
