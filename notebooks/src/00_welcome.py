@@ -3,7 +3,7 @@
 #
 # **Objectives** — after this lesson you can
 # 1. say in two sentences what TimeSformer is and which questions the paper asks;
-# 2. find your way around the ten lessons and the exercises;
+# 2. find your way around the eleven lessons and the exercises;
 # 3. check that your environment works (CPU, GPU or Colab);
 # 4. run a first forward pass through the `mini_timesformer` package and read its output.
 #
@@ -62,13 +62,14 @@ print(f"smoke mode: {SMOKE}")
 # | 00 welcome | environment check, a first forward pass |
 # | 01 video as patches | a clip as a tensor, patch embedding, CLS / space / time embeddings |
 # | 02 self-attention | scaled dot-product and multi-head attention from scratch |
-# | 03 space-time attention | the five schemes from scratch; the paper's Fig. 2; frame shuffling |
-# | 04 the TimeSformer | blocks and classifier; Table 1 parameter counts; ViT init; checkpoints |
-# | 05 video data | decoding, frame sampling, augmentation, synthetic motion vs appearance |
-# | 06 training | a training loop; the five schemes on motion vs appearance clips |
-# | 07 attention maps | attention rollout, per-step maps, where the model looks |
-# | 08 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
-# | 09 time matters | positional-embedding ablation, more frames, test-time views |
+# | 03 space-time attention | the five schemes as groupings; visibility; the paper's Fig. 2; keys per query |
+# | 04 attention steps | one attention step and the CLS policy; the divided block; frame shuffling |
+# | 05 the TimeSformer | blocks and classifier; Table 1 parameter counts; ViT init; checkpoints |
+# | 06 video data | decoding, frame sampling, augmentation, synthetic motion vs appearance |
+# | 07 training | a training loop; the five schemes on motion vs appearance clips |
+# | 08 attention maps | attention rollout, per-step maps, where the model looks |
+# | 09 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
+# | 10 time matters | positional-embedding ablation, more frames, test-time views |
 #
 # Every lesson has the same shape: **objectives and time budget → the concept (with the
 # paper section) → build the piece from scratch in small cells → check it against the
@@ -82,7 +83,7 @@ print(f"smoke mode: {SMOKE}")
 # * **CPU (laptop)** — everything runs on a CPU; the lessons use small models (the `nano`
 #   preset) that train in minutes. `make lab` creates `.venv` and opens JupyterLab.
 # * **GPU** — the same notebooks pick `cuda` (or Apple `mps`) automatically when present;
-#   lessons 06 and 09 then train longer, and the cost lesson measures on the GPU.
+#   lessons 07 and 10 then train longer, and the cost lesson measures on the GPU.
 # * **Colab** — `!pip install git+<this repository>` in the first cell, then open a lesson.
 # * **Smoke mode** — `MINI_TIMESFORMER_SMOKE=1` shrinks every size and step count so the
 #   whole course runs in CI (`make test`, via `pytest --nbval-lax`). The text then still
@@ -186,7 +187,7 @@ plt.show()
 # %% [markdown]
 # The same model with every scheme of the paper: only the attention changes, the interface
 # stays the same. The parameter counts differ because divided, local-global and axial
-# attention add attention steps to every block (lesson 04 counts them exactly).
+# attention add attention steps to every block (lesson 05 counts them exactly).
 
 # %%
 for scheme in mt.SCHEMES:

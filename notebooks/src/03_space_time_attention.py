@@ -1,18 +1,18 @@
 # %% [markdown]
-# # 03 · Space-time attention: the five schemes
+# # 03 · Space-time attention: who attends to whom
 #
 # **Objectives** — after this lesson you can
 # 1. describe each of the paper's five attention schemes as a *grouping* of the `T·N` patch
 #    tokens — which tokens a query may look at in each step;
-# 2. build every grouping from scratch with index arithmetic, and an attention step with the
-#    official CLS policy, and check both against the package with copied weights;
-# 3. reproduce the paper's Fig. 2 from the visibility masks and count comparisons per query;
-# 4. explain, and demonstrate, why attention alone cannot see the order of frames.
+# 2. build every grouping from scratch with index arithmetic and check it against the
+#    package's visibility masks;
+# 3. reproduce the paper's Fig. 2 from those masks;
+# 4. count the keys one query is compared with, per scheme, and match the paper's formulas.
 #
-# **Time budget** — 45 min; compute under a minute on a 2-core CPU.
+# **Time budget** — 25 min; compute a few seconds on a 2-core CPU.
 #
 # Paper: §3 "Space-Time Self-Attention Models", Fig. 1 (the blocks) and Fig. 2 (what a query
-# patch attends to).
+# patch attends to). Lesson 04 turns these groupings into attention steps and blocks.
 
 # %%
 # %matplotlib inline
@@ -23,10 +23,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
-from torch import nn
 
 import mini_timesformer as mt
-from mini_timesformer.attention import MultiHeadAttention
 from mini_timesformer.schemes import STEPS
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
@@ -54,8 +52,17 @@ _ = torch.manual_seed(0)
 # | local | `(h ÷ (H'/2), w ÷ (W'/2))` | its quadrant of the grid, in all frames |
 # | global | `(t mod 2, h mod 2, w mod 2)` | the whole clip at stride 2 |
 #
-# The paper leaves the local-global details open; the package's choice (local = 2×2 quadrants
-# spanning all frames, global = stride 2 in t, h and w) is documented in `mt.schemes`.
+# The paper gives local-global's sizes (§3): local attention over the neighbouring
+# `F × H/2 × W/2` patches (all frames, half the patch grid each way), then a global attention
+# over the whole clip at stride 2 in time, height and width. It leaves open only whether
+# "neighbouring" means fixed windows or a sliding neighbourhood. Our choice: fixed windows —
+# the 2×2 quadrants above — so both steps are partitions (documented in `mt.schemes`).
+#
+# Which is official: the official code (`timesformer/models/vit.py`, `attention_type`
+# `'space_only'`, `'joint_space_time'`, `'divided_space_time'`) implements space, joint and
+# divided only. The axial and local-global groupings follow the paper's §3 and Fig. 2; how
+# this package runs them (CLS policy, extra `Linear`, lesson 04) is our extension of the
+# official divided rule.
 
 # %%
 print("schemes and their steps (package):")
@@ -173,7 +180,7 @@ plt.show()
 # ## Comparisons per query
 #
 # Summing a mask row counts the keys one query is compared with. The last step of a block also
-# sees the CLS token (see the CLS policy below). At the paper's size — 8 frames of 224×224 with
+# sees the CLS token (the CLS policy of lesson 04). At the paper's size — 8 frames of 224×224 with
 # 16×16 patches — the paper gives `NT + 1` comparisons for joint and `N + T + 2` for divided
 # attention (§3).
 
@@ -198,196 +205,19 @@ print(f"joint / divided: {counts['joint'] / counts['divided']:.1f}× more compar
 # %% [markdown]
 # Our divided count is one less than the paper's formula: the paper counts the CLS token in
 # both steps, while the official code (and this package) leave the CLS token out of the
-# temporal step — it only takes part in the spatial step. Joint matches exactly.
-#
-# ## Building one attention step from scratch
-#
-# Every step is `LayerNorm → attention within groups → residual` (Fig. 1). Two details decide
-# whether a checkpoint's numbers come out right (official code, see `mt.schemes`):
-# * **the last step of a block** is the ViT attention. The CLS token is copied into every
-#   group, and its `G` outputs are averaged;
-# * **earlier ("added") steps** leave the CLS token alone, and pass their output through an
-#   extra `Linear(D, D)` (the official `temporal_fc`) before the residual.
-#
-# Our step uses the package's parameter names (`norm`, `attn.qkv`, `attn.proj`, `extra`), so
-# `load_state_dict` copies a package step into ours. The attention itself is the package's
-# `MultiHeadAttention`, which lesson 02 rebuilt and checked; what is new here is the grouping
-# and the CLS policy.
-
-# %%
-class MyStep(nn.Module):
-    """LayerNorm -> attention within the groups of `grouping` -> (extra Linear) -> residual."""
-
-    def __init__(self, D: int, heads: int, grouping: str, added: bool):
-        super().__init__()
-        self.grouping, self.added = grouping, added
-        self.norm = nn.LayerNorm(D, eps=1e-6)
-        self.attn = MultiHeadAttention(D, heads)
-        self.extra = nn.Linear(D, D) if added else None
-
-    def forward(self, x, grid):
-        """x: (B, 1 + T·N, D) with CLS first -> same shape; also the weights (B, G, h, L, L)."""
-        B, _, D = x.shape
-        idx = group_index(self.grouping, grid)  # (G, L)
-        G, L = idx.shape
-        cls, patches = x[:, :1], x[:, 1:]
-        groups = self.norm(patches)[:, idx.flatten()].reshape(B * G, L, D)  # gather the groups
-        if not self.added:  # the CLS token joins every group
-            cls_copies = self.norm(cls).repeat_interleave(G, dim=0)  # (B·G, 1, D)
-            groups = torch.cat([cls_copies, groups], dim=1)  # (B·G, 1 + L, D)
-        out, weights = self.attn(groups, need_weights=True)  # weights (B·G, heads, L, L)
-        update = torch.zeros_like(patches)
-        if self.added:
-            update[:, idx.flatten()] = out.reshape(B, G * L, D)  # scatter back to token order
-            x = torch.cat([cls, patches + self.extra(update)], dim=1)
-        else:
-            update[:, idx.flatten()] = out[:, 1:].reshape(B, G * L, D)
-            cls_update = out[:, 0].reshape(B, G, D).mean(1, keepdim=True)  # average the copies
-            x = x + torch.cat([cls_update, update], dim=1)
-        return x, weights.reshape(B, G, *weights.shape[1:])  # (B, G, heads, L', L')
-
-# %% [markdown]
-# ## Check 2: every step of every scheme, with copied weights
-#
-# The package zero-initialises the extra `Linear` (lesson 04 explains why), which would make
-# every added step an identity — a test that could not fail. So we first give the package's
-# steps random extra weights, then copy each step into ours and compare outputs and weights.
-
-# %%
-cfg = mt.TimeSformerConfig.preset("nano")  # D = 64, 4 heads, 8 frames of 4×4 patches
-x = torch.randn(2, 1 + cfg.num_frames * cfg.num_patches, cfg.embed_dim)
-grid = (cfg.num_frames, cfg.grid_size, cfg.grid_size)
-for scheme in mt.SCHEMES:
-    block = mt.TimeSformer(cfg.replace(attention=scheme)).blocks[0]
-    h = x
-    for name, step in block.steps.items():
-        if step.extra is not None:
-            nn.init.normal_(step.extra.weight, std=0.2)
-            nn.init.normal_(step.extra.bias, std=0.2)
-        mine = MyStep(cfg.embed_dim, cfg.num_heads, name, added=step.extra is not None)
-        mine.load_state_dict(step.state_dict())  # copied weights
-        with torch.no_grad():
-            expected, expected_w = step(h, grid, need_weights=True)
-            got, got_w = mine(h, grid)
-        torch.testing.assert_close(got, expected)
-        torch.testing.assert_close(got_w, expected_w)
-        if step.extra is not None:  # property: an added step never changes the CLS token
-            torch.testing.assert_close(got[:, 0], h[:, 0])
-        h = expected
-    print(f"{scheme:>12}: steps {list(block.steps)} match the package")
-
-# %% [markdown]
-# The whole block adds the MLP (`LayerNorm → Linear(D, 4D) → GELU → Linear(4D, D)` with a
-# residual). We check one full block of the divided scheme, the paper's choice.
-
-# %%
-class MyMLP(nn.Module):
-    def __init__(self, D: int):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(D, 4 * D), nn.Linear(4 * D, D)
-
-    def forward(self, x):
-        return self.fc2(nn.functional.gelu(self.fc1(x)))
-
-
-class MyBlock(nn.Module):
-    """The scheme's steps, then LayerNorm -> MLP -> residual."""
-
-    def __init__(self, D: int, heads: int, scheme: str):
-        super().__init__()
-        names = STEPS[scheme]
-        self.steps = nn.ModuleDict({n: MyStep(D, heads, n, added=i < len(names) - 1)
-                                    for i, n in enumerate(names)})
-        self.norm = nn.LayerNorm(D, eps=1e-6)
-        self.mlp = MyMLP(D)
-
-    def forward(self, x, grid):
-        for step in self.steps.values():
-            x, _ = step(x, grid)
-        return x + self.mlp(self.norm(x))
-
-
-package_block = mt.TimeSformer(cfg.replace(attention="divided")).blocks[0]
-nn.init.normal_(package_block.steps["time"].extra.weight, std=0.2)
-my_block = MyBlock(cfg.embed_dim, cfg.num_heads, "divided")
-my_block.load_state_dict(package_block.state_dict())
-with torch.no_grad():
-    torch.testing.assert_close(my_block(x, grid), package_block(x, grid)[0])
-print("a full divided block matches the package")
-
-# %% [markdown]
-# ## Why space-only attention cannot see the order of frames
-#
-# Attention is permutation-equivariant (lesson 02). In the `space` scheme the frames never
-# meet: each frame is a separate ViT and the frames' tokens are averaged at the end — so
-# shuffling the frames cannot change the output. The other schemes *can* mix frames, but every
-# grouping except local-global's stride-2 global step treats the frames of a group as a set
-# too. What tells them apart is the **time embedding**: with it at zero (as the package
-# initialises it) even divided attention is blind to frame order; with a non-zero one, order
-# matters. This is the paper's Table 4 in one experiment (lesson 09 trains it).
-
-# %%
-def order_sensitivity(scheme: str, time_stds=(0.0, 0.5)) -> list[float]:
-    """Largest |logit change| when the frames are shuffled, relative to the logits' size,
-    for each standard deviation of the time embedding."""
-    torch.manual_seed(1)
-    model = mt.TimeSformer(cfg.replace(attention=scheme, num_classes=10)).eval()
-    video = torch.randn(3, cfg.num_frames, 3, cfg.image_size, cfg.image_size)
-    changes = []
-    with torch.no_grad():
-        for block in model.blocks:  # as after training: the added steps are not identity
-            for step in block.steps.values():
-                if step.extra is not None:
-                    step.extra.weight.normal_(std=0.05)
-        for std in time_stds:
-            model.embed.time_embed.zero_()
-            if std:
-                model.embed.time_embed.normal_(std=std)
-            a, b = model(video), model(video[:, order])  # original vs shuffled frames
-            changes.append(((a - b).abs().max() / a.abs().max()).item())
-    return changes
-
-
-order = torch.randperm(cfg.num_frames, generator=torch.Generator().manual_seed(3))
-print(f"frame order after shuffling: {order.tolist()}")
-results = {s: order_sensitivity(s) for s in mt.SCHEMES}
-for s, (zero, learned) in results.items():
-    print(f"{s:>12}: change when shuffled  time embedding 0: {zero:.1e}   non-zero: {learned:.1e}")
-tolerance = 1e-5
-for s in ("space", "joint", "divided", "axial"):
-    assert results[s][0] < tolerance, s  # blind to order without a time embedding
-assert results["space"][1] < tolerance  # space never uses the time embedding
-for s in ("joint", "divided", "local_global", "axial"):
-    assert results[s][1] > 100 * tolerance, s  # order matters once time is embedded
-
-# %%
-fig, ax = plt.subplots(figsize=(7, 3.2))
-xs = torch.arange(len(mt.SCHEMES))
-ax.bar(xs - 0.2, [max(v[0], 1e-9) for v in results.values()], 0.4, label="time embedding = 0")
-ax.bar(xs + 0.2, [max(v[1], 1e-9) for v in results.values()], 0.4, label="non-zero time embedding")
-ax.axhline(tolerance, color="k", ls=":", lw=1, label="assert tolerance (float round-off)")
-ax.set_yscale("log")
-ax.set_xticks(xs, mt.SCHEMES)
-ax.set_ylabel("relative logit change")
-ax.set_title("Shuffling the frames of a clip")
-ax.legend(fontsize=8)
-plt.show()
-
-# %% [markdown]
-# Local-global changes even without a time embedding: its global step groups tokens by the
-# *parity* of their frame index, so a shuffle that moves a frame from an even to an odd slot
-# changes who attends to whom — an accidental, weak source of order information.
+# temporal step — it only takes part in the spatial step (lesson 04). Joint matches exactly.
 #
 # ## Questions
 # 1. For axial attention at 8×224, how many keys does one query see per block? Why can the
 #    information of any patch still reach any other patch after one block?
-# 2. In divided attention the temporal step comes first. What would change in the official
-#    checkpoints' numbers if the order were space then time?
-# 3. Why does the package average the CLS token's `G` copies rather than, say, keeping the first?
-# 4. Which schemes can be order-blind? What single tensor fixes that?
+# 2. Which grouping has the fewest keys per query? Which patches can *never* influence each
+#    other within one block of that scheme?
+# 3. The local windows span all frames. How many tokens does one local group hold at 8×224,
+#    and how does that compare with one `space` group?
+# 4. Why must the groups of a step form a partition for "one batched attention over groups" to
+#    work? What would break for a sliding neighbourhood?
 #
-# **Exercises** — `exercises/03_divided_attention.ipynb` (the time and space steps of the
-# paper's best scheme), `exercises/04_axial_attention.ipynb` (time → width → height) and
-# `exercises/05_local_global_attention.ipynb` (windows and the stride-2 global groups); each
-# auto-check compares your groupings and steps with the package.
-# Next: `04_the_timesformer.ipynb`.
+# **Exercises** — `exercises/04_axial_attention.ipynb` (the time, width and height
+# groupings) and `exercises/05_local_global_attention.ipynb` (windows and the stride-2 global
+# groups); each auto-check compares your groupings with the package.
+# Next: `04_attention_steps.ipynb`.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 04 · The TimeSformer: blocks, classifier, size and cost, pretrained weights
+# # 05 · The TimeSformer: blocks, classifier, size and cost, pretrained weights
 #
 # **Objectives** — after this lesson you can
 # 1. assemble the classifier — embedding, `L` blocks, final LayerNorm, CLS, linear head — and
@@ -38,7 +38,7 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## The classifier, assembled by hand
 #
-# Lessons 01–03 built and checked the pieces. The whole model (§3, Fig. 1) is:
+# Lessons 01–04 built and checked the pieces. The whole model (§3, Fig. 1) is:
 #
 # ```
 # tokens = embed(video)                      # (B, 1 + T·N, D), CLS first, time-major
@@ -171,7 +171,7 @@ plt.show()
 
 # %% [markdown]
 # At 8×224 divided attention costs a little *more* per view than joint attention: its extra
-# qkv, projection and `Linear` outweigh the smaller attention matrices. Lesson 08 shows the
+# qkv, projection and `Linear` outweigh the smaller attention matrices. Lesson 09 shows the
 # order flip as the resolution and the number of frames grow.
 
 # %%
@@ -293,4 +293,4 @@ else:
 #
 # **Exercise** — `exercises/06_classifier_and_parameters.ipynb`: assemble the classifier and
 # count its parameters on paper, reproducing Table 1; checked against the package.
-# Next: `05_video_data.ipynb`.
+# Next: `06_video_data.ipynb`.

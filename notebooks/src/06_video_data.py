@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 · Video data: decoding, sampling, augmenting, and two synthetic datasets
+# # 06 · Video data: decoding, sampling, augmenting, and two synthetic datasets
 #
 # **Objectives** — after this lesson you can
 # 1. decode frames of a real mp4 with PyAV and check the package's reader against it;
@@ -254,4 +254,4 @@ with tempfile.TemporaryDirectory(dir=RUNS) as tmp:
 #
 # **Exercise** — `exercises/07_sampling_and_views.ipynb` (frame sampling and multi-view
 # testing): write the samplers and the test views; checked against `mt.data`.
-# Next: `06_training.ipynb`.
+# Next: `07_training.ipynb`.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 06 · Training: a loop from scratch, then the five schemes on motion vs appearance
+# # 07 · Training: a loop from scratch, then the five schemes on motion vs appearance
 #
 # **Objectives** — after this lesson you can
 # 1. write a training loop for a video classifier — data, loss, AdamW, warmup + cosine
@@ -94,7 +94,7 @@ print(f"schedule and weight-decay groups match mt.optim ({len(groups[0]['params'
       f"{len(groups[1]['params'])} not decayed)")
 
 # %% [markdown]
-# Now the loop itself: synthetic motion clips (lesson 05) normalised with the model's mean and
+# Now the loop itself: synthetic motion clips (lesson 06) normalised with the model's mean and
 # std, cross-entropy, AdamW, the schedule, clipping. Before training, an untrained classifier
 # should be close to uniform over the `C` classes, i.e. its loss close to `ln C` — a cheap
 # check that catches most wiring mistakes.
@@ -281,4 +281,4 @@ else:
 #
 # **Exercise** — `exercises/06_classifier_and_parameters.ipynb` builds the model you trained
 # here; the view averaging is part of `exercises/07_sampling_and_views.ipynb`.
-# Next: `07_attention_maps.ipynb`.
+# Next: `08_attention_maps.ipynb`.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 07 · Attention maps: where does a trained TimeSformer look?
+# # 08 · Attention maps: where does a trained TimeSformer look?
 #
 # **Objectives** — after this lesson you can
 # 1. compute attention rollout (Abnar & Zuidema, 2020) for divided space-time attention from
@@ -11,7 +11,7 @@
 # 4. explore the maps interactively with the widget explorer.
 #
 # **Time budget** — 30 min; compute: smoke mode seconds; full mode trains one small model on
-# synthetic motion (a few minutes on a 2-core CPU; reused from lesson 06 when available).
+# synthetic motion (a few minutes on a 2-core CPU; reused from lesson 07 when available).
 #
 # Paper: §4.6 and Fig. 7 (attention rollout on Something-Something-v2, heads averaged).
 
@@ -41,7 +41,7 @@ _ = torch.manual_seed(0)
 # ## A trained model to look at
 #
 # We need a model that has learned something about motion: divided attention trained on the
-# synthetic motion clips with the budget of lesson 06 (and `make demo`). If lesson 06 already
+# synthetic motion clips with the budget of lesson 07 (and `make demo`). If lesson 07 already
 # trained it (same budget), we load its checkpoint; otherwise we train it here.
 
 # %%
@@ -78,7 +78,7 @@ print(f"block 0 steps: { {k: tuple(w.shape) for k, w in attention[0].items()} }"
 # `M_L ··· M_1`. The first row of the product — the CLS token's — says how much every input
 # patch flowed into the final CLS token.
 #
-# For divided attention (the package's CLS policy, lesson 03) the step matrices over
+# For divided attention (the package's CLS policy, lesson 04) the step matrices over
 # `[CLS, T·N patches]` are:
 # * **time** step: each patch mixes with the same location in the other frames; the CLS token
 #   is not updated (row 0 = identity);
@@ -211,4 +211,4 @@ viz.attention_explorer(model, video[0], clips[0])
 #
 # **Exercise** — `exercises/08_attention_rollout.ipynb`: turn attention steps into
 # token-to-token matrices, add the residual and multiply through the blocks; checked against
-# `mt.rollout`. Next: `08_cost_curves.ipynb`.
+# `mt.rollout`. Next: `09_cost_curves.ipynb`.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 08 · Cost curves: FLOPs and memory against resolution and clip length
+# # 09 · Cost curves: FLOPs and memory against resolution and clip length
 #
 # **Objectives** — after this lesson you can
 # 1. write the multiply-add count of joint and divided attention as a function of frames `T`
@@ -216,4 +216,4 @@ assert all(r["time_s"] > 0 and r["peak_bytes"] >= 0 for r in measured)
 #
 # **Exercise** — `exercises/09_flop_formula.ipynb` (stretch): a FLOP formula for divided
 # attention, checked against `FlopCounterMode` and the paper's TFLOPs.
-# Next: `09_time_matters.ipynb`.
+# Next: `10_time_matters.ipynb`.

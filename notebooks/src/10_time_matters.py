@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 09 · Time matters: positional embeddings, clip length, test views
+# # 10 · Time matters: positional embeddings, clip length, test views
 #
 # **Objectives** — after this lesson you can
 # 1. run the paper's positional-embedding ablation in miniature — none, space-only,
@@ -49,7 +49,7 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## Positional embeddings: the ablation (Table 4)
 #
-# Lesson 03 proved it on random weights: with a zero time embedding, every scheme except
+# Lesson 04 proved it on random weights: with a zero time embedding, every scheme except
 # local-global gives the same output for a clip and for any shuffle of its frames. Training
 # cannot fix that — a frozen-zero time embedding keeps the model blind to order, so on our
 # motion clips, where every class has a twin that is the same frames reversed, it can at best
@@ -126,7 +126,7 @@ if not SMOKE:
 #
 # The paper's long-clip experiment (HowTo100M, Table 8) trains with 8, 32, 64 and 96 frames and
 # gains accuracy as the clip covers more of the video — at a cost that grows about linearly in
-# the number of frames for divided attention (lesson 08). We cannot retrain at every length
+# the number of frames for divided attention (lesson 09). We cannot retrain at every length
 # here, but we can ask a cheaper question: the model trained on 8 frames, run on other frame
 # counts — the time embedding is interpolated (lesson 01) — on clips whose motion continues.
 
@@ -198,7 +198,7 @@ assert package["views_per_video"] == 3
 # * **VideoMAE** (Tong et al., NeurIPS 2022) — masked-autoencoder pre-training on video itself,
 #   removing the dependence on ImageNet initialisation that Table 3 shows.
 # * **Fused attention kernels** (FlashAttention, Dao et al., 2022) — joint attention's memory
-#   wall (lesson 08) is gone; its quadratic compute is not.
+#   wall (lesson 09) is gone; its quadratic compute is not.
 #
 # ## Questions
 # 1. Space-only embeddings helped in the paper on SSv2 (45.8 → 52.5). Where could spatial
@@ -207,7 +207,7 @@ assert package["views_per_video"] == 3
 #    accuracy drop although the clip contains more evidence?
 # 3. Averaging three temporal clips: when does it help most, and why does it cost three times
 #    the inference?
-# 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 08.
+# 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 09.
 #
 # **Exercise** — `exercises/07_sampling_and_views.ipynb` covers the test views and
 # `exercises/09_flop_formula.ipynb` the cost of longer clips. This is the last lesson — thank
