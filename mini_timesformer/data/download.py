@@ -202,15 +202,15 @@ class _Split:
                 reason = str(err)
                 break
             reader = CountingReader(response, self.bar.update)
-            self.members = 0
+            self.part_clips = 0
             try:
                 full_at = self.read_members(reader, name)
             except TRANSIENT as err:
-                reason = f"{type(err).__name__} after {self.members} members: {err}"
+                reason = f"{type(err).__name__} after {self.part_clips} clips: {err}"
                 continue
             except CORRUPT as err:
                 self.finish_part(name, "corrupt", None, f"{type(err).__name__} after "
-                                 f"{self.members} members: {err}")
+                                 f"{self.part_clips} clips: {err}")
                 return
             finally:
                 reader.close()
@@ -228,7 +228,6 @@ class _Split:
         full_at = None
         with tarfile.open(fileobj=reader, mode="r|gz") as tar:
             for member in tar:
-                self.members += 1
                 clip = PurePosixPath(member.name).name
                 row = self.rows.get(clip)
                 if not member.isfile() or row is None or clip in self.written:
@@ -260,6 +259,7 @@ class _Split:
             return
         self.written.add(row.clip_name)
         self.done[row.label] += 1
+        self.part_clips += 1
         self.state.data["clips"][self.split].append(row.clip_name)
         self.state.save()
         self.show_counts()
