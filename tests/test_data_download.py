@@ -192,7 +192,7 @@ def test_cli_download_and_one_line_errors(tmp_path, server, capsys):
             "--short-side", "16", "--fps", "4"]
     assert cli.main([*args, "--classes", "zumba,bowling", "--per-class", "1"]) == 0
     printed = capsys.readouterr()
-    assert "rarest 'zumba' has 2 annotated clips in 4 parts" in printed.out
+    assert "rarest 'zumba' has 2 annotated clips in 4 parts (0.5 a part) → expect ~2 parts" in printed.out
     assert "train: 2 clips, 1 parts read this run; bowling 1, zumba 1" in printed.out
     assert cli.main([*args, "--classes", "2", "--per-class", "0"]) == 2
     assert printed_error(capsys) == ("mini-timesformer kinetics-download: error: expected "

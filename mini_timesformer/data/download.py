@@ -179,12 +179,14 @@ class _Split:
     def describe(self, num_parts, finished, expected, part_bytes) -> str:
         rarest = min(self.chosen, key=lambda name: self.annotated[name])
         per_part = self.annotated[rarest] / max(num_parts, 1)
-        size = (f"≈ {expected * part_bytes / 1e9:.1f} GB streamed at "
-                f"{part_bytes / 1e9:.2f} GB a part" if part_bytes else "size unknown")
+        size = (f"≈ {_size(expected * part_bytes)} streamed at {_size(part_bytes)} a part"
+                if part_bytes else "size unknown")
+        short = [name for name in self.chosen if self.annotated[name] < self.quota]
         return (f"{self.split}: {len(self.chosen)} classes × {self.quota} clips; rarest "
                 f"{rarest!r} has {self.annotated[rarest]} annotated clips in {num_parts} "
                 f"parts ({per_part:.1f} a part) → expect ~{expected} parts, {size}"
-                + (f"; {finished} parts already read" if finished else ""))
+                + (f"; {finished} parts already read" if finished else "")
+                + (f"; fewer annotated clips than asked: {', '.join(short)}" if short else ""))
 
     def show_counts(self) -> None:
         counts = " ".join(f"{name[:12]}:{self.done[name]}" for name in self.chosen)
@@ -301,6 +303,10 @@ def _finish(out: Path, tables, chosen, quotas, state: DownloadState, run: dict) 
     return report
 
 
+def _size(num_bytes: float) -> str:
+    return f"{num_bytes / 1e9:.1f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:.2f} MB"
+
+
 def format_report(report: dict) -> str:
     """The final report as lines of text (the CLI prints it)."""
     lines = []
@@ -310,8 +316,8 @@ def format_report(report: dict) -> str:
                      + ", ".join(f"{name} {n}" for name, n in counts.items()))
         for name, n in report["short"][split].items():
             lines.append(f"  short: {name!r} has {n} of {report['quota'][split]} clips")
-    lines.append(f"downloaded {report['bytes_downloaded'] / 1e9:.3f} GB this run "
-                 f"({report['bytes_downloaded_all_runs'] / 1e9:.3f} GB in all runs)")
+    lines.append(f"downloaded {_size(report['bytes_downloaded'])} this run "
+                 f"({_size(report['bytes_downloaded_all_runs'])} in all runs)")
     lines += [f"skipped part {name}: {why}" for name, why in report["skipped_parts"]]
     lines += [f"corrupt part {line}" for line in report["corrupt_parts"]]
     lines += [f"skipped {where}: {why}" for where, why in report["skipped_members"]]
