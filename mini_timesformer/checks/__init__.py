@@ -9,7 +9,12 @@ from .attention import check_attention, check_multi_head
 from .classifier import check_classify, check_param_count, check_table1
 from .core import CheckFailed
 from .divided import check_divided_block, check_space_step, check_time_step
-from .embedding import check_embed_tokens, check_num_tokens, check_patchify
+from .embedding import (
+    check_embed_official,
+    check_num_tokens,
+    check_patchify,
+    check_token_layout,
+)
 from .flops import check_divided_macs, check_paper_tflops
 from .groupings import check_block_reach, check_grouping, check_keys_per_query
 from .rollout import check_rollout, check_time_step_matrix
@@ -21,7 +26,7 @@ from .sampling import (
 )
 
 __all__ = [
-    "CheckFailed", "check_patchify", "check_embed_tokens", "check_num_tokens", "check_attention",
+    "CheckFailed", "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens", "check_attention",
     "check_multi_head", "check_time_step", "check_space_step", "check_divided_block",
     "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify",
     "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",
