@@ -4,11 +4,13 @@
 # **Objectives** — after this lesson you can
 # 1. assemble the classifier — embedding, `L` blocks, final LayerNorm, CLS, linear head — and
 #    explain the space-only exception (a per-frame ViT averaged over frames);
-# 2. count the parameters of every scheme by hand and match the paper's Table 1 exactly;
-# 3. count multiply-adds and match the paper's inference cost (Tables 2 and 5);
-# 4. initialise a TimeSformer from an image ViT as the paper does, and say exactly what the
+# 2. (capstone) assemble **your own** classifier from your code of lessons 01–04, prove that it
+#    equals `mt.TimeSformer` on copied weights, and save it for lesson 07 to train;
+# 3. count the parameters of every scheme by hand and match the paper's Table 1 exactly;
+# 4. count multiply-adds and match the paper's inference cost (Tables 2 and 5);
+# 5. initialise a TimeSformer from an image ViT as the paper does, and say exactly what the
 #    freshly initialised model computes;
-# 5. load a TimeSformer checkpoint in the Hugging Face or official layout.
+# 6. load a TimeSformer checkpoint in the Hugging Face or official layout.
 #
 # **Time budget** — 40 min; compute about a minute on a 2-core CPU.
 #
@@ -24,6 +26,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 from einops import rearrange
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import mini_timesformer as mt
@@ -73,6 +76,140 @@ for scheme in mt.SCHEMES:
     with torch.no_grad():
         torch.testing.assert_close(forward_by_hand(model, video), model(video))
 print("hand-assembled forward == model(video) for all five schemes")
+
+# %% [markdown]
+# ## Capstone, part 1: your own TimeSformer
+#
+# `forward_by_hand` used the package's modules. The capstone builds the same classifier from
+# **your** code of the last four lessons, proves that it computes exactly what `mt.TimeSformer`
+# computes, and saves it for lesson 07, where you train it from scratch with your own loop:
+#
+# | piece | your definitions | from |
+# |---|---|---|
+# | patch embedding, token layout | `patchify`, `LinearPatchEmbed`, `embed_tokens` | lesson 01 |
+# | attention | `attention`, `MyMultiHeadAttention` | lesson 02 |
+# | groupings | `group_key`, `group_index` (index arithmetic) | lesson 03 |
+# | step (CLS policy, extra `Linear`), MLP, block | `MyStep`, `MyMLP`, `MyBlock` | lesson 04 |
+#
+# Every notebook runs alone, so we do not re-run those lessons: `mt.checks.capstone` reads the
+# definitions above from the **saved** lesson notebooks (save after you edit one) and runs
+# them as one module. Change one of them and this section tests your version.
+
+# %%
+from mini_timesformer.checks import capstone  # noqa: E402
+
+parts = capstone.load_parts()  # your lesson 01–04 code, as one module
+for lesson, names in capstone.PARTS.items():
+    print(f"from {lesson}.ipynb: {', '.join(names)}")
+LinearPatchEmbed, embed_tokens = parts.LinearPatchEmbed, parts.embed_tokens
+MyMultiHeadAttention, MyBlock = parts.MyMultiHeadAttention, parts.MyBlock
+
+# %% [markdown]
+# Three small classes finish the model (divided attention, the paper's choice). Lesson 04's
+# `MyStep` calls the package's attention as `attn(x, need_weights=True)`; `StepAttention` is
+# your lesson-02 attention with that call, and `MyTimeSformer` puts it into every step — no
+# module of the package is left inside your model.
+
+# %%
+class StepAttention(MyMultiHeadAttention):
+    """Your lesson-02 attention, called the way your lesson-04 step calls the package's."""
+
+    def forward(self, x, need_weights=True):
+        return super().forward(x)  # yours always returns (output, weights)
+
+
+class MyVideoEmbedding(nn.Module):
+    """Your lesson-01 patch embedding and token layout, with the package's parameter names."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        D, N = cfg.embed_dim, (cfg.image_size // cfg.patch_size) ** 2
+        self.patch_embed = LinearPatchEmbed(cfg.patch_size, cfg.in_channels, D)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + N, D))  # CLS slot + N locations
+        self.time_embed = nn.Parameter(torch.zeros(1, cfg.num_frames, D))
+
+    def forward(self, video):
+        """(B, T, C, H, W) -> tokens (B, 1 + T·N, D), CLS first, time-major."""
+        return embed_tokens(self.patch_embed(video), self.cls_token, self.pos_embed,
+                            self.time_embed)
+
+
+class MyTimeSformer(nn.Module):
+    """Divided space-time TimeSformer from your parts: logits (B, K) = model(video)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        D, heads = cfg.embed_dim, cfg.num_heads
+        self.patch_size = cfg.patch_size
+        self.embed = MyVideoEmbedding(cfg)
+        self.blocks = nn.ModuleList(MyBlock(D, heads, "divided") for _ in range(cfg.depth))
+        for block in self.blocks:
+            for step in block.steps.values():
+                step.attn = StepAttention(D, heads)  # yours, in place of the package's
+        self.norm = nn.LayerNorm(D, eps=1e-6)
+        self.head = nn.Linear(D, cfg.num_classes)
+
+    def forward(self, video):
+        B, T, _, H, W = video.shape
+        grid = (T, H // self.patch_size, W // self.patch_size)  # (T, H', W')
+        x = self.embed(video)  # (B, 1 + T·N, D)
+        for block in self.blocks:
+            x = block(x, grid)
+        return self.head(self.norm(x)[:, 0])  # the CLS token -> K logits
+
+# %% [markdown]
+# **The proof.** Your classes use the package's parameter names, so its state dict loads into
+# yours by name — except the patch embedding, where the package's `Conv2d` filter
+# `(D, C, P, P)` is your `Linear` matrix `(D, C·P·P)` (lesson 01). We give the package model
+# random weights everywhere first (its time embedding and `temporal_fc` start at zero, which
+# would hide a mistake in them), then compare logits.
+
+# %%
+def load_package_weights(mine, package):
+    """Copy an mt.TimeSformer's weights into MyTimeSformer (a state-dict mapping)."""
+    state = {}
+    for name, tensor in package.state_dict().items():
+        if name.startswith("embed.patch_embed.proj."):  # the package's Conv2d
+            name = name.replace(".proj.", ".linear.")
+            if tensor.ndim == 4:  # filter (D, C, P, P) -> matrix (D, C·P·P); bias stays (D,)
+                tensor = tensor.flatten(1)
+        state[name] = tensor
+    mine.load_state_dict(state)  # strict: a missing or unexpected name is an error
+    return mine
+
+
+my_cfg = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=8)
+package = mt.TimeSformer(my_cfg).eval()
+with torch.no_grad():
+    for p in package.parameters():  # no zero left: every path of the model is tested
+        p.normal_(std=0.2)
+mine = load_package_weights(MyTimeSformer(my_cfg), package).eval()
+clips = torch.randn(3, my_cfg.num_frames, 3, my_cfg.image_size, my_cfg.image_size)
+with torch.no_grad():
+    expected = package(clips)
+    torch.testing.assert_close(mine(clips), expected)
+foreign = {type(m).__name__ for m in mine.modules() if type(m).__module__.startswith("mini_t")}
+assert not foreign, f"package modules left in your model: {foreign}"
+n_mine, n_package = (sum(p.numel() for p in m.parameters()) for m in (mine, package))
+assert n_mine == n_package
+print(f"your TimeSformer == mt.TimeSformer: logits equal on {len(clips)} clips; "
+      f"{n_mine:,} parameters each; no package module inside yours")
+
+# %% [markdown]
+# **Saved for lesson 07.** `capstone.write_model()` writes everything above — your lesson 01–04
+# parts and this section's classes — to `runs/course/my_timesformer.py`; lesson 07 imports it
+# (and, if it is missing, writes it the same way). Importing the file back and repeating the
+# proof checks that the file holds what this notebook ran (if it fails: save the notebook).
+
+# %%
+path = capstone.write_model()
+my = capstone.load_model()
+saved = load_package_weights(my.MyTimeSformer(my_cfg), package).eval()
+with torch.no_grad():
+    torch.testing.assert_close(saved(clips), expected,
+                               msg=lambda m: f"{path} differs from this notebook; save it. {m}")
+print(f"wrote {path} ({len(path.read_text().splitlines())} lines); it gives the same logits")
 
 # %% [markdown]
 # ## Parameters: Table 1, exactly
