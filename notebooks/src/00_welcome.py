@@ -39,17 +39,25 @@ print(f"smoke mode: {SMOKE}")
 # The catch is cost. A clip of `T` frames with `N` patches each has `T·N` tokens, and full
 # self-attention compares every token with every other one, so its cost grows with
 # `(T·N)²`. The paper therefore studies **which tokens each patch should attend to**. In
-# plain words, its research questions are:
+# plain words, its research questions — later lessons cite them as RQ1–RQ5, and
+# `docs/course.md` maps every section, table and figure of the paper to the lessons — are:
 #
-# * **Which space-time attention scheme works best?** Five candidates (§3, Fig. 1): attend
-#   only within the frame (*space*), to everything (*joint*), first along time and then
-#   within the frame (*divided*), to a local window plus a sparse global set
-#   (*local-global*), or along time, width and height one after another (*axial*).
-# * **Does it pay off?** Accuracy on Kinetics (appearance-heavy) and Something-Something-v2
-#   (motion-heavy), training and inference cost against 3-D convolutional networks (§4.3).
-# * **Does it scale** to higher resolution and to longer clips (§4.1, §4.5)?
-# * **What matters**: ImageNet pre-training, the positional embeddings (does the model know
-#   the order of frames without them?), the number of views at test time (§4.2, §4.4).
+# * **RQ1 · Which space-time attention scheme works best?** Five candidates (§3, Figs. 1–2):
+#   attend only within the frame (*space*), to everything (*joint*), first along time and
+#   then within the frame (*divided*), to a local window plus a sparse global set
+#   (*local-global*), or along time, width and height one after another (*axial*) — compared
+#   on Kinetics-400 (appearance-heavy) and Something-Something-v2 (motion-heavy) (§4.1,
+#   Table 1).
+# * **RQ2 · What does it cost?** Comparisons per query and inference cost of each scheme, and
+#   whether divided attention stays affordable at higher resolution and for more frames where
+#   joint attention runs out of memory (§4.1, Fig. 3; Tables 2 and 5).
+# * **RQ3 · Does it compete with 3-D CNNs?** Accuracy, training time and inference cost
+#   against SlowFast and I3D (§4.2, Table 2; §4.5, Tables 5–7).
+# * **RQ4 · What matters?** ImageNet pre-training (§4.2, Table 3), the positional embeddings —
+#   does the model know the order of frames without them? (§4.4, Table 4) — and the number of
+#   tokens (§4.3, Fig. 5).
+# * **RQ5 · Long-range modelling.** Does a model that sees longer clips — up to 96 frames —
+#   do better, and need fewer test clips? (§4.3, Fig. 5; §4.5, Fig. 6; §4.6, Table 8.)
 #
 # The paper's answer to the first question is *divided space-time attention*: it was the most
 # accurate on both datasets and stays affordable at high resolution and for long clips.

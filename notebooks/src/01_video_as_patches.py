@@ -5,13 +5,19 @@
 # 1. hold a clip as a `(T, C, H, W)` tensor and a batch as `(B, T, C, H, W)`;
 # 2. cut every frame into `N = H'·W'` non-overlapping `P×P` patches and embed them linearly;
 # 3. show that a per-frame `Conv2d` with kernel = stride = `P` *is* that linear map;
-# 4. add the CLS token, the spatial and the temporal position embeddings, in the time-major
+# 4. write reshapes with **einops** — named axes, splitting an axis, the inverse pattern —
+#    and check them against `reshape` / `permute`;
+# 5. add the CLS token, the spatial and the temporal position embeddings, in the time-major
 #    token layout the package uses;
-# 5. resize the embeddings when a clip has another size than the model was trained on.
+# 6. convert between this package's time-major `(t h w)` token order and the patch-major
+#    `(h w t)` order of the official code and Hugging Face, and show that the same weights
+#    give the same logits in either order;
+# 7. resize the embeddings when a clip has another size than the model was trained on.
 #
-# **Time budget** — 30 min; compute under half a minute on a 2-core CPU.
+# **Time budget** — 40 min; compute under half a minute on a 2-core CPU.
 #
-# Paper: §3, "Decomposition into patches" and "Linear embedding".
+# Paper: §3, "Decomposition into patches" and "Linear embedding" (Eq. 1); token order:
+# official `timesformer/models/vit.py` (facts only; see `docs/course.md`).
 
 # %%
 # %matplotlib inline
@@ -19,6 +25,7 @@ import os
 
 import matplotlib.pyplot as plt
 import torch
+from einops import rearrange
 from torch import nn
 
 import mini_timesformer as mt
@@ -82,6 +89,34 @@ assert patches.shape == (T, N, C * P * P)
 t, n = 3, 6
 h, w = divmod(n, W // P)
 torch.testing.assert_close(patches[t, n], clip[t, :, h * P:(h + 1) * P, w * P:(w + 1) * P].flatten())
+
+# %% [markdown]
+# ## The same cut with einops
+#
+# `reshape` and `permute` need you to track axis *positions*. The package, the exercises and
+# the official code write these moves with **einops** instead, where axes have *names*:
+#
+# * `rearrange(x, "t c h w -> t h w c")` moves axes — a `permute`;
+# * parentheses on the left **split** an axis: `"(h p1)"` reads an axis of length `H` as `H'`
+#   rows of `P` pixels (give the sizes you know as keywords, `p1=P`; einops infers the rest);
+# * parentheses on the right **merge** axes: `"(h w)"` is one axis of length `H'·W'`, the first
+#   name varying slowest — so `(h w)` is row-major, `(t n)` is time-major;
+# * swapping the two sides of a pattern gives its **inverse**.
+#
+# Each pattern below is checked against the `reshape` / `permute` it replaces.
+
+# %%
+mine_e = rearrange(clip, "t c (h p1) (w p2) -> t (h w) (c p1 p2)", p1=P, p2=P)  # (T, N, C·P·P)
+assert torch.equal(mine_e, patches)  # the whole of patchify in one line
+
+x = torch.randn(2, T * N, 5)  # (B, T·N, D): a time-major token sequence
+split = rearrange(x, "b (t n) d -> b t n d", t=T)  # split the token axis into frames
+assert torch.equal(split, x.reshape(2, T, N, 5))
+assert torch.equal(rearrange(split, "b t n d -> b (t n) d"), x)  # the inverse pattern
+moved = rearrange(split, "b t n d -> b n t d")  # frames now vary fastest
+assert torch.equal(moved, split.permute(0, 2, 1, 3))
+assert torch.equal(rearrange(moved, "b n t d -> b t n d"), split)
+print("einops patterns == reshape / permute; each inverse restores the input")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
@@ -202,13 +237,70 @@ for t in range(T):
 print(f"frames of a still clip differ only by e_time: checked for all {T} frames")
 
 # %% [markdown]
+# ## Two token orders: `(t h w)` here, `(h w t)` in the official code
+#
+# Time-major is this package's convention, not the paper's. The official code
+# (`timesformer/models/vit.py`: its patterns read `b (h w t) m`) and the Hugging Face port order
+# the patch tokens **patch-major**: all `T` frames of patch 0, then all frames of patch 1, …
+# Patch `(t, n)` with `n = h·W' + w` sits at index `1 + t·N + n` here and `1 + n·T + t` there.
+#
+# No weight is tied to a position in the sequence: the embeddings are indexed by frame `t` and
+# patch `n`, and attention sees sets of tokens. So the two orders are one `rearrange` apart,
+# every attention group holds the same tokens in either order, and the same weights give the
+# same logits — checkpoints load without any permutation (lesson 05 loads them).
+
+# %%
+ours = tokens[:, 1:]  # (B, T·N, D), time-major (t h w)
+Hp, Wp = H // P, W // P
+official = rearrange(ours, "b (t h w) d -> b (h w t) d", t=T, h=Hp)  # patch-major (h w t)
+t, h, w = 5, 2, 1
+n = h * Wp + w
+assert torch.equal(official[:, n * T + t], ours[:, t * N + n])
+assert torch.equal(rearrange(official, "b (h w t) d -> b (t h w) d", t=T, h=Hp), ours)
+# divided attention's groups, cut from either order: the same tokens in the same order
+for step, (ours_p, official_p) in {
+        "time": ("b (t h w) d -> (b h w) t d", "b (h w t) d -> (b h w) t d"),
+        "space": ("b (t h w) d -> (b t) (h w) d", "b (h w t) d -> (b t) (h w) d")}.items():
+    assert torch.equal(rearrange(ours, ours_p, t=T, h=Hp), rearrange(official, official_p, t=T, h=Hp))
+print("token orders convert both ways; time and space groups are identical from either order")
+
+# %% [markdown]
+# The end-to-end check: a divided model of this package with random weights (time embedding
+# and extra `Linear` made non-zero, so every part counts), its weights written into a Hugging
+# Face `TimesformerForVideoClassification` — which runs patch-major inside — and the logits
+# compared.
+
+# %%
+import transformers  # noqa: E402
+
+nano = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=5)
+model = mt.TimeSformer(nano).eval()
+with torch.no_grad():
+    for p in model.parameters():
+        p.normal_(std=0.2)
+hf = transformers.TimesformerForVideoClassification(transformers.TimesformerConfig(
+    image_size=nano.image_size, patch_size=nano.patch_size, num_frames=nano.num_frames,
+    hidden_size=nano.embed_dim, num_hidden_layers=nano.depth, num_attention_heads=nano.num_heads,
+    intermediate_size=4 * nano.embed_dim, num_labels=5, attention_type="divided_space_time")).eval()
+hf.load_state_dict(mt.pretrained.to_hf_state_dict(model))  # same tensors, renamed keys only
+clips = torch.randn(2, nano.num_frames, 3, nano.image_size, nano.image_size)
+with torch.no_grad():
+    torch.testing.assert_close(hf(clips).logits, model(clips), atol=1e-5, rtol=1e-4)
+print("same weights, time-major (ours) vs patch-major (Hugging Face): same logits")
+
+# %% [markdown]
 # ## Other clip sizes: resizing the embeddings
 #
-# The embeddings are learned for `T` frames and an `H'×W'` grid. A model trained at 8×224 can
-# still run on 16×448 (TimeSformer-HR, §4.5): the spatial embedding is resized in 2-D over the
-# patch grid (the CLS slot is kept), the temporal one in 1-D over frames. The package, like the
-# official code, uses nearest-neighbour interpolation. From scratch, nearest-neighbour picks for
-# output cell `i` the input cell `floor(i · old / new)`:
+# The embeddings are learned for `T` frames and an `H'×W'` grid. Another clip size needs them
+# resized: the spatial embedding in 2-D over the patch grid (the CLS slot is kept), the temporal
+# one in 1-D over frames. The official code does this when it starts a TimeSformer from a ViT
+# of another grid (`timesformer/models/helpers.py`, `load_pretrained`) and on the fly when a
+# clip's size differs (`vit.py`, `forward_features`). The paper's bigger models were *trained*
+# at their own sizes — TimeSformer-HR on 16×448, TimeSformer-L on 96×224 (§4.2, Table 3;
+# Appendix A) — not run as 8×224 models on bigger clips; a model run at a size it was not
+# trained for usually loses accuracy (lesson 10 measures it). The package, like the official
+# code, uses nearest-neighbour interpolation. From scratch, nearest-neighbour picks for output
+# cell `i` the input cell `floor(i · old / new)`:
 
 # %%
 def nearest_indices(old: int, new: int) -> torch.Tensor:
@@ -263,6 +355,9 @@ plt.show()
 #    when the model runs on 16 frames?
 # 3. Nearest-neighbour resizing copies embeddings. What would bilinear interpolation do
 #    differently for the temporal embedding of a model trained on 8 frames and run on 16?
+# 4. In the official `(h w t)` order, which tokens are neighbours in the sequence? Write the
+#    einops pattern that cuts the *time* groups from that order, and the one that cuts the
+#    *space* groups. Which of the two is a plain `reshape` in each order?
 #
 # **Exercise** — `exercises/01_patch_embedding.ipynb` (patches and embeddings): build the
 # patch embedding and the token layout yourself; its auto-check compares your code with the
