@@ -112,29 +112,13 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("kinetics-subset",
                               help="trim + downscale a small subset of a local Kinetics copy")
     p.add_argument("--source", required=True, help="Kinetics root (train/, val/, annotations/)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--classes", default=None, help="N random classes, or 'name,name,...'")
-    p.add_argument("--class-preset", default=None,
-                   help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)")
-    p.add_argument("--per-class", type=int, required=True, help="train clips per class")
-    p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
     p.add_argument("--splits", default="train,val")
-    p.add_argument("--short-side", type=int, default=160)
-    p.add_argument("--fps", type=float, default=15.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cache", action="store_true", help="also build the decoded-frame cache")
+    _add_subset_arguments(p)
     p.set_defaults(func=_kinetics_subset)
 
     p = subparsers.add_parser("kinetics-download",
                               help="stream the Kinetics-400 tarballs, keep a small subset")
-    p.add_argument("--out", required=True, help="output Kinetics root (resumable)")
-    p.add_argument("--classes", default=None, help="N random classes, or 'name,name,...'")
-    p.add_argument("--class-preset", default=None,
-                   help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)")
-    p.add_argument("--per-class", type=int, required=True, help="train clips per class")
-    p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
-    p.add_argument("--short-side", type=int, default=160)
-    p.add_argument("--fps", type=float, default=15.0)
+    _add_subset_arguments(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--mirror", default=None,
                         help="base URL of the CVDF layout (default: the CVDF K400 mirror)")
@@ -144,8 +128,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--retries", type=int, default=3, help="tries after a failed request")
     p.add_argument("--backoff", type=float, default=2.0,
                    help="seconds before the first retry (doubles each time)")
-    p.add_argument("--seed", type=int, default=0, help="picks the classes for --classes N")
-    p.add_argument("--cache", action="store_true", help="also build the decoded-frame cache")
     p.set_defaults(func=_kinetics_download)
 
     p = subparsers.add_parser("data-cache", help="decode a dataset once into a memory-mapped cache")
@@ -164,3 +146,17 @@ def add_commands(subparsers) -> None:
     p.add_argument("--repeats", type=int, default=3, help="clips sampled per file")
     p.add_argument("--rounds", type=int, default=3, help="alternating runs; best one counts")
     p.set_defaults(func=_bench_data)
+
+
+def _add_subset_arguments(p) -> None:
+    """The options ``kinetics-subset`` and ``kinetics-download`` share."""
+    p.add_argument("--out", required=True, help="output Kinetics root (resumable)")
+    p.add_argument("--classes", default=None, help="N random classes, or 'name,name,...'")
+    p.add_argument("--class-preset", default=None,
+                   help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)")
+    p.add_argument("--per-class", type=int, required=True, help="train clips per class")
+    p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
+    p.add_argument("--short-side", type=int, default=160)
+    p.add_argument("--fps", type=float, default=15.0)
+    p.add_argument("--seed", type=int, default=0, help="picks the classes for --classes N")
+    p.add_argument("--cache", action="store_true", help="also build the decoded-frame cache")
