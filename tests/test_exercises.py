@@ -123,7 +123,7 @@ def test_hidden_tests_are_restored_for_grading():
             cells.append(cell)
     stu.cells = cells
     graded = exercises.with_hidden_tests(stu, sol)
-    assert sum(exercises.BEGIN_HIDDEN in c.source for c in graded.cells) == 2
+    assert sum(exercises.BEGIN_HIDDEN in c.source for c in graded.cells) == 3
     earned, possible = exercises.score(exercises.run_notebook(graded, name))
     assert earned == possible == exercises.score(exercises.run_notebook(sol, name))[1]
 
@@ -131,10 +131,10 @@ def test_hidden_tests_are_restored_for_grading():
 def test_check_command_scores_notebooks(capsys):
     assert cli.main(["check", str(DIR / "02_attention.ipynb")]) == 1
     out = capsys.readouterr().out
-    assert "TODO  attention_tests" in out and "Score: 0 / 6" in out
+    assert "TODO  masked_attention_tests" in out and "Score: 0 / 7" in out
     assert cli.main(["check", str(DIR / "02_attention.ipynb"), "--hidden"]) == 1
     assert cli.main(["check", str(DIR / "source" / "02_attention.ipynb")]) == 0
-    assert "Score: 6 / 6" in capsys.readouterr().out
+    assert "Score: 7 / 7" in capsys.readouterr().out
     assert cli.main(["check", str(DIR / "nope.ipynb")]) == 2
     assert "no notebook" in capsys.readouterr().err
 
