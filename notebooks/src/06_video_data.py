@@ -12,8 +12,10 @@
 #
 # **Time budget** — 35 min; compute under a minute on a 2-core CPU.
 #
-# Paper: §4 "Implementation details" and Appendix A (sampling, augmentation, test views);
-# §4.2 (Kinetics vs Something-Something-v2).
+# Paper: §4 (opening: 8×224 clips at frame rate 1/32, the test views), §4.2 (TimeSformer-L's
+# 96 frames at rate 1/4), Appendix A "Implementation Details" (augmentation, test views);
+# §4.1 and Table 1 (Kinetics vs Something-Something-v2). Official sampling code:
+# `timesformer/datasets/decoder.py` (facts only; see `docs/course.md`).
 
 # %%
 # %matplotlib inline
@@ -82,8 +84,17 @@ plt.show()
 # %% [markdown]
 # ## Frame sampling: which frames make a clip
 #
-# TimeSformer sees `T` frames taken every `r` frames — written `T×r`. The base model uses 8×32,
-# TimeSformer-HR 16×16 and TimeSformer-L 96×4 (§4.5). Training picks a random window; testing takes the middle one (Appendix A).
+# TimeSformer sees `T` frames taken every `r` frames — written `T×r`. The base model uses 8×32
+# (§4), TimeSformer-L 96×4 (§4.2: frame rate 1/4) and TimeSformer-HR 16×16 (the official
+# config `configs/Kinetics/TimeSformer_divST_16x16_448.yaml`; the paper gives HR's size, not its
+# rate). Training picks a random window. For testing the paper takes "a single temporal clip
+# in the middle of the video" (§4, Appendix A) — what this course does. The official code does
+# something slightly different: `decoder.py` (`get_start_end_idx`) starts window `k` of `K` at
+# `slack · k / K`, where `slack` = video length − window length, so with its one test view
+# (`TEST.NUM_ENSEMBLE_VIEWS: 1`) it takes the **first** window, and with `K` views it spaces
+# them from the start. The package's `dense_indices` takes the middle for one view and spaces
+# `K` views from the first to the last possible start (`slack · k / (K − 1)`). Both are
+# legitimate choices; they differ only on videos longer than the window.
 # Something-Something-style *segment* sampling instead cuts the video into `T` equal parts and
 # takes one frame from each. From scratch, the middle dense window:
 
@@ -104,6 +115,16 @@ for T, r in [(8, 32), (16, 16), (96, 4), (8, 8)]:
         print(f"{T}×{r} = {T * r} frames > {kinetics_frames}: last index repeated "
               f"{ours.count(kinetics_frames - 1)} times")
 print("our middle clips == data.dense_indices for 8×32, 16×16, 96×4, 8×8")
+
+
+def official_start(num_video_frames: int, T: int, r: int, k: int = 0, K: int = 1) -> float:
+    """Start of test window k of K in the official decoder.py: slack·k/K."""
+    return max(num_video_frames - T * r, 0) * k / K
+
+
+print(f"8×32 test clip of a {kinetics_frames}-frame video starts at frame "
+      f"{middle_clip(kinetics_frames, 8, 32)[0]} here (middle), "
+      f"{official_start(kinetics_frames, 8, 32):.0f} in the official code (first window)")
 short = middle_clip(100, 8, 32)
 print(f"a 100-frame video is shorter than 8×32 = {8 * 32} frames -> {short}")
 assert short[-1] == 99 and short == data.dense_indices(100, 8, 32, clip_index=0, num_clips=1)
@@ -111,6 +132,8 @@ assert short[-1] == 99 and short == data.dense_indices(100, 8, 32, clip_index=0,
 # %%
 gen = torch.Generator().manual_seed(0)
 rows = {"8×32 middle (test)": data.dense_indices(kinetics_frames, 8, 32, clip_index=0),
+        "8×32 official test": [int(official_start(kinetics_frames, 8, 32)) + 32 * t
+                               for t in range(8)],
         "8×32 random (train)": data.dense_indices(kinetics_frames, 8, 32, generator=gen),
         "16×16 middle": data.dense_indices(kinetics_frames, 16, 16, clip_index=0),
         "96×4 middle": data.dense_indices(kinetics_frames, 96, 4, clip_index=0),
@@ -133,10 +156,14 @@ plt.show()
 # ## Augmentation and test views
 #
 # Training (Appendix A): scale the short side to a random size (256–320 px for 224 crops),
-# take a random square crop, flip horizontally at random — the *same* parameters for every
+# take a random square crop, flip horizontally at random (the flip is the official code's,
+# `DATA.RANDOM_FLIP`; the paper does not mention it) — the *same* parameters for every
 # frame, or the clip would jitter. Testing: short side = crop size and three crops along the
-# long side. Last, `to_float_clip` maps uint8 to floats normalised with the model's mean and
-# std (0.45 / 0.225 for the official checkpoints). We use a 112-px crop to keep it light.
+# long side — left, centre, right on a landscape video (official `kinetics.py`, spatial index
+# 0/1/2; the paper words it "top-left, center, bottom-right" in §4 and "to cover a larger
+# spatial extent" in Appendix A). Last, `to_float_clip` maps uint8 to floats normalised with
+# the model's mean and std (0.45 / 0.225 for the official checkpoints). We use a 112-px crop
+# to keep it light.
 
 # %%
 clip = data.read_frames(path, data.dense_indices(info.num_frames, 8, 8, clip_index=0))
@@ -251,6 +278,8 @@ with tempfile.TemporaryDirectory(dir=RUNS) as tmp:
 #    motion dataset, and why?
 # 4. The test protocol uses three crops of one clip. What does that cover that one centre crop
 #    does not?
+# 5. The paper tests on the middle clip, the official code on the first window. For a 10 s
+#    Kinetics video and an 8×32 clip, which seconds does each see? When could it matter?
 #
 # **Exercise** — `exercises/07_sampling_and_views.ipynb` (frame sampling and multi-view
 # testing): write the samplers and the test views; checked against `mt.data`.
