@@ -55,9 +55,11 @@ def build_mirror(root: Path) -> dict:
         for part, clips in enumerate(members):
             clips.sort(key=lambda item: item[0][::-1])  # mix the classes inside a part
             name = f"part_{part}.tar.gz"
-            # part 1 nests its members (like CVDF's part_120), the others use ./<clip>
+            # part 1 nests its members (like CVDF's part_120 once), the others use ./<clip>;
+            # part 3 is a plain tar named .tar.gz (CVDF's part_120 was, until May 2022)
             prefix = "home/user/kinetics/train/" if part == 1 else "./"
-            _write_part(folder / name, [(prefix + n, clip) for n, clip in clips])
+            _write_part(folder / name, [(prefix + n, clip) for n, clip in clips],
+                        "w" if part == 3 else "w:gz")
             contents[split][name] = [n for n, _ in clips]
         listing = [f"{PUBLISHED}/{split}/{name}" if split == "train" else name
                    for name in contents[split]]
@@ -70,9 +72,9 @@ def build_mirror(root: Path) -> dict:
     return contents
 
 
-def _write_part(path: Path, members) -> None:
+def _write_part(path: Path, members, mode="w:gz") -> None:
     scratch = path.with_suffix(".mp4")
-    with tarfile.open(path, "w:gz") as tar:
+    with tarfile.open(path, mode) as tar:
         info = tarfile.TarInfo("./")
         info.type = tarfile.DIRTYPE
         tar.addfile(info)

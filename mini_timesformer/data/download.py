@@ -1,8 +1,8 @@
 """``kinetics-download``: a Kinetics subset straight from the published tarballs.
 
 The CVDF mirror stores Kinetics-400 as ~1.5 GB ``.tar.gz`` parts whose clips are in no class
-order, so any class is spread over all parts. We stream one part at a time (``tarfile`` mode
-``r|gz``: never the whole tarball on disk), keep only members of the chosen classes that
+order, so any class is spread over all parts. We stream one part at a time (``tarfile`` in
+stream mode: never the whole tarball on disk), keep only members of the chosen classes that
 still need clips, pass each through the same trim / resample / downscale / atomic write as
 ``kinetics-subset`` (``prepare.write_clip``) and stop fetching once every class has its
 quota. The output is the Kinetics root ``kinetics-subset`` writes::
@@ -45,8 +45,8 @@ from .stream import (
 )
 
 SPLITS = ("train", "val")
-# A corrupt or truncated archive (not worth another try): gzip/tar/zlib errors.
-CORRUPT = (tarfile.TarError, EOFError, zlib.error, OSError)
+# A corrupt or truncated archive (not worth another try): tar/zlib errors, early end.
+CORRUPT = (tarfile.TarError, EOFError, zlib.error)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -228,7 +228,9 @@ class _Split:
     def read_members(self, reader, name: str) -> int | None:
         """Extract the wanted members; returns the quota if a clip was refused for it."""
         full_at = None
-        with tarfile.open(fileobj=reader, mode="r|gz") as tar:
+        # "r|*": a stream, gzip or plain (CVDF once served train/part_120.tar.gz as a plain
+        # tar, their README). Only a member's file name is used, never its path.
+        with tarfile.open(fileobj=reader, mode="r|*") as tar:
             for member in tar:
                 clip = PurePosixPath(member.name).name
                 row = self.rows.get(clip)
