@@ -13,7 +13,8 @@
 # **Time budget** — 30 min; compute: smoke mode seconds; full mode trains one small model on
 # synthetic motion (a few minutes on a 2-core CPU; reused from lesson 07 when available).
 #
-# Paper: §4.6 and Fig. 7 (attention rollout on Something-Something-v2, heads averaged).
+# Paper: §4.8 and Fig. 7 (attention rollout on Something-Something-v2; rollout is Abnar &
+# Zuidema's, which averages the heads).
 
 # %%
 # %matplotlib inline
@@ -127,8 +128,8 @@ print(f"our dense rollout == the package's, for {len(video)} clips of grid {grid
 # %% [markdown]
 # ## Fig. 7 in miniature: rollout over the frames
 #
-# The paper shows, for Something-Something clips, that rollout concentrates on the objects
-# that move. Here: one clip per motion class, the rollout map over each frame (the share of
+# The paper shows, for Something-Something clips, that rollout concentrates on the hand and
+# the object being moved (§4.8, Fig. 7). Here: one clip per motion class, the rollout map over each frame (the share of
 # each frame in the total is in the titles).
 
 # %%

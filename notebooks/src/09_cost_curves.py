@@ -6,7 +6,7 @@
 #    and patches `N`, and check it against the package;
 # 2. reproduce the paper's Fig. 3 (cost vs frame size and vs number of frames) for all five
 #    schemes, and find where divided attention becomes cheaper than joint attention;
-# 3. explain why joint attention runs out of a 32 GB GPU at 448 px or 32 frames (§4.1), and
+# 3. explain why joint attention runs out of GPU memory at 448 px or 32 frames (§4.1), and
 #    what fused attention kernels change — and what they do not;
 # 4. measure time and memory on your own machine and compare them with the analytic curves.
 #
@@ -123,8 +123,9 @@ display(curves.plot_cost_curves(rows))
 # %% [markdown]
 # ## Memory: why joint attention does not fit (§4.1)
 #
-# The paper reports that joint attention runs out of memory on a 32 GB V100 at 448 px or with
-# 32 frames, while divided attention does not. The reason is the attention matrix. Eager
+# The paper reports a GPU memory overflow for joint attention once frames reach 448 px or clips
+# 32 frames, while divided attention fits (§4.1). Its GPUs are Tesla V100s (§4.2, Table 2); the
+# paper does not state their memory, so the 32 GB V100 below is our assumption. The reason is the attention matrix. Eager
 # attention stores the softmax of the `ℓ × ℓ` scores of every head for the backward pass;
 # for joint attention `ℓ = T·N + 1`, so the stored scores grow with `(T·N)²`.
 
