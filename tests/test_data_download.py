@@ -165,6 +165,13 @@ def test_missing_part_and_short_class_are_reported(tmp_path, server):
     assert report["parts_read"]["train"] == ["part_0.tar.gz", "part_1.tar.gz", "part_3.tar.gz"]
 
 
+def test_max_parts_caps_what_is_streamed(tmp_path, server):
+    report = download_kinetics(tmp_path / "k", TWO, 3, val_per_class=1, mirror=server.base,
+                               max_parts=1, **FAST)
+    assert [server.gets(f"/train/part_{i}.tar.gz") for i in range(4)] == [1, 0, 0, 0]
+    assert report["short"]["train"] == {"air drumming": 2, "bowling": 2}
+
+
 def test_source_folder_gives_the_same_root_as_the_mirror(tmp_path, server, mirror):
     from_mirror = download_kinetics(tmp_path / "a", TWO, 3, val_per_class=1,
                                     mirror=server.base, **FAST)

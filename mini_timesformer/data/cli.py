@@ -124,7 +124,7 @@ def add_commands(subparsers) -> None:
                         help="base URL of the CVDF layout (default: the CVDF K400 mirror)")
     source.add_argument("--source", default=None,
                         help="a folder with annotations/ and {train,val}/part_N.tar.gz instead")
-    p.add_argument("--max-parts", type=int, default=None, help="read at most K parts a split")
+    p.add_argument("--max-parts", type=int, default=None, help="use only the first K parts of each split")
     p.add_argument("--retries", type=int, default=3, help="tries after a failed request")
     p.add_argument("--backoff", type=float, default=2.0,
                    help="seconds before the first retry (doubles each time)")

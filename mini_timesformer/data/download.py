@@ -88,7 +88,7 @@ def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None
 
     ``classes``: N, 'a,b,c' or a list (as ``kinetics-subset``); ``mirror``: base URL of the
     CVDF layout (default ``stream.CVDF_K400``), or ``source``: a local folder with it;
-    ``max_parts``: read at most this many parts per split; ``retries``/``backoff``: each
+    ``max_parts``: use only the first K parts of each split's list; ``retries``/``backoff``: each
     failed request is tried again after backoff·2^k s; ``on_clip(split, clip, counts)`` is
     called after each written clip. Returns the report (also ``OUT/download_report.json``).
     """
