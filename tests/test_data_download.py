@@ -197,8 +197,10 @@ def test_cli_download_and_one_line_errors(tmp_path, server, capsys):
     out = tmp_path / "k"
     args = ["kinetics-download", "--out", str(out), "--mirror", server.base, "--backoff", "0",
             "--short-side", "16", "--fps", "4"]
-    assert cli.main([*args, "--classes", "zumba,bowling", "--per-class", "1"]) == 0
+    assert cli.main([*args, "--classes", "zumba,bowling", "--per-class", "1", "--cache"]) == 0
     printed = capsys.readouterr()
+    assert f"cache {out / 'cache' / 'train'}: 2 decoded" in printed.out
+    assert KineticsDataset(out, "train", num_frames=2, stride=1, target_fps=None).cache
     assert "rarest 'zumba' has 2 annotated clips in 4 parts (0.5 a part) → expect ~2 parts" in printed.out
     assert "train: 2 clips, 1 parts read this run; bowling 1, zumba 1" in printed.out
     assert cli.main([*args, "--classes", "2", "--per-class", "0"]) == 2
