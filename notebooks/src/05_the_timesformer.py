@@ -14,7 +14,7 @@
 #
 # **Time budget** — 40 min; compute about a minute on a 2-core CPU.
 #
-# Paper: §3 (the model), §4 and Appendix A (ImageNet initialisation), Table 1 (parameters),
+# Paper: §3 (the model), §4.2 and Appendix A (ImageNet initialisation), Table 1 (parameters),
 # Tables 2 and 5 (TFLOPs).
 
 # %%
@@ -319,11 +319,18 @@ assert gmacs["divided"] > gmacs["joint"]
 # %% [markdown]
 # ## Initialising from an image ViT (Appendix A)
 #
-# The paper starts from a ViT trained on ImageNet: the patch embedding, CLS token, spatial
-# embedding, every block's MLP and the final LayerNorm are copied; **every attention step**
-# starts from the ViT block's attention; the added steps' extra `Linear` and the temporal
-# embedding start at **zero**. Then every added step adds zero, and the model computes what the
-# ViT computes — exactly so on a clip whose frames are all the same image.
+# The paper starts from a ViT trained on ImageNet (§4, §4.2 Table 3) and says that the
+# temporal and the spatial attention of each block "are initialized with the same weights",
+# the ViT's attention (Appendix A). The rest comes from the official code, not the paper's
+# text: `timesformer/models/helpers.py`, `load_pretrained`, copies the ViT's `attn` and
+# `norm1` into `temporal_attn` and `temporal_norm1`, and `timesformer/models/vit.py`,
+# `VisionTransformer.__init__`, creates the time embedding as zeros and sets `temporal_fc`
+# (our extra `Linear`) to zero. So: the patch embedding, CLS token, spatial embedding, every
+# block's MLP and the final LayerNorm are copied; **every attention step** starts from the ViT
+# block's attention; the added steps' extra `Linear` and the temporal embedding start at
+# **zero** (for axial and local-global, our extension of the same rule). Then every added step
+# adds zero, and the model computes what the ViT computes — exactly so on a clip whose frames
+# are all the same image.
 #
 # We build a small random ViT with `timm` (offline; with internet you would use
 # `timm.create_model("vit_base_patch16_224", pretrained=True)` and the `base` preset).
@@ -372,8 +379,10 @@ assert gap.max() < 1.0  # ... but the same kind of features
 #
 # Two published layouts exist: the official PySlowFast `.pyth` files and the Hugging Face port
 # (`facebook/timesformer-base-finetuned-k400` and friends). `mt.TimeSformer.from_pretrained`
-# reads both (and its own `save_pretrained` format), mapping every key one to one. Offline, we
-# make a small random Hugging Face model, save it, load it, and compare logits.
+# reads both (and its own `save_pretrained` format), mapping every key one to one — no tensor
+# is permuted, although both layouts order tokens patch-major `(h w t)` and this package
+# time-major `(t h w)` (lesson 01). Offline, we make a small random Hugging Face model, save
+# it, load it, and compare logits.
 
 # %%
 import transformers  # noqa: E402
