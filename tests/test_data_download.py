@@ -165,6 +165,20 @@ def test_missing_part_and_short_class_are_reported(tmp_path, server):
     assert report["parts_read"]["train"] == ["part_0.tar.gz", "part_1.tar.gz", "part_3.tar.gz"]
 
 
+def test_stops_inside_a_part_and_a_larger_quota_reads_it_again(tmp_path, server, mirror):
+    size = (mirror[0] / "train" / "part_0.tar.gz").stat().st_size
+    out = tmp_path / "k"
+    report = download_kinetics(out, TWO, 1, val_per_class=0, mirror=server.base, **FAST)
+    assert report["clips"]["train"] == {"air drumming": 1, "bowling": 1}
+    assert 0 < report["bytes_downloaded"] < size  # the rest of part_0 never came
+    before = _clips(out)
+    report = download_kinetics(out, TWO, 2, val_per_class=0, mirror=server.base, **FAST)
+    assert report["clips"]["train"] == {"air drumming": 2, "bowling": 2}
+    assert server.gets("/train/part_0.tar.gz") == 2 and server.gets("/train/part_1.tar.gz") == 0
+    after = _clips(out)
+    assert {p: after[p] for p in before} == before and len(after) == 4
+
+
 def test_max_parts_caps_what_is_streamed(tmp_path, server):
     report = download_kinetics(tmp_path / "k", TWO, 3, val_per_class=1, mirror=server.base,
                                max_parts=1, **FAST)

@@ -218,8 +218,6 @@ class _Split:
                 reader.close()
                 self.run_info["bytes"] += reader.count
                 self.state.data["bytes"] += reader.count
-            if not self.needed() and full_at is None:
-                full_at = self.quota  # stopped inside the part: the rest was not looked at
             self.finish_part(name, "done", full_at)
             return
         self.run_info["skipped_parts"].append((f"{self.split}/{name}", reason))
@@ -237,11 +235,11 @@ class _Split:
                 if not member.isfile() or row is None or clip in self.written:
                     continue
                 if self.done[row.label] >= self.quota:
-                    full_at = self.quota
-                    if not self.needed():
-                        break  # early stop: every class has its quota
+                    full_at = self.quota  # a clip refused: a larger quota reads this again
                     continue
                 self.take(tar, member, row, f"{self.split}/{name}/{clip}")
+                if not self.needed():
+                    return self.quota  # early stop: every class has its quota
         return full_at
 
     def take(self, tar, member, row, where: str) -> None:
