@@ -253,7 +253,8 @@ print(f"each added attention step costs {per_step // 12:,} parameters per block"
 # %% [markdown]
 # ## Cost: multiply-adds and the paper's TFLOPs
 #
-# The paper (with fvcore) counts one multiply-add as one "FLOP". `mt.cost.macs` counts the
+# The paper's "FLOPs" are multiply-adds (fvcore's convention: the paper does not name its
+# counter, but its TFLOPs equal the MAC counts below). `mt.cost.macs` counts the
 # matrix products analytically. We check it against PyTorch's own `FlopCounterMode`, which
 # counts the operations a forward pass really runs (it reports multiply *and* add, hence ÷ 2) —
 # on the **meta** device, so the ViT-B model costs no memory and no compute here.

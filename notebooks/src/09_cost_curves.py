@@ -32,7 +32,8 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## Counting multiply-adds by hand
 #
-# One multiply-add (MAC) is one "FLOP" in the paper's tables (fvcore's convention). For one
+# One multiply-add (MAC) is one "FLOP" in the paper's tables: the paper does not name its
+# counter, but its TFLOPs equal our MAC counts (lesson 05) — fvcore's convention. For one
 # clip with `T` frames of `N` patches, width `D`, `L` blocks and an MLP of width `4D`:
 #
 # * patch embedding: `T·N · D · 3P²`;
@@ -125,8 +126,9 @@ display(curves.plot_cost_curves(rows))
 #
 # The paper reports a GPU memory overflow for joint attention once frames reach 448 px or clips
 # 32 frames, while divided attention fits (§4.1). Its GPUs are Tesla V100s (§4.2, Table 2); the
-# paper does not state their memory, so the 32 GB V100 below is our assumption. The reason is the attention matrix. Eager
-# attention stores the softmax of the `ℓ × ℓ` scores of every head for the backward pass;
+# paper does not state their memory, so the 32 GB V100 below is our assumption. The reason is
+# the attention matrix. Eager attention stores the softmax of the `ℓ × ℓ` scores of every head
+# for the backward pass;
 # for joint attention `ℓ = T·N + 1`, so the stored scores grow with `(T·N)²`.
 
 # %%
