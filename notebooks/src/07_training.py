@@ -43,7 +43,7 @@ from mini_timesformer.train_plots import curves_figure, read_csv
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
-RUNS = HOME / f"course-06{'-smoke' * SMOKE}"
+RUNS = HOME / f"course-07{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 # One budget for every scheme: the one `make demo` uses (mt.demo.BUDGETS, printed below):
 # a small model, AdamW with warmup + cosine. On a busy CPU one thread is faster than several

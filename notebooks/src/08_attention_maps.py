@@ -46,7 +46,7 @@ _ = torch.manual_seed(0)
 # trained it (same budget), we load its checkpoint; otherwise we train it here.
 
 # %%
-previous = HOME / f"course-06{'-smoke' * SMOKE}" / "motion" / "divided"
+previous = HOME / f"course-07{'-smoke' * SMOKE}" / "motion" / "divided"
 summary = previous / "metrics.json"
 if summary.exists() and json.loads(summary.read_text())["steps"] == BUDGET.motion_steps:
     run = previous
@@ -54,7 +54,7 @@ else:
     threads = demo.pick_threads()
     clips = demo.make_data("motion", BUDGET)
     run = Path(demo.train_scheme("motion", "divided", clips, BUDGET, BUDGET.motion_steps,
-                                 HOME / f"course-07{'-smoke' * SMOKE}", DEVICE, threads)["run"])
+                                 HOME / f"course-08{'-smoke' * SMOKE}", DEVICE, threads)["run"])
 model = mt.TimeSformer.from_pretrained(run / "checkpoints" / "last.pt").eval()
 accuracy = json.loads((run / "metrics.json").read_text())["val"]["top1"]
 cfg = model.config

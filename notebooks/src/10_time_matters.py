@@ -37,7 +37,7 @@ from mini_timesformer.train_config import AugmentedClips, pick_device
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
-RUNS = HOME / f"course-09{'-smoke' * SMOKE}"
+RUNS = HOME / f"course-10{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.budget_for(DEVICE, SMOKE)
 THREADS = demo.pick_threads() if DEVICE == "cpu" else None
