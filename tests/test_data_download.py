@@ -224,6 +224,12 @@ def test_cli_download_and_one_line_errors(tmp_path, server, capsys):
     assert "give exactly one of --classes" in printed_error(capsys)
     assert cli.main([*args, "--classes", "dancing", "--per-class", "1"]) == 2
     assert printed_error(capsys).endswith("classes not in the annotations: dancing")
+    server.faults["/val/k400_val_path.txt"] = [404]
+    assert cli.main([*args, "--out", str(tmp_path / "other"), "--classes", "zumba",
+                     "--per-class", "1"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the train progress bar
+    assert last.startswith("mini-timesformer kinetics-download: error: cannot read the val "
+                           "part list: HTTP 404")
 
 
 def printed_error(capsys) -> str:

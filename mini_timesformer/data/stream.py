@@ -98,6 +98,7 @@ def read_text(url: str, **kwargs) -> str:
         except TRANSIENT as err:  # dropped while reading: try again
             if attempt == kwargs.get("retries", 3):
                 raise RequestFailed(f"{type(err).__name__} while reading {url}") from None
+            time.sleep(kwargs.get("backoff", 2.0) * 2**attempt)
     raise AssertionError("unreachable")
 
 
@@ -106,9 +107,9 @@ def part_urls(base: str, split: str, **kwargs) -> list[str]:
     listing = f"{base}/{split}/k400_{split}_path.txt"
     try:
         lines = read_text(listing, **kwargs).splitlines()
-    except RequestFailed:
+    except RequestFailed as err:
         if not base.startswith("file://"):
-            raise
+            raise FileNotFoundError(f"cannot read the {split} part list: {err}") from None
         folder = Path(urllib.request.url2pathname(base[len("file://"):])) / split
         names = sorted((p.name for p in folder.glob("*.tar.gz")),
                        key=lambda n: (int(re.sub(r"\D", "", n) or -1), n))
