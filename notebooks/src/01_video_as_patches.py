@@ -18,6 +18,8 @@
 #
 # Paper: §3, "Decomposition into patches" and "Linear embedding" (Eq. 1); token order:
 # official `timesformer/models/vit.py` (facts only; see `docs/course.md`).
+#
+# Research questions (lesson 00): RQ4 (positional embeddings).
 
 # %%
 # %matplotlib inline

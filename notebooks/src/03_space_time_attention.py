@@ -13,6 +13,8 @@
 #
 # Paper: §3 "Space-Time Self-Attention Models", Fig. 1 (the blocks) and Fig. 2 (what a query
 # patch attends to). Lesson 04 turns these groupings into attention steps and blocks.
+#
+# Research questions (lesson 00): RQ1 (which scheme), RQ2 (keys per query).
 
 # %%
 # %matplotlib inline

@@ -15,6 +15,8 @@
 # Paper: §3 "Space-Time Self-Attention Models", Eq. 6–8 (divided attention), Fig. 1 (the
 # blocks); Table 1 (parameter counts); Table 4 (positional embeddings). Lesson 03 built the
 # groupings; this lesson runs attention inside them.
+#
+# Research questions (lesson 00): RQ1 (which scheme), RQ4 (the time embedding and frame order).
 
 # %%
 # %matplotlib inline

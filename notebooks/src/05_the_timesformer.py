@@ -16,6 +16,8 @@
 #
 # Paper: §3 (the model), §4.2 and Appendix A (ImageNet initialisation), Table 1 (parameters),
 # Tables 2 and 5 (TFLOPs).
+#
+# Research questions (lesson 00): RQ2 (cost), RQ3 (parameters and TFLOPs against 3-D CNNs), RQ4 (ImageNet initialisation).
 
 # %%
 # %matplotlib inline

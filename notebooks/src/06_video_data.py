@@ -16,6 +16,8 @@
 # 96 frames at rate 1/4), Appendix A "Implementation Details" (augmentation, test views);
 # §4.1 and Table 1 (Kinetics vs Something-Something-v2). Official sampling code:
 # `timesformer/datasets/decoder.py` (facts only; see `docs/course.md`).
+#
+# Research questions (lesson 00): RQ5 (how much of a video one clip covers).
 
 # %%
 # %matplotlib inline

@@ -15,6 +15,8 @@
 #
 # Paper: §4.8 and Fig. 7 (attention rollout on Something-Something-v2; rollout is Abnar &
 # Zuidema's, which averages the heads).
+#
+# Research questions (lesson 00): RQ1 (what divided attention learns to look at).
 
 # %%
 # %matplotlib inline

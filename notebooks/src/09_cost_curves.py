@@ -14,6 +14,8 @@
 # minutes in full mode (which measures bigger clips).
 #
 # Paper: §4.1 "Analysis of Self-Attention Schemes", Fig. 3; Tables 2 and 5 (TFLOPs).
+#
+# Research questions (lesson 00): RQ2 (cost at higher resolution and for more frames).
 
 # %%
 # %matplotlib inline

@@ -17,6 +17,8 @@
 # Paper: §4.4 and Table 4 (positional embeddings), §4.3 and Fig. 5 (more frames), §4.6 and
 # Table 8 (long-term modelling), §4 opening and Appendix A (test views), §4.5 and Fig. 6
 # (several temporal test clips).
+#
+# Research questions (lesson 00): RQ4 (positional embeddings), RQ5 (long-range modelling).
 
 # %%
 # %matplotlib inline
