@@ -68,7 +68,7 @@ print(f"smoke mode: {SMOKE}")
 # | lesson | you build / measure |
 # |---|---|
 # | 00 welcome | environment check, a first forward pass |
-# | 01 video as patches | a clip as a tensor, patch embedding, CLS / space / time embeddings |
+# | 01 video as patches | a clip as a tensor, patch embedding, einops, CLS / space / time embeddings, two token orders |
 # | 02 self-attention | scaled dot-product and multi-head attention from scratch |
 # | 03 space-time attention | the five schemes as groupings; visibility; the paper's Fig. 2; keys per query |
 # | 04 attention steps | one attention step and the CLS policy; the divided block; frame shuffling |
