@@ -16,12 +16,16 @@ Tokens are time-major: token index = t·N + h·W' + w (frame 0's patches first).
 | local_global   | local, global           | Sparse Local Global (L+G) |
 | axial          | time, width, height     | Axial (T+W+H)             |
 
-CLS policy (matches the official divided code): the last step of a block is the ViT
-attention; the CLS token is copied into each of its groups and the G outputs for the CLS
-are averaged. Earlier ("added") steps leave the CLS token out. ``space`` is a per-frame
-ViT: the model folds frames into the batch, so every frame has its own CLS token.
+CLS policy (the official divided code, ``timesformer/models/vit.py`` ``Block``): the last
+step of a block is the ViT attention; the CLS token is copied into each of its groups and
+the G outputs for the CLS are averaged. Earlier ("added") steps leave the CLS token out.
+The official code has space, joint and divided only; applying this rule to axial and
+local-global is our extension (it reproduces Table 1's parameter counts). ``space`` is a
+per-frame ViT: the model folds frames into the batch, so every frame has its own CLS token.
 
-Local-global (details the paper leaves open, our documented choice): ``local`` splits the
+Local-global: the paper (§3) gives the sizes, local attention over the neighbouring
+F × H/2 × W/2 patches, then a global attention at stride 2 in t, h and w; it leaves open only
+fixed windows vs a sliding neighbourhood. Our choice, fixed windows: ``local`` splits the
 H'×W' patch grid into 2×2 quadrant windows spanning all frames; ``global`` groups tokens
 whose (t mod 2, h mod 2, w mod 2) agree, i.e. each query sees the whole clip at stride 2.
 """
