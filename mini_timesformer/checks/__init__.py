@@ -12,7 +12,12 @@ from .attention import (
     check_multi_head_masked,
     check_split_qkv,
 )
-from .classifier import check_classify, check_param_count, check_table1
+from .classifier import (
+    check_classify_space,
+    check_param_count,
+    check_table1,
+    check_untabulated,
+)
 from .core import CheckFailed
 from .divided import check_divided_block, check_space_step, check_time_step
 from .embedding import (
@@ -35,7 +40,8 @@ __all__ = [
     "CheckFailed", "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens", "check_attention",
     "check_multi_head", "check_masked_attention", "check_split_qkv", "check_multi_head_masked",
     "check_time_step", "check_space_step", "check_divided_block",
-    "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify",
+    "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify_space",
+    "check_untabulated",
     "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",
     "check_three_crops", "check_predict_views", "check_time_step_matrix", "check_rollout",
     "check_divided_macs", "check_paper_tflops",
