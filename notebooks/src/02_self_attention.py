@@ -13,6 +13,8 @@
 #
 # Paper: §3, "Query-Key-Value computation" and "Self-attention computation" (Eq. 2–5), after
 # Vaswani et al. (2017).
+#
+# Research questions (lesson 00): RQ2 (what attention costs as the sequence grows).
 
 # %%
 # %matplotlib inline
