@@ -263,7 +263,8 @@ assert torch.equal(rearrange(official, "b (h w t) d -> b (t h w) d", t=T, h=Hp),
 for step, (ours_p, official_p) in {
         "time": ("b (t h w) d -> (b h w) t d", "b (h w t) d -> (b h w) t d"),
         "space": ("b (t h w) d -> (b t) (h w) d", "b (h w t) d -> (b t) (h w) d")}.items():
-    assert torch.equal(rearrange(ours, ours_p, t=T, h=Hp), rearrange(official, official_p, t=T, h=Hp))
+    groups_ours = rearrange(ours, ours_p, t=T, h=Hp)  # (B·G, L, D)
+    assert torch.equal(groups_ours, rearrange(official, official_p, t=T, h=Hp)), step
 print("token orders convert both ways; time and space groups are identical from either order")
 
 # %% [markdown]
