@@ -12,8 +12,9 @@
 #
 # **Time budget** — 30 min; compute under a minute on a 2-core CPU.
 #
-# Paper: §3 "Space-Time Self-Attention Models", Eq. 6–8 (divided attention), Fig. 1 (the
-# blocks); Table 1 (parameter counts); Table 4 (positional embeddings). Lesson 03 built the
+# Paper: §3 "Space-Time Self-Attention Models" — Eq. 11 and 6 (temporal, then spatial
+# attention), Eq. 7–9 (encoding, MLP), Fig. 1 (the blocks); Table 1 (parameter counts);
+# Table 4 (positional embeddings). Lesson 03 built the
 # groupings; this lesson runs attention inside them.
 #
 # Research questions (lesson 00): RQ1 (which scheme), RQ4 (the time embedding and frame order).
@@ -37,9 +38,10 @@ _ = torch.manual_seed(0)
 # ## Groups as index tensors
 #
 # Lesson 03 built every grouping from index arithmetic and checked it against the package.
-# Here we take the groups from the package: splitting the token *indices* `0 … T·N−1` into
-# groups gives a `(G, L)` tensor whose row `g` lists the tokens of group `g`, in the order the
-# package's attention sees them.
+# Here we take the groups from the package, which cuts them with one einops `rearrange` per
+# grouping (lesson 01) — the time step, for instance, is `b (t h w) d -> (b h w) t d`.
+# Splitting the token *indices* `0 … T·N−1` that way gives a `(G, L)` tensor whose row `g`
+# lists the tokens of group `g`, in the order the package's attention sees them.
 
 # %%
 def group_index(step: str, grid) -> torch.Tensor:
@@ -69,10 +71,12 @@ for scheme in mt.SCHEMES:  # same partition as lesson 03's visibility masks
 #   extra `Linear(D, D)` (the official `temporal_fc`) before the residual.
 #
 # The official code has only space, joint and divided attention. For axial (time → width →
-# height) and local-global (local → global) this package applies the same rule — every step
-# but the last is an added step with its own `norm`, `qkv`, `proj` and extra `Linear`. That is
-# **our extension** of the divided rule; the paper's Table 1 supports it: with it, the package's
-# parameter counts equal the paper's for all five schemes (lesson 05 counts them).
+# height) and local-global (local → global) the paper says only that every step learns its own
+# query/key/value matrices (§3). This package applies the divided rule — every step but the
+# last is an added step with its own `norm`, `qkv`, `proj` and extra `Linear`, and leaves the
+# CLS token out. That is **our extension** of the divided rule; the paper's Table 1 supports
+# it: with it, the package's parameter counts equal the paper's for all five schemes (lesson
+# 05 counts them).
 #
 # Our step uses the package's parameter names (`norm`, `attn.qkv`, `attn.proj`, `extra`), so
 # `load_state_dict` copies a package step into ours. The attention itself is the package's
