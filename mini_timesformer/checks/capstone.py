@@ -44,6 +44,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 # lesson 04's step builds the package's attention; MyTimeSformer swaps in yours (lesson 02)

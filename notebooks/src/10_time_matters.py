@@ -32,6 +32,7 @@ import torch
 import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo
+from mini_timesformer.checks.measured import budget_name, expect
 from mini_timesformer.evaluate import compute_metrics
 from mini_timesformer.paths import runs_dir
 from mini_timesformer.train import train
@@ -42,6 +43,7 @@ HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
 RUNS = HOME / f"course-10{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.budget_for(DEVICE, SMOKE)
+MEASURED = budget_name(BUDGET) == "cpu"  # the ablation's thresholds were measured there
 THREADS = demo.pick_threads() if DEVICE == "cpu" else None
 # Paper, Table 4: top-1 with each positional embedding (K400, SSv2)
 PAPER_TABLE4 = {"none": (75.4, 45.8), "space": (77.8, 52.5), "space-time": (78.0, 59.5)}
@@ -120,10 +122,12 @@ plt.show()
 for kind in PAPER_TABLE4:
     print(f"{kind:>10}: ours {ours[kind]:5.1f}%   paper SSv2 {PAPER_TABLE4[kind][1]}, "
           f"K400 {PAPER_TABLE4[kind][0]}")
-if not SMOKE:
-    assert ours["none"] <= 55 and ours["space"] <= 55, "order-blind models are capped near 50%"
-    assert ours["space-time"] >= 80, "the time embedding lets divided attention learn motion"
-    assert ours["space-time"] - max(ours["none"], ours["space"]) >= 25
+# asserted on the cpu budget (where they were measured), printed on any other
+for kind in ("none", "space"):  # order-blind models are capped near 50%
+    expect(f"{kind}: top-1 (%)", ours[kind], high=55, measured=MEASURED)
+expect("space-time: top-1 (%)", ours["space-time"], 80, measured=MEASURED)
+expect("space-time minus the best order-blind (points)",
+       ours["space-time"] - max(ours["none"], ours["space"]), 25, measured=MEASURED)
 
 # %% [markdown]
 # ## More frames (RQ5, Table 8)
