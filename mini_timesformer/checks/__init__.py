@@ -19,7 +19,7 @@ from .classifier import (
     check_untabulated,
 )
 from .core import CheckFailed
-from .divided import check_divided_block, check_space_step, check_time_step
+from .divided import check_axial_step, check_divided_block, check_space_step, check_time_step
 from .embedding import (
     check_embed_official,
     check_num_tokens,
@@ -39,7 +39,7 @@ from .sampling import (
 __all__ = [
     "CheckFailed", "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens", "check_attention",
     "check_multi_head", "check_masked_attention", "check_split_qkv", "check_multi_head_masked",
-    "check_time_step", "check_space_step", "check_divided_block",
+    "check_time_step", "check_axial_step", "check_space_step", "check_divided_block",
     "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify_space",
     "check_untabulated",
     "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",

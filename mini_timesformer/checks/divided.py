@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..model import Block
-from ..schemes import visibility
+from ..schemes import STEPS, visibility
 from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import (
     SPACE_MAJOR,
@@ -136,3 +136,54 @@ def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int
         }
         compare(got, expected, "divided_block output", variants)
     passed("divided_block: time -> space -> MLP, same as the package's Block")
+
+
+@single_thread
+def check_axial_step(step_fn, grouping: str, grid=(3, 2, 4), batch: int = 2,
+                     seed: int = 0) -> None:
+    """step_fn(x, grid, step) for the axial scheme's ``width`` step (added: CLS left out,
+    extra Linear) or ``height`` step (the block's ViT step: a CLS copy in each of the T·W'
+    column groups, their outputs averaged), against the package's ``AttentionStep``."""
+    last = grouping == STEPS["axial"][-1]
+    step = make_step(grouping, added=not last, seed=seed)
+    x = _tokens(grid, batch, seed + 1)
+    what = f"{grouping}_step(x, grid, step)"
+    got = _run(step_fn, x, grid, step, what)
+    other = "height" if grouping == "width" else "width"
+    patterns = {"width": "b (t h w) d -> (b t h) w d", "height": "b (t h w) d -> (b t w) h d"}
+    with torch.no_grad():
+        expected = step(x, grid)[0]
+        if not last and not torch.equal(got[:, 0], x[:, 0]):
+            raise CheckFailed(f"{grouping}_step changed the CLS token: the width step is an "
+                              "added step; it leaves the CLS token out and passes it through")
+        variants = {
+            f"grouped by {'columns' if grouping == 'width' else 'rows'} (that is the {other} "
+            f"step); the {grouping} step groups one {'row' if grouping == 'width' else 'column'}"
+            " of one frame": grouped(patterns[other]),
+            "grouped the whole frame (the divided space step)":
+                grouped("b (t h w) d -> (b t) (h w) d"),
+            **_COMMON,
+        }
+        if last:
+            variants.update({
+                "the height step is the block's last (ViT) step: copy the normalised CLS "
+                "token into every column group and make its update the mean of the T·W' "
+                "outputs": dict(cls="skip"),
+                "kept one group's CLS output only; average all T·W' copies": dict(cls="first"),
+                "summed the CLS copies' outputs; average them": dict(cls="sum"),
+                "the CLS copies must go through step.norm too": dict(cls_norm=False),
+            })
+        else:
+            variants.update({
+                "the width step is an added step: forgot its extra Linear step.extra before "
+                "the residual": dict(extra=False),
+            })
+        compare(got, expected, f"{grouping}_step output",
+                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
+        check_visibility(lambda y: step_fn(y, grid, step), x[:1], grid,
+                         visibility("axial", *grid)[grouping], f"{grouping}_step",
+                         cls_changes=last)
+    T, H, W = grid
+    groups = T * H if grouping == "width" else T * W
+    passed(f"{grouping}_step: T={T}, {H}×{W} patches, {groups} groups per clip, same as the "
+           "package; each patch sees only its " + ("row" if grouping == "width" else "column"))
