@@ -36,9 +36,9 @@ def test_dense_sampling_passes_and_accepts_a_tensor():
 
 
 @pytest.mark.parametrize("mistake, hint", [
-    (dict(start="zero"), "first window"),
+    (dict(start="zero"), "first window.*official decoder"),
     (dict(spacing=1), "consecutive frames"),
-    (dict(windows="k/K"), "touch the ends"),
+    (dict(windows="k/K"), "official decoder.s convention"),
     (dict(rounding=round), "floor"),
     (dict(clamp=False), "out of range"),
 ])

@@ -15,14 +15,22 @@
 # **Before this:** lesson 03 (space-time attention); exercise 4 (groupings as
 # split/merge). **Time:** about 40 minutes. **Points:** 7.
 #
-# The paper leaves the exact windows open; the package documents its choice
-# (`mt.schemes`, and `shared/paper.md`):
+# The paper gives the sizes (§3, "Sparse Local Global"): a **local** attention over the
+# neighbouring F × H/2 × W/2 patches (all F frames, half the patch grid in each spatial
+# direction), then a sparse **global** attention over the whole clip with a stride of 2
+# patches in time, height and width. What it leaves open is whether "neighbouring" means
+# fixed windows or a sliding neighbourhood around each query. The package's choice (our
+# choice, documented in `mt.schemes`): fixed windows, so that both steps are partitions of
+# the tokens and run as one batched attention after a rearrange:
 #
 # * **local**: the H'×W' patch grid is cut into 2×2 quadrants, each window spans **all T
 #   frames**: 4 windows of T·(H'/2)·(W'/2) tokens per clip;
 # * **global**: tokens whose (t mod 2, h mod 2, w mod 2) agree form a group: each
 #   query sees the whole clip at stride 2 (dilated, like the paper's Fig. 2): 8 groups of
 #   (T/2)·(H'/2)·(W'/2) tokens (4 groups when T = 1).
+#
+# The official code implements only space, joint and divided attention; the CLS policy
+# and extra Linear of the local step are this package's extension of the divided rule.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
 # it. Without Jupyter: `mini-timesformer check exercises/05_local_global_attention.ipynb`.

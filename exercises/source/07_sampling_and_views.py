@@ -35,10 +35,15 @@ torch.manual_seed(0)
 # The package's convention (`mt.data.dense_indices`), for a video of V frames:
 #
 # * slack = max(V − T·r, 0), the room the window can move in;
-# * window start s = slack / 2 when K = 1 (the middle clip), else slack·k / (K − 1) for
-#   clip k = 0 … K − 1;
+# * window start s = slack / 2 when K = 1 (the middle clip, as the paper describes its
+#   test clip), else slack·k / (K − 1) for clip k = 0 … K − 1;
 # * frame t of the clip is ⌊s + t·r⌋, capped at V − 1 (a video shorter than the clip
 #   repeats its last frame, as the official loader does).
+#
+# The official code spaces its K test windows differently
+# (`timesformer/datasets/decoder.py`, `get_start_end_idx`: s = slack·k / K), so its single
+# view is the *first* window, not the middle one. Both are reasonable; the checks ask for
+# the package's convention above and, if you write the official one, say so.
 #
 # Return a list of T ints.
 
@@ -150,7 +155,8 @@ for T, r in [(8, 32), (16, 16), (96, 4)]:
 # %% [markdown]
 # ## Questions (not graded)
 #
-# 1. TimeSformer (8×32), -HR (16×16) and -L (96×4) all cover about the same time span.
+# 1. At 30 fps TimeSformer (8×32) and -HR (16×16) cover the same 256 frames (8.5 s),
+#    while -L (96×4) covers 384 frames (12.8 s) with 12× the frames of the base model.
 #    What does each trade for what?
 # 2. Why might dense sampling suit Kinetics while SSv2 models often use segments?
 # 3. 3 views cost 3× the compute of one (0.59 "TFLOPs" for TimeSformer in Table 2).

@@ -56,14 +56,17 @@ def _dense_case(fn, V, T, r, k, K) -> None:
 
     slack = max(V - T * r, 0)
     variants = {
-        "took the first window (start 0); the test clip is the middle one, start = slack / 2":
+        "took the first window (start 0). That is the official decoder's one-view clip "
+        "(timesformer/datasets/decoder.py, get_start_end_idx: start = slack·k/K), not an "
+        "error, but this exercise asks for the paper's middle clip, start = slack / 2":
             lambda: _dense_variant(V, T, r, k, K, start=0),
         "consecutive frames: the T frames are `stride` frames apart":
             lambda: _dense_variant(V, T, r, k, K, spacing=1),
         "frames spread over the whole video: that is segment sampling; dense sampling "
         "takes frames `stride` apart": lambda: segment_indices(V, T),
-        "windows spaced slack·k/K; the first and last windows must touch the ends: "
-        "slack·k/(K-1)": lambda: _dense_variant(V, T, r, k, K, start=slack * k / K),
+        "windows spaced slack·k/K. That is the official decoder's convention "
+        "(get_start_end_idx), not an error, but this exercise asks for the package's: "
+        "slack·k/(K−1), the first and last windows touching the ends": lambda: _dense_variant(V, T, r, k, K, start=slack * k / K),
         "rounded to the nearest frame; take the floor (int)":
             lambda: _dense_variant(V, T, r, k, K, rounding=round),
     }
