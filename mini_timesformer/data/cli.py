@@ -99,11 +99,11 @@ def _bench_data(args) -> int:
 def add_commands(subparsers) -> None:
     """Register the data subcommands on the ``mini-timesformer`` parser."""
     p = subparsers.add_parser("synthetic", help="write synthetic clips as mp4s (Kinetics layout)")
-    p.add_argument("--kind", choices=("motion", "appearance"), default="motion")
+    p.add_argument("--kind", choices=("motion", "appearance", "long"), default="motion")
     p.add_argument("--out", required=True, help="output folder (e.g. runs/synthetic)")
     p.add_argument("--per-class", type=int, default=20, help="train clips per class")
     p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
-    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--frames", type=int, default=None, help="default: 8 (long: 64)")
     p.add_argument("--size", type=int, default=32, help="frame height and width (pixels)")
     p.add_argument("--fps", type=float, default=8.0)
     p.add_argument("--seed", type=int, default=0)

@@ -141,7 +141,7 @@ def _copy_split(source, out, split, rows, chosen, wanted, short_side, fps, progr
 
 
 def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
-                            val_per_class: int | None = None, num_frames: int = 8,
+                            val_per_class: int | None = None, num_frames: int | None = None,
                             image_size: int = 32, fps: float = 8.0, seed: int = 0,
                             progress: bool = True) -> dict:
     """The SyntheticVideos clips as real mp4 files in the Kinetics layout (lossless-ish).
@@ -159,7 +159,7 @@ def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
         for index in tqdm(range(len(videos)), desc=f"synthetic {split}", unit="clip",
                           disable=not progress):
             label = videos.classes[videos.label(index)]
-            duration = max(1, round(num_frames / fps))
+            duration = max(1, round(videos.num_frames / fps))
             row = Annotation(label, f"{kind}{split_seed:02d}{index:07d}", 0, duration)
             target = clip_path(out, split, row)
             if not target.is_file():

@@ -10,6 +10,8 @@ it belongs to but only their order gives the direction: a model blind to frame o
 enough, like Kinetics where space-only attention is strong. (A shape × stripe-texture
 version was measured first: tiny ViTs from scratch needed >1,000 steps to pass 60% on it,
 too slow for the demo's CPU budget.)
+``long``: 64-frame clips whose class is the number of brief flashes (1–4), spread over the
+clip, so that 8 sampled frames cannot see them all (RQ5; see ``synthetic_long``).
 Motion is large relative to a patch (default 2–3 px/frame at 32 px, scaled with
 ``image_size``): slower motion makes the models learn slowly (design.md).
 """
@@ -21,12 +23,21 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from .synthetic_long import (
+    EVENT_FRAMES,
+    LONG_CLASSES,
+    LONG_FRAMES,
+    check_long,
+    long_params,
+    render_long,
+)
+
 MOTION_CLASSES = ("move_right", "move_left", "move_down", "move_up",
                   "rotate_cw", "rotate_ccw", "grow", "shrink")
 SHAPES = ("disk", "square", "triangle", "cross")
 COLOUR_FAMILIES = ("warm", "cool")  # appearance: red-orange vs blue-cyan objects
 APPEARANCE_CLASSES = tuple(f"{family}_{shape}" for shape in SHAPES for family in COLOUR_FAMILIES)
-KINDS = ("motion", "appearance")
+KINDS = ("motion", "appearance", "long")
 
 
 @dataclass(frozen=True)
@@ -97,13 +108,20 @@ class SyntheticVideos(torch.utils.data.Dataset):
     ``speed``: (min, max) pixels per frame at 32 px for moves (default (2, 3)); turning
     and size changes are scaled to move the object's edge by a comparable amount.
     ``transform``: optional callable on the uint8 clip (e.g. ``train_transform``).
+    ``num_frames``: default 8, or 64 for ``long``; ``event_frames``: (min, max) frames a
+    flash of ``long`` lasts (default ``EVENT_FRAMES``).
     """
 
-    def __init__(self, kind: str = "motion", num_frames: int = 8, image_size: int = 32,
-                 size: int = 1024, seed: int = 0, speed: tuple[float, float] | None = None,
-                 transform=None):
+    def __init__(self, kind: str = "motion", num_frames: int | None = None,
+                 image_size: int = 32, size: int = 1024, seed: int = 0,
+                 speed: tuple[float, float] | None = None, transform=None,
+                 event_frames: tuple[int, int] = EVENT_FRAMES):
         if kind not in KINDS:
             raise ValueError(f"SyntheticVideos: unknown kind {kind!r}; expected one of {KINDS}")
+        if num_frames is None:
+            num_frames = LONG_FRAMES if kind == "long" else 8
+        if kind == "long":
+            check_long(num_frames, tuple(event_frames))
         if num_frames < 2 or image_size < 16 or size < 1:
             raise ValueError(f"SyntheticVideos: expected num_frames >= 2, image_size >= 16, "
                              f"size >= 1; got {num_frames}, {image_size}, {size}")
@@ -112,7 +130,9 @@ class SyntheticVideos(torch.utils.data.Dataset):
             raise ValueError(f"SyntheticVideos: expected 0 < speed[0] <= speed[1], got {speed}")
         self.kind, self.num_frames, self.image_size = kind, num_frames, image_size
         self.size, self.seed, self.speed, self.transform = size, seed, speed, transform
-        self.classes = list(MOTION_CLASSES if kind == "motion" else APPEARANCE_CLASSES)
+        self.event_frames = tuple(event_frames)
+        self.classes = list({"motion": MOTION_CLASSES, "appearance": APPEARANCE_CLASSES,
+                             "long": LONG_CLASSES}[kind])
 
     def __len__(self) -> int:
         return self.size
@@ -129,6 +149,9 @@ class SyntheticVideos(torch.utils.data.Dataset):
 
     def sample_params(self, label: int, generator: torch.Generator) -> ClipParams:
         """Draw the parameters of a clip of class ``label``."""
+        if self.kind == "long":
+            return long_params(label, generator, self.num_frames, self.image_size,
+                               self.event_frames)
         if self.kind == "appearance":
             return self._appearance_params(label, generator)
         params = self._motion_params(label - label % 2, generator)  # the pair's forward class
@@ -209,7 +232,8 @@ class SyntheticVideos(torch.utils.data.Dataset):
     # ------------------------------------------------------------------ items
     def __getitem__(self, index: int):
         params = self.params(index)
-        clip = render(params, self.image_size)  # uint8 (T, 3, H, W)
+        draw = render_long if self.kind == "long" else render
+        clip = draw(params, self.image_size)  # uint8 (T, 3, H, W)
         if self.transform is not None:
             clip = self.transform(clip)
         return clip, params.label
