@@ -510,16 +510,20 @@ print(f"subset: {SUBSET or 'not given'}; ViT weights: {VIT or 'not given'}; GPU:
 # Measured by a real download: **not yet measured**. If you ran it, its report:
 
 # %%
+def size(num_bytes: float) -> str:
+    return f"{num_bytes / 1e9:.1f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:.1f} MB"
+
+
 report_file = SUBSET / "download_report.json" if SUBSET else None
 if report_file and report_file.is_file():
     report = json.loads(report_file.read_text())
     for split, counts in report["clips"].items():
         print(f"{split}: {sum(counts.values())} clips, {len(report['parts_read'][split])} parts "
               f"read in the last run; short classes: {report['short'][split] or 'none'}")
-    print(f"streamed {report['bytes_downloaded_all_runs'] / 1e9:.1f} GB in all runs")
+    print(f"streamed {size(report['bytes_downloaded_all_runs'])} in all runs")
     kept = sum(f.stat().st_size for split in ("train", "val")
                for f in (SUBSET / split).rglob("*.mp4"))
-    print(f"kept on disk: {kept / 1e9:.2f} GB of clips")
+    print(f"kept on disk: {size(kept)} of clips")
 else:
     print("skipped: no download report (set MINI_TIMESFORMER_KINETICS to the folder "
           "kinetics-download wrote)")
@@ -534,7 +538,7 @@ else:
 cache_dirs = [SUBSET / "cache" / split for split in ("train", "val")] if SUBSET else []
 if cache_dirs and all((d / "index.json").is_file() for d in cache_dirs):
     for d in cache_dirs:
-        print(f"{d}: {(d / 'frames.u8').stat().st_size / 1e9:.1f} GB of decoded frames")
+        print(f"{d}: {size((d / 'frames.u8').stat().st_size)} of decoded frames")
 else:
     print("skipped: no decoded cache (kinetics-download --cache, or "
           "mini-timesformer data-cache <subset> --split train / --split val)")
@@ -585,7 +589,7 @@ if SUBSET and k_checkpoint.is_file():
     k_views = MultiViewClips(k_val, k_model.config.image_size, k_model.config.mean,
                              k_model.config.std, num_clips=1, num_crops=3,
                              num_frames=k_model.config.num_frames)
-    k_eval = evaluate(k_model, k_views, workers=4)
+    k_eval = evaluate(k_model, k_views, workers=min(4, os.cpu_count() or 1))
     print(f"1×3 views: video top-1 {k_eval['top1']:.1%}, clip top-1 {k_eval['clip_top1']:.1%}")
 else:
     print(f"skipped: needs the subset and a trained checkpoint ({k_checkpoint})")
