@@ -28,7 +28,7 @@ from .embedding import (
 )
 from .flops import check_divided_macs, check_paper_tflops
 from .groupings import check_block_reach, check_grouping, check_keys_per_query
-from .rollout import check_rollout, check_time_step_matrix
+from .rollout import check_axial_rollout, check_step_matrix
 from .sampling import (
     check_dense_indices,
     check_predict_views,
@@ -43,6 +43,6 @@ __all__ = [
     "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify_space",
     "check_untabulated",
     "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",
-    "check_three_crops", "check_predict_views", "check_time_step_matrix", "check_rollout",
+    "check_three_crops", "check_predict_views", "check_step_matrix", "check_axial_rollout",
     "check_divided_macs", "check_paper_tflops",
 ]
