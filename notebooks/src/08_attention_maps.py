@@ -183,9 +183,10 @@ for name, m in (("trained", trained), ("untrained", untrained)):
     print(f"{name:>9}: object mass / object area = {m['ratio_mean']:.2f} (median "
           f"{m['ratio_median']:.2f}, above 1 in {m['clips_above_1']:.0%} of {m['clips']} clips)")
 assert trained["clips"] == untrained["clips"] == clips_measured
-# asserted on the cpu budget (where they were measured), printed on any other
-expect("trained: object mass / object area", trained["ratio_mean"], 1.0, measured=MEASURED)
-expect("trained minus untrained ratio", trained["ratio_mean"] - untrained["ratio_mean"], 0.0,
+# asserted on the cpu budget, printed on any other. Measured there (lesson 07's 800-step
+# divided model, 96.9% top-1): trained 2.96 (median 2.78, every clip above 1), untrained 1.00
+expect("trained: object mass / object area", trained["ratio_mean"], 1.5, measured=MEASURED)
+expect("trained minus untrained ratio", trained["ratio_mean"] - untrained["ratio_mean"], 0.5,
        measured=MEASURED)
 
 fig, ax = plt.subplots(figsize=(4.5, 3))
