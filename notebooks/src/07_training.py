@@ -310,8 +310,9 @@ expect("small-model init, validation top-1", final["small"], 0.85, measured=MEAS
 # `mt.train.train`.
 
 # %%
-RUNS.mkdir(parents=True, exist_ok=True)
 SCHEME_BUDGET = BUDGET if INIT == "small" else replace(BUDGET, embed_std=None)
+SCHEME_RUNS = RUNS if INIT == "small" else RUNS / "vit-init"  # lesson 08 reuses RUNS' model
+SCHEME_RUNS.mkdir(parents=True, exist_ok=True)
 print("every model below starts from " + (
     f"demo.small_model_init(model, embed_std={SCHEME_BUDGET.embed_std}, extra=True)"
     if SCHEME_BUDGET.embed_std is not None else "model.py's ViT init (no re-initialisation)"))
@@ -322,7 +323,7 @@ for kind, (schemes, steps) in plan.items():
     clips = motion_clips if kind == "motion" else demo.make_data(kind, BUDGET)  # shared
     for scheme in schemes:
         results[kind, scheme] = demo.train_scheme(kind, scheme, clips, SCHEME_BUDGET, steps,
-                                                  RUNS, DEVICE, THREADS)
+                                                  SCHEME_RUNS, DEVICE, THREADS)
         r = results[kind, scheme]
         print(f"{kind:>10} {scheme:>12}: top-1 {r['accuracy']:6.1%}  ({r['params']:,} params, "
               f"{r['gmacs']:.3f} GMACs/view, {r['train_seconds']:.0f} s)")
