@@ -7,13 +7,13 @@
 # ---
 
 # %% [markdown]
-# # Exercise 9 (stretch): a FLOP formula for divided attention
+# # Exercise 9 (stretch): MAC formulas for axial and local-global attention
 #
-# **Goal:** predict the compute of a TimeSformer forward pass with pencil and paper,
-# check it against PyTorch's own counter (`torch.utils.flop_counter.FlopCounterMode`),
-# then reproduce the paper's cost figures: 0.59 "TFLOPs" for TimeSformer, 5.11 for -HR,
-# 7.14 for -L (3 views each; Tables 2 and 5).
-# **Before this:** lesson 09 (cost curves); exercises 3 and 6.
+# **Goal:** predict the compute of a TimeSformer forward pass with pencil and paper for
+# the two schemes whose costs lesson 09 took from the package (axial and local-global;
+# the lesson derived joint and divided), and check each formula against PyTorch's own
+# counter (`torch.utils.flop_counter.FlopCounterMode`).
+# **Before this:** lesson 09 (cost curves); exercises 3, 4 and 6.
 # **Time:** about 45 minutes. **Points:** 5.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
@@ -38,69 +38,117 @@ torch.manual_seed(0)
 # FlopCounterMode counts 2 FLOPs per MAC, so divide by 2. Measuring a small model:
 
 # %%
-cfg = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=4)
+cfg = mt.TimeSformerConfig.preset("nano", attention="axial", num_classes=4)
 model = mt.TimeSformer(cfg).eval()
 with FlopCounterMode(display=False) as counter, torch.no_grad():
     model(torch.zeros(1, 8, 3, 32, 32), return_attention=True)  # the explicit attention path
-print(f"nano, 8×32: {counter.get_total_flops() // 2:,} MACs")
+print(f"axial nano, 8×32: {counter.get_total_flops() // 2:,} MACs")
 
 # %% [markdown]
-# ## 1. The formula (3 points)
+# ## The pieces
 #
-# `divided_macs(cfg, T, S)`: MACs of one forward pass on one clip of T frames of S×S
-# pixels, with D = `cfg.embed_dim`, P = `cfg.patch_size`, N = (S/P)², hidden =
-# `int(D * cfg.mlp_ratio)`. Per block (exercise 3):
+# With D = `cfg.embed_dim`, P = `cfg.patch_size`, C = `cfg.in_channels`, a clip of T
+# frames of S×S pixels has N = (S/P)² patches per frame; hidden = `int(D * cfg.mlp_ratio)`.
 #
-# * the time step: N groups of T tokens; qkv (3 products of D×D per token), the output
-#   projection, Q·Kᵀ and A·V, then the extra Linear on every patch token;
-# * the space step: T groups of **1 + N** tokens (each frame gets a CLS copy); qkv,
-#   projection, Q·Kᵀ and A·V;
-# * the MLP on all 1 + T·N tokens: two Linears, D → hidden → D.
+# * the patch embedding: a Linear from C·P² to D on each of the T·N patches;
+# * an attention step over G groups of L tokens (count the CLS copy in L where the step
+#   has one): qkv (3·D² per token) and the output projection (D² per token) on all G·L
+#   tokens, and the two products Q·Kᵀ and A·V, G·L²·D each;
+# * an *added* step (every step but a block's last): its extra Linear(D, D) on the T·N
+#   patch tokens;
+# * the block's last step has a copy of the CLS token in **every** group;
+# * the MLP on all 1 + T·N tokens: D → hidden → D;
+# * the head: D → `cfg.num_classes` on the CLS token.
 #
-# Plus the patch embedding (a Linear from C·P² to D on each of the T·N patches) and the
-# head (D → `cfg.num_classes` on the CLS token).
+# The groups of each step are the ones you built in exercises 4 and 5
+# (`mt.schemes.visibility` shows them).
+
+# %% [markdown]
+# ## 1. Axial attention: time → width → height (3 points)
 
 # %%
-def divided_macs(cfg, T: int, S: int) -> int:
-    """Multiply-accumulates of one divided-attention forward pass on a T×S×S clip."""
+def axial_macs(cfg, T: int, S: int) -> int:
+    """Multiply-accumulates of one axial-attention forward pass on a T×S×S clip."""
+    ### BEGIN SOLUTION
+    D, P = cfg.embed_dim, cfg.patch_size
+    side = S // P
+    N = side * side
+    hidden = int(D * cfg.mlp_ratio)
+
+    def step(G, L):  # qkv + projection on G·L tokens, Q·Kᵀ and A·V in G groups of L
+        return G * L * 4 * D * D + 2 * G * L * L * D
+
+    extra = T * N * D * D  # an added step's extra Linear on the patch tokens
+    time = step(N, T) + extra  # N positions, T frames each
+    width = step(T * side, side) + extra  # T·H' rows of W' patches
+    height = step(T * side, side + 1)  # T·W' columns of H' patches + a CLS copy
+    mlp = (1 + T * N) * 2 * D * hidden
+    embed = T * N * D * cfg.in_channels * P * P
+    return embed + cfg.depth * (time + width + height + mlp) + D * cfg.num_classes
+    ### END SOLUTION
+
+
+# %% grade_id="axial_macs_tests" points=3
+checks.check_macs(axial_macs, "axial")
+### BEGIN HIDDEN TESTS
+checks.check_macs(axial_macs, "axial", sizes=((3, 24), (8, 16)))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. Local-global attention: local windows → dilated global (2 points)
+#
+# The local step: 4 windows of T·(H'/2)·(W'/2) patches (2×2 quadrants over all frames,
+# an added step). The global step: the tokens with the same (t mod 2, h mod 2, w mod 2),
+# 8 groups of (T/2)·(H'/2)·(W'/2) patches, or 4 groups of (H'/2)·(W'/2) when T = 1, plus
+# a CLS copy each. H' and W' are even.
+
+# %%
+def local_global_macs(cfg, T: int, S: int) -> int:
+    """Multiply-accumulates of one local-global forward pass on a T×S×S clip."""
     ### BEGIN SOLUTION
     D, P = cfg.embed_dim, cfg.patch_size
     N = (S // P) ** 2
     hidden = int(D * cfg.mlp_ratio)
-    time = N * T * 4 * D * D + 2 * N * T * T * D + T * N * D * D  # qkv+proj, QK+AV, extra
-    space = T * (1 + N) * 4 * D * D + 2 * T * (1 + N) ** 2 * D  # CLS copy in each frame
+
+    def step(G, L):
+        return G * L * 4 * D * D + 2 * G * L * L * D
+
+    local = step(4, T * N // 4) + T * N * D * D  # an added step: extra Linear
+    G = 8 if T > 1 else 4
+    global_ = step(G, T * N // G + 1)  # the last step: a CLS copy per group
     mlp = (1 + T * N) * 2 * D * hidden
     embed = T * N * D * cfg.in_channels * P * P
-    return embed + cfg.depth * (time + space + mlp) + D * cfg.num_classes
+    return embed + cfg.depth * (local + global_ + mlp) + D * cfg.num_classes
     ### END SOLUTION
 
 
-# %% grade_id="macs_tests" points=3
-checks.check_divided_macs(divided_macs)
+# %% grade_id="local_global_macs_tests" points=2
+checks.check_macs(local_global_macs, "local_global")
 ### BEGIN HIDDEN TESTS
-checks.check_divided_macs(divided_macs, sizes=((3, 24), (8, 16)))
+checks.check_macs(local_global_macs, "local_global", sizes=((6, 16), (8, 8)))
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 2. The paper's numbers (2 points)
-#
-# At the paper's size (ViT-B/16, 400 classes) your formula times 3 views should give
-# 0.59, 5.11 and 7.14 "TFLOPs" for 8×224, 16×448 and 96×224.
-
-# %% grade_id="paper_tests" points=2
-checks.check_paper_tflops(divided_macs)
+# At the paper's size (ViT-B/16, 400 classes), per view, next to the package's count. The
+# paper's Tables 2 and 5 quote divided attention: 0.59 "TFLOPs" for 3 views of 8×224.
 
 # %%
-base = mt.TimeSformerConfig.preset("base", attention="divided")
-for T, S in [(8, 224), (16, 448), (96, 224)]:
-    print(f"{T}×{S}: {mt.cost.macs(base, T, S) / 1e9:7.1f} GMACs per view (package)")
+for scheme, fn in (("axial", axial_macs), ("local_global", local_global_macs)):
+    base = mt.TimeSformerConfig.preset("base", attention=scheme)
+    for T, S in [(8, 224), (8, 448), (32, 224)]:
+        try:
+            mine = f"{fn(base, T, S) / 1e9:8.1f}"
+        except NotImplementedError:
+            mine = "     ..."
+        print(f"{scheme:>12} {T}×{S}: yours {mine}, package "
+              f"{mt.cost.macs(base, T, S) / 1e9:8.1f} GMACs per view")
 
 # %% [markdown]
 # ## Questions (not graded)
 #
-# 1. Which term dominates at 8×224? At 96×224? Write the divided and the joint costs as
+# 1. Which term dominates at 8×224? At 96×224? Write the axial and the local-global costs as
 #    functions of T and N and find where the attention products take over.
-# 2. Joint attention at 8×224 is *cheaper* than divided (179.6 vs 195.8 GMACs per view).
-#    Why, and why does the paper still prefer divided at larger T or S?
+# 2. Axial attention compares each query with the fewest keys, yet at 8×224 it costs more
+#    than divided (249.4 vs 195.8 GMACs per view). Which terms make up the difference?
 # 3. With the fast path (`return_attention=False`), FlopCounterMode reports less on CPU.
 #    What is it not seeing?

@@ -26,7 +26,7 @@ from .embedding import (
     check_patchify,
     check_token_layout,
 )
-from .flops import check_divided_macs, check_paper_tflops
+from .flops import check_macs
 from .groupings import check_block_reach, check_grouping, check_keys_per_query
 from .rollout import check_axial_rollout, check_step_matrix
 from .sampling import (
@@ -44,5 +44,5 @@ __all__ = [
     "check_untabulated",
     "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",
     "check_three_crops", "check_predict_views", "check_step_matrix", "check_axial_rollout",
-    "check_divided_macs", "check_paper_tflops",
+    "check_macs",
 ]
