@@ -159,15 +159,17 @@ def validation_top1(model, clips, batch_size: int = 128) -> float:
     model.eval()
     hits = 0
     for video, labels in torch.utils.data.DataLoader(clips, batch_size=batch_size):
-        hits += (model(data.to_float_clip(video, cfg.mean, cfg.std)).argmax(-1) == labels).sum()
+        video = data.to_float_clip(video, cfg.mean, cfg.std).to(DEVICE)
+        hits += (model(video).argmax(-1) == labels.to(DEVICE)).sum()
     model.train()
     return hits.item() / len(clips)
 
 
 def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr: float,
                       eval_every: int):
-    """Train `model`; returns the loss of every step and {step: validation top-1}."""
+    """Train `model` on DEVICE; returns the loss of every step and {step: validation top-1}."""
     torch.manual_seed(0)
+    model.to(DEVICE)
     loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True,
                                          drop_last=True)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and decays(n, p)]
@@ -180,8 +182,8 @@ def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr
     model.train()
     while step < steps:
         for clips, labels in loader:
-            video = data.to_float_clip(clips, cfg.mean, cfg.std)  # uint8 -> (B, T, 3, H, W)
-            loss = F.cross_entropy(model(video), labels)
+            video = data.to_float_clip(clips, cfg.mean, cfg.std).to(DEVICE)  # (B, T, 3, H, W)
+            loss = F.cross_entropy(model(video), labels.to(DEVICE))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
