@@ -204,9 +204,10 @@ def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr
 #
 # | | **ViT init** (`model.py`, the paper's) | **small-model init** (`demo.small_model_init`, our choice) |
 # |---|---|---|
-# | Linear weights | truncated normal, std 0.02 | LeCun normal, std `1/√fan_in` (0.125 at width 64) |
+# | Linear weights | truncated normal, std 0.02 | LeCun normal, std `1/√fan_in` (0.125 for 64 inputs) |
 # | spatial / time embedding | std 0.02 / **zero** | std 1.0 / std 1.0 |
 # | `temporal_fc` (extra `Linear`) | **zero**: the time step starts as identity | random (LeCun) |
+# | head, CLS token, patch embedding | std 0.02, 0.02, PyTorch's `Conv2d` default | the same |
 #
 # ViT's init is made for a 768-wide model that starts from ImageNet weights (Appendix A; the
 # zero time embedding and `temporal_fc` are the official `vit.py`'s). For a width-64 model from
