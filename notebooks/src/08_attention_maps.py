@@ -47,8 +47,10 @@ _ = torch.manual_seed(0)
 # ## A trained model to look at
 #
 # We need a model that has learned something about motion: divided attention trained on the
-# synthetic motion clips with the budget of lesson 07 (and `make demo`). If lesson 07 already
-# trained it (same budget), we load its checkpoint; otherwise we train it here.
+# synthetic motion clips with the budget of lesson 07 (and `make demo`), from the demo's
+# small-model init (`demo.small_model_init`, which `demo.train_scheme` applies: with ViT's init
+# this tiny model stays at the 50% plateau, lesson 07). If lesson 07 already trained it (same
+# budget), we load its checkpoint; otherwise we train it here.
 
 # %%
 previous = HOME / f"course-07{'-smoke' * SMOKE}" / "motion" / "divided"
