@@ -1,4 +1,4 @@
-"""Auto-checks of exercises 7-9 (sampling and views, rollout, FLOP formula): each classic
+"""Auto-checks of exercises 7-9 (sampling and views, axial rollout, MAC formulas): each classic
 mistake, implemented deliberately wrong here, is caught with the hint that names it."""
 
 import math
@@ -100,97 +100,128 @@ def test_multi_view_mistakes_are_named(wrong, hint):
 
 
 # ----------------------------------------------------------------- exercise 8
-def time_matrix_as(order="tn", cls_row=True, transpose=False):
-    def time_step_matrix(weights, grid):
+def step_matrix_as(order="tn", cls_row="mean", transpose=False, swap=False):
+    """Axial step matrices written from (t, h, w) loops over token ids, optionally wrong."""
+    def step_matrix(weights, step, grid):
         T, H, W = grid
         N = H * W
+        tok = (lambda t, h, w: 1 + t * N + h * W + w) if order == "tn" else (
+            lambda t, h, w: 1 + (h * W + w) * T + t)
+        kind = {"width": "height", "height": "width"}.get(step, step) if swap else step
+        if kind == "time":
+            groups = [[tok(t, h, w) for t in range(T)] for h in range(H) for w in range(W)]
+        elif kind == "width":
+            groups = [[tok(t, h, w) for w in range(W)] for t in range(T) for h in range(H)]
+        else:
+            groups = [[tok(t, h, w) for h in range(H)] for t in range(T) for w in range(W)]
         A = torch.zeros(weights.shape[0], 1 + T * N, 1 + T * N)
-        A[:, 0, 0] = float(cls_row)
-        token = (lambda t, n: 1 + t * N + n) if order == "tn" else (lambda t, n: 1 + n * T + t)
-        for n in range(N):
-            for q in range(T):
-                for k in range(T):
-                    A[:, token(q, n), token(k, n)] = weights[:, n, q, k]
+        G = len(groups)
+        for g, ids in enumerate(groups):
+            if step == "height":
+                ids = [0] + ids
+                for a, i in enumerate(ids[1:], 1):
+                    A[:, i, ids] = weights[:, g, a]
+                share = {"mean": 1 / G, "sum": 1.0, "none": 0.0}[cls_row]
+                A[:, 0, ids] += share * weights[:, g, 0]
+            else:
+                for a, i in enumerate(ids):
+                    A[:, i, ids] = weights[:, g, a]
+        if step != "height":
+            A[:, 0, 0] = 0.0 if cls_row == "none" else 1.0
         return A.transpose(1, 2) if transpose else A
-    return time_step_matrix
+    return step_matrix
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (dict(order="nt"), "wrong token order"),
-    (dict(cls_row=False), "CLS row must be e₀"),
-    (dict(transpose=True), "transposed"),
+@pytest.mark.parametrize("mistake, hint, grid", [
+    (dict(transpose=True), "transposed", (2, 2, 3)),
+    (dict(cls_row="sum"), "mean of its G copies", (2, 2, 3)),
+    (dict(cls_row="none"), "must be e₀", (2, 2, 3)),
+    (dict(swap=True), "wrong groups", (2, 2, 2)),
 ])
-def test_time_step_matrix_mistakes_are_named(mistake, hint):
-    checks.check_time_step_matrix(time_matrix_as())
-    caught(checks.check_time_step_matrix, time_matrix_as(**mistake), hint)
+def test_step_matrix_mistakes_are_named(mistake, hint, grid):
+    checks.check_step_matrix(step_matrix_as(), grid=grid)
+    caught(checks.check_step_matrix, step_matrix_as(**mistake), hint, grid=grid)
 
 
-def rollout_as(residual=True, order="later-left", heads="mean", row=True, last_only=False,
-               normalise=True):
+def test_step_matrix_wrong_order_fails():
+    caught(checks.check_step_matrix, step_matrix_as(order="nt"), "wrong values")
+
+
+def axial_rollout_as(residual=True, step_order="later-left", order="later-left",
+                     heads="mean", row=True, last_only=False, normalise=True):
     def rollout(attention, grid):
-        mats = []
-        for block in attention:
-            w = block["joint"][:, 0]
-            A = w.mean(1) if heads == "mean" else w.max(1).values
-            mats.append((A + torch.eye(A.shape[-1])) / 2 if residual else A)
-        if last_only:
-            mats = mats[-1:]
-        R = mats[0]
-        for A in mats[1:]:
-            R = A @ R if order == "later-left" else R @ A
-        v = R[:, 0, 1:] if row else R[:, 1:, 0]
+        M_total = None
+        for block in attention[-1:] if last_only else attention:
+            M = None
+            for step in ("time", "width", "height"):
+                w = block[step]
+                A = step_matrix_as()(w.mean(2) if heads == "mean" else w.amax(2), step, grid)
+                R = (A + torch.eye(A.shape[-1])) / 2 if residual else A
+                M = R if M is None else (R @ M if step_order == "later-left" else M @ R)
+            M_total = M if M_total is None else (
+                M @ M_total if order == "later-left" else M_total @ M)
+        v = M_total[:, 0, 1:] if row else M_total[:, 1:, 0]
         return (v / v.sum(-1, keepdim=True) if normalise else v).reshape(-1, *grid)
     return rollout
 
 
 @pytest.mark.parametrize("mistake, hint", [
     (dict(residual=False), "forgot the residual"),
-    (dict(order="earlier-left"), "wrong order"),
+    (dict(step_order="earlier-left"), "steps in the wrong order"),
+    (dict(order="earlier-left"), "blocks in the wrong order"),
     (dict(heads="max"), "maximum over heads"),
     (dict(row=False), "CLS column"),
-    (dict(last_only=True), "only the last layer"),
+    (dict(last_only=True), "only the last block"),
     (dict(normalise=False), "did not normalise"),
 ])
-def test_rollout_mistakes_are_named(mistake, hint):
-    checks.check_rollout(rollout_as())
-    caught(checks.check_rollout, rollout_as(**mistake), hint)
+def test_axial_rollout_mistakes_are_named(mistake, hint):
+    checks.check_axial_rollout(axial_rollout_as())
+    caught(checks.check_axial_rollout, axial_rollout_as(**mistake), hint)
 
 
 # ----------------------------------------------------------------- exercise 9
-def macs_as(factor=1, cls_copies=True, extra=True, products=2, embed=True, head=True,
-            mlp_cls=True):
-    """Divided MACs by listing every matrix product (r rows × a → b features)."""
-    def divided_macs(cfg, T, S):
+def macs_as(scheme, factor=1, cls_copies=True, extra="added", products=2, embed=True,
+            head=True, mlp_cls=True):
+    """MACs by listing every group of every step by hand (rows r × a → b features)."""
+    def count(cfg, T, S):
         D, P = cfg.embed_dim, cfg.patch_size
-        N = (S // P) ** 2
+        side = S // P
+        N = side * side
         hid = int(D * cfg.mlp_ratio)
-        products_ = [(T * N, cfg.in_channels * P * P, D)] if embed else []
+        if scheme == "axial":
+            steps = [(N, T), (T * side, side), (T * side, side)]
+        else:
+            G = 8 if T > 1 else 4
+            steps = [(4, T * N // 4), (G, T * N // G)]
+        total = T * N * cfg.in_channels * P * P * D if embed else 0
         for _ in range(cfg.depth):
-            Ls = N + 1 if cls_copies else N
-            products_ += [(N * T, D, 3 * D), (N * T, D, D)]  # time: qkv, proj
-            products_ += [(N, T, T * D)] * products  # Q·Kᵀ and A·V over N groups
-            products_ += [(T * N, D, D)] if extra else []
-            products_ += [(T * Ls, D, 3 * D), (T * Ls, D, D)] + [(T, Ls, Ls * D)] * products
-            products_ += [(T * N + mlp_cls, D, hid), (T * N + mlp_cls, hid, D)]
-        products_ += [(1, D, cfg.num_classes)] if head else []
-        return factor * sum(r * a * b for r, a, b in products_)
-    return divided_macs
+            for i, (G, L) in enumerate(steps):
+                last = i == len(steps) - 1
+                L += last and cls_copies
+                total += G * L * 4 * D * D + products * G * L * L * D
+                if {"added": not last, "none": False, "first": i == 0, "all": True}[extra]:
+                    total += T * N * D * D
+            total += (T * N + mlp_cls) * 2 * D * hid
+        return factor * (total + (D * cfg.num_classes if head else 0))
+    return count
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (dict(factor=2), "2 FLOPs per multiply-add"),
-    (dict(cls_copies=False), "CLS copy"),
-    (dict(extra=False), "temporal_fc"),
-    (dict(products=1), "one attention product"),
-    (dict(embed=False), "patch embedding"),
-    (dict(head=False), "classification head"),
-    (dict(mlp_cls=False), "MLP runs on the CLS token"),
+@pytest.mark.parametrize("scheme", ["axial", "local_global"])
+def test_mac_formulas_match_the_measurement(scheme):
+    checks.check_macs(macs_as(scheme), scheme)
+
+
+@pytest.mark.parametrize("scheme, mistake, hint", [
+    ("axial", dict(factor=2), "2 FLOPs per multiply-add"),
+    ("axial", dict(cls_copies=False), "CLS copy in each group of the last step \\(height\\)"),
+    ("axial", dict(extra="none"), "forgot the extra Linear"),
+    ("axial", dict(extra="first"), "only the first step"),
+    ("local_global", dict(extra="all"), "last step \\(global\\) an extra Linear"),
+    ("local_global", dict(products=1), "one attention product"),
+    ("local_global", dict(embed=False), "patch embedding"),
+    ("axial", dict(head=False), "classification head"),
+    ("local_global", dict(mlp_cls=False), "MLP runs on the CLS token"),
 ])
-def test_flop_formula_mistakes_are_named(mistake, hint):
-    caught(checks.check_divided_macs, macs_as(**mistake), hint)
-
-
-def test_flop_formula_matches_measurement_and_paper():
-    checks.check_divided_macs(macs_as())
-    checks.check_paper_tflops(macs_as())
-    caught(checks.check_paper_tflops, macs_as(cls_copies=False), "the paper says")
+def test_mac_formula_mistakes_are_named(scheme, mistake, hint):
+    caught(checks.check_macs, macs_as(scheme, **mistake), hint, scheme)
+    caught(checks.check_macs, lambda *a: float(macs_as(scheme)(*a)), "expected an int", scheme)

@@ -6,9 +6,7 @@ properties), prints what passed, and raises ``CheckFailed`` naming the likely mi
 """
 
 from .attention import (
-    check_attention,
     check_masked_attention,
-    check_multi_head,
     check_multi_head_masked,
     check_split_qkv,
 )
@@ -37,12 +35,12 @@ from .sampling import (
 )
 
 __all__ = [
-    "CheckFailed", "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens", "check_attention",
-    "check_multi_head", "check_masked_attention", "check_split_qkv", "check_multi_head_masked",
-    "check_time_step", "check_axial_step", "check_space_step", "check_divided_block",
-    "check_grouping", "check_keys_per_query", "check_block_reach", "check_classify_space",
-    "check_untabulated",
-    "check_param_count", "check_table1", "check_dense_indices", "check_segment_indices",
-    "check_three_crops", "check_predict_views", "check_step_matrix", "check_axial_rollout",
-    "check_macs",
+    "CheckFailed",
+    "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens",
+    "check_masked_attention", "check_split_qkv", "check_multi_head_masked",
+    "check_time_step", "check_space_step", "check_divided_block", "check_axial_step",
+    "check_grouping", "check_keys_per_query", "check_block_reach",
+    "check_classify_space", "check_param_count", "check_table1", "check_untabulated",
+    "check_dense_indices", "check_segment_indices", "check_three_crops", "check_predict_views",
+    "check_step_matrix", "check_axial_rollout", "check_macs",
 ]

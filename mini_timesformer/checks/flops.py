@@ -18,6 +18,7 @@ from ..schemes import STEPS
 from .core import CheckFailed, passed, single_thread
 from .steps import tiny_config
 
+
 def measured_macs(cfg: TimeSformerConfig, frames: int, size: int) -> int:
     """MACs of one forward pass of ``TimeSformer(cfg)`` on one clip, counted by PyTorch."""
     model = TimeSformer(cfg).eval()

@@ -9,7 +9,6 @@ from ..model import TimeSformer
 from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import tiny_config
 
-
 AXIAL = ("time", "width", "height")
 
 
@@ -51,19 +50,18 @@ def check_step_matrix(fn, grid=(2, 2, 3), batch: int = 2, seed: int = 0) -> None
         got = check_shape(fn(weights.clone(), step, grid), (batch, M, M),
                           f"step_matrix(weights, {step!r}, grid)",
                           "one row and one column per token, CLS included: (B, 1 + T·N, 1 + T·N)")
-        other = {"time": "width", "width": "height", "height": "width"}[step]
-        variants = {
-            f"wrong groups: group g of the {step} step holds "
-            + {"time": "the T tokens of patch position g = h·W' + w",
-               "width": "row h of frame t, g = t·H' + h",
-               "height": "column w of frame t, g = t·W' + w"}[step]
-            + " (the order of the package's rearrange)":
-                lambda s=step, o=other, w=weights: _step_variant(w, s, grid, as_step=o)
-                if w.shape[1] == _axial_weights(1, grid, o, 0).shape[1]
-                and w.shape[-1] == _axial_weights(1, grid, o, 0).shape[-1] else None,
+        variants = {}
+        if step != "time" and H == W:  # rows and columns have the same shape: swappable
+            other = "height" if step == "width" else "width"
+            variants[f"wrong groups: group g of the {step} step is "
+                     + ("row h of frame t, g = t·H' + h" if step == "width" else
+                        "column w of frame t, g = t·W' + w")
+                     + " (the order of the package's rearrange)"] = (
+                lambda s=step, o=other, w=weights: _step_variant(w, s, grid, as_step=o))
+        variants.update({
             "transposed: row i is query i's weights over the keys (columns)":
                 lambda s=step, w=weights: _step_variant(w, s, grid, transpose=True),
-        }
+        })
         if step == AXIAL[-1]:
             variants.update({
                 "the CLS row must be the mean of its G copies' rows, not their sum":
