@@ -56,9 +56,9 @@ def check_classify_space(classify_space, frames: int = 3, grid_side: int = 2, ba
         final = _frames_forward(model, tokens, grid, batch)  # (B, T, 1 + N, D)
         head, norm = model.head, model.norm
         per_frame = head(norm(final[:, :, 0]))  # (B, T, K)
-        emb = model.embed
-        with_time = tokens + rearrange(emb.time_embed.expand(batch, -1, -1)[:, :frames],
-                                       "b t d -> (b t) 1 d")
+        time = rearrange(model.embed.time_embed[:, :frames].expand(batch, -1, -1),
+                         "b t d -> (b t) 1 d")  # (B·T, 1, D)
+        with_time = torch.cat([tokens[:, :1], tokens[:, 1:] + time], dim=1)
         shared, full_grid = model.embed(video)  # one CLS for the clip, time embedding added
 
         def shared_cls():
