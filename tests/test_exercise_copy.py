@@ -1,0 +1,149 @@
+"""Pasting lesson code into an exercise must not pass it.
+
+For every exercise slot whose name or role matches a function (or class) a lesson defines,
+the lesson's source is taken from its jupytext file (``notebooks/src/*.py``, found by
+name with ``ast``, never by lesson number), executed in a fresh namespace, wired to the
+exercise's signature by a thin adapter that only renames or reorders arguments, and run
+through the slot's main (visible) check, which must fail. A failure caused by the paste
+itself (a missing global, a syntax error) does not count: the test insists on an
+ordinary check failure or a runtime error of the pasted code on the exercise's inputs.
+"""
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+import mini_timesformer as mt
+from mini_timesformer import checks
+from mini_timesformer.checks import CheckFailed
+
+LESSONS = Path(__file__).resolve().parents[1] / "notebooks" / "src"
+
+
+def lesson_source(name: str) -> tuple[str, str]:
+    """(lesson file name, source) of the top-level function or class ``name``."""
+    found = []
+    for path in sorted(LESSONS.glob("[0-9]*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
+                found.append((path.name, ast.get_source_segment(path.read_text(), node)))
+    assert found, f"no lesson in {LESSONS} defines {name!r}: update this test's mapping"
+    return found[0]
+
+
+def paste(*names: str) -> dict:
+    """Execute the lessons' definitions of ``names`` (in order) in a fresh namespace."""
+    namespace = {"torch": torch, "nn": nn, "F": F, "rearrange": rearrange, "mt": mt,
+                 "math": math, "MultiHeadAttention": mt.attention.MultiHeadAttention}
+    for name in names:
+        where, source = lesson_source(name)
+        exec(compile(source, f"<{where}: {name}>", "exec"), namespace)
+    return namespace
+
+
+def my_mha_as_multi_head(ns):
+    """Lesson 02's MyMultiHeadAttention loaded with the exercise's separate layers."""
+    def multi_head(x, q_proj, k_proj, v_proj, proj, heads, visible=None):
+        D = x.shape[-1]
+        mine = ns["MyMultiHeadAttention"](D, heads)
+        with torch.no_grad():
+            mine.qkv.weight.copy_(torch.cat([q_proj.weight, k_proj.weight, v_proj.weight]))
+            mine.qkv.bias.copy_(torch.cat([q_proj.bias, k_proj.bias, v_proj.bias]))
+            mine.proj.load_state_dict(proj.state_dict())
+        return mine(x)
+    return multi_head
+
+
+def classify_space_from(ns):
+    def classify_space(model, video):  # the lesson has no per-frame logits: repeat the clip's
+        logits = ns["forward_by_hand"](model, video)
+        return logits, logits[:, None].expand(-1, video.shape[1], -1)
+    return classify_space
+
+
+def count_params_from(ns):
+    def count_params(cfg):
+        return ns["params_by_hand"](cfg.embed_dim, cfg.depth, cfg.patch_size, cfg.num_patches,
+                                    cfg.num_frames, cfg.num_classes,
+                                    len(mt.schemes.STEPS[cfg.attention]))
+    return count_params
+
+
+def macs_from(ns, scheme):
+    def macs(cfg, T, S):
+        return ns["macs_by_hand"](scheme, T, S, D=cfg.embed_dim, L=cfg.depth, P=cfg.patch_size,
+                                  K=cfg.num_classes)
+    return macs
+
+
+# (exercise slot, lesson definitions pasted, adapter, the slot's main check)
+CASES = {
+    "01 patchify <- patchify": (
+        ("patchify",), lambda ns: lambda video, P: torch.stack([ns["patchify"](c, P)
+                                                                for c in video]),
+        lambda fn: checks.check_patchify(fn, channels_last=True)),
+    "01 embed_official <- embed_tokens": (
+        ("embed_tokens",), lambda ns: lambda video, emb: ns["embed_tokens"](
+            emb.patch_embed(video), emb.cls_token, emb.pos_embed, emb.time_embed),
+        checks.check_embed_official),
+    "02 masked_attention <- attention": (
+        ("attention",), lambda ns: lambda q, k, v, visible: ns["attention"](q, k, v),
+        checks.check_masked_attention),
+    "02 multi_head <- MyMultiHeadAttention": (
+        ("attention", "MyMultiHeadAttention"), my_mha_as_multi_head,
+        checks.check_multi_head_masked),
+    "06 classify_space <- forward_by_hand": (
+        ("forward_by_hand",), classify_space_from, checks.check_classify_space),
+    "06 count_params <- params_by_hand": (
+        ("params_by_hand",), count_params_from, checks.check_param_count),
+    "07 dense_indices <- middle_clip": (
+        ("middle_clip",), lambda ns: lambda V, T, r, k=0, K=1: ns["middle_clip"](V, T, r),
+        checks.check_dense_indices),
+    "08 step_matrix <- divided_step_matrix": (
+        ("divided_step_matrix",), lambda ns: lambda w, step, grid: ns["divided_step_matrix"](
+            w, step, grid[0], grid[1] * grid[2]),
+        checks.check_step_matrix),
+    "08 axial_rollout <- my_rollout": (
+        ("divided_step_matrix", "my_rollout"), lambda ns: lambda attention, grid: ns[
+            "my_rollout"](attention, grid[0], grid[1] * grid[2]).reshape(-1, *grid),
+        checks.check_axial_rollout),
+    "09 axial_macs <- macs_by_hand('axial')": (
+        ("macs_by_hand",), lambda ns: macs_from(ns, "axial"),
+        lambda fn: checks.check_macs(fn, "axial")),
+    "09 axial_macs <- macs_by_hand('divided')": (
+        ("macs_by_hand",), lambda ns: macs_from(ns, "divided"),
+        lambda fn: checks.check_macs(fn, "axial")),
+    "09 local_global_macs <- macs_by_hand('divided')": (
+        ("macs_by_hand",), lambda ns: macs_from(ns, "divided"),
+        lambda fn: checks.check_macs(fn, "local_global")),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_pasted_lesson_code_fails_the_main_check(case, capsys):
+    names, adapt, check = CASES[case]
+    fn = adapt(paste(*names))
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - which failure is checked below
+        check(fn)
+    # a paste that cannot even run (missing global, bad source) would prove nothing
+    assert not isinstance(failure.value, NameError | ImportError | SyntaxError), failure.value
+    kind = "check" if isinstance(failure.value, CheckFailed) else type(failure.value).__name__
+    with capsys.disabled():
+        print(f"\n  {case}: fails ({kind}): {str(failure.value).splitlines()[0][:150]}")
+
+
+def test_lesson_functions_work_in_their_own_lessons():
+    """The pasted definitions are the working lesson code, not broken pastes."""
+    ns = paste("attention", "params_by_hand", "macs_by_hand", "middle_clip")
+    q, k, v = torch.randn(3, 2, 5, 4).unbind(0)
+    torch.testing.assert_close(ns["attention"](q, k, v)[0], F.scaled_dot_product_attention(q, k, v))
+    base = mt.TimeSformerConfig.preset("base", attention="divided", num_classes=174)
+    assert ns["params_by_hand"](768, 12, 16, 196, 8, 174, 2) == mt.cost.params(base)
+    assert ns["macs_by_hand"]("divided", 8, 224) == mt.cost.macs(base.replace(num_classes=400))
+    assert ns["middle_clip"](300, 8, 32) == mt.data.dense_indices(300, 8, 32, clip_index=0)
