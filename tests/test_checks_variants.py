@@ -1,6 +1,6 @@
 """Auto-checks of the exercise variants (1: channels-last patches and the official token
-layout; 2: masked attention and separate q/k/v; 4: axial steps; 6: space-only classifier
-and untabulated parameter counts): independent correct implementations pass, each
+layout; 2: masked attention and separate q/k/v; 3-4: steps on official-layout tokens, axial
+steps; 6: space-only classifier and untabulated parameter counts): independent correct implementations pass, each
 classic mistake, made on purpose here, is caught with the hint that names it."""
 
 import pytest
@@ -264,3 +264,26 @@ def test_untabulated_counts_need_a_general_formula():
     caught(checks.check_untabulated,
            lambda cfg: cost.params(cfg) - cfg.num_frames * cfg.embed_dim,
            "missing: the time embedding")
+
+
+# ------------------------------------------------------- official token layout (3, 4)
+def official_steps():
+    """Divided and axial steps for patch-major tokens: convert, run the package step."""
+    from mini_timesformer.checks.steps import to_patch_major, to_time_major
+
+    return lambda x, grid, module: to_patch_major(module(to_time_major(x, grid), grid)[0], grid)
+
+
+@pytest.mark.parametrize("check, args", [
+    (checks.check_time_step, ()), (checks.check_space_step, ()),
+    (checks.check_divided_block, ()), (checks.check_axial_step, ("width",)),
+    (checks.check_axial_step, ("height",)),
+])
+def test_official_layout_checks(check, args):
+    check(official_steps(), *args, layout="official")
+    time_major = lambda x, grid, module: module(x, grid)[0]  # noqa: E731
+    check(time_major, *args)
+    if check is not checks.check_divided_block:
+        caught(check, time_major, "official patch-major layout", *args, layout="official")
+    with pytest.raises(ValueError, match="layout must be"):
+        check(time_major, *args, layout="hwt")

@@ -12,9 +12,12 @@
 # **Goal:** build the paper's best scheme, Divided Space-Time attention (T+S): in each
 # block every patch first attends over **time** (the same position in all T frames),
 # then over **space** (the N patches of its own frame), then the MLP runs
-# (paper §3, Eq. 6-8, Fig. 1).
+# (paper §3, Eq. 6-8, Fig. 1). Lesson 04 built it for this package's time-major tokens;
+# here you build it the way the official code runs it, on tokens in the official
+# **patch-major** layout (exercise 1), so your code reads next to the official
+# `timesformer/models/vit.py` (class `Block`).
 # **Before this:** lessons 02 (self-attention), 03 (space-time attention) and 04 (attention
-# steps).
+# steps); exercise 1 (the two token layouts).
 # **Time:** about 60 minutes. **Points:** 9.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
@@ -33,8 +36,9 @@ torch.manual_seed(0)
 # ## Tokens and steps
 #
 # Tokens are `x` of shape (B, 1 + T·N, D): `x[:, :1]` is the CLS token, `x[:, 1:]` the
-# patch tokens, **time-major** (token 1 + t·N + n, with n = h·W' + w). `grid` is the
-# tuple (T, H', W'). Each attention step is
+# patch tokens in the **official patch-major layout** `(h w t)`: patch (t, n), with
+# n = h·W' + w, is token 1 + n·T + t (all T frames of patch 0 first, then patch 1, …).
+# `grid` is the tuple (T, H', W'). Each attention step is
 #
 # `x = x + Extra(Attention_group(LayerNorm(x)))`
 #
@@ -44,11 +48,14 @@ torch.manual_seed(0)
 # Linear(D, D) the official code calls `temporal_fc`. (The checks give it random weights,
 # so forgetting it shows.)
 #
-# Who sees whom, for T = 2 frames of 2×2 patches (1 = query row sees key column):
+# Who sees whom, for T = 2 frames of 2×2 patches (1 = query row sees key column). The
+# package's masks index tokens time-major; reordered to the official layout:
 
 # %%
+T_, N_ = 2, 4
+official_order = torch.tensor([t * N_ + n for n in range(N_) for t in range(T_)])
 for name, mask in mt.schemes.visibility("divided", 2, 2, 2).items():
-    print(name, "\n", mask.int())
+    print(name, "\n", mask[official_order][:, official_order].int())
 
 # %% [markdown]
 # ## 1. The time step (3 points)
@@ -65,19 +72,21 @@ def time_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     cls, patches = x[:, :1], x[:, 1:]
     ### BEGIN SOLUTION
     B = x.shape[0]
-    groups = rearrange(step.norm(patches), "b (t n) d -> (b n) t d", t=T)  # (B·N, T, D)
+    groups = rearrange(step.norm(patches), "b (n t) d -> (b n) t d", t=T)  # (B·N, T, D)
     out, _ = step.attn(groups)
-    out = rearrange(out, "(b n) t d -> b (t n) d", b=B)  # back to time-major tokens
+    out = rearrange(out, "(b n) t d -> b (n t) d", b=B)  # back to the (h w t) order
     return torch.cat([cls, patches + step.extra(out)], dim=1)
     ### END SOLUTION
 
 
 # %% grade_id="time_step_tests" points=3
-checks.check_time_step(time_step)
+checks.check_time_step(time_step, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_time_step(time_step, grid=(1, 2, 2), seed=1)  # T = 1: each group is one token
-checks.check_time_step(time_step, grid=(4, 1, 1), batch=1, seed=2)  # a single patch
-checks.check_time_step(time_step, grid=(2, 3, 2), seed=3)
+checks.check_time_step(time_step, grid=(1, 2, 2), seed=1,
+                       layout="official")  # T = 1: each group is one token
+checks.check_time_step(time_step, grid=(4, 1, 1), batch=1, seed=2,
+                       layout="official")  # a single patch
+checks.check_time_step(time_step, grid=(2, 3, 2), seed=3, layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -99,21 +108,23 @@ def space_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     cls, patches = x[:, :1], x[:, 1:]
     ### BEGIN SOLUTION
     B = x.shape[0]
-    groups = rearrange(step.norm(patches), "b (t n) d -> (b t) n d", t=T)  # (B·T, N, D)
+    groups = rearrange(step.norm(patches), "b (n t) d -> (b t) n d", t=T)  # (B·T, N, D)
     cls_copies = step.norm(cls).repeat_interleave(T, dim=0)  # (B·T, 1, D)
     out, _ = step.attn(torch.cat([cls_copies, groups], dim=1))  # (B·T, 1 + N, D)
     cls_out = rearrange(out[:, :1], "(b t) 1 d -> b t d", b=B).mean(1, keepdim=True)
-    patch_out = rearrange(out[:, 1:], "(b t) n d -> b (t n) d", b=B)
+    patch_out = rearrange(out[:, 1:], "(b t) n d -> b (n t) d", b=B)
     return x + torch.cat([cls_out, patch_out], dim=1)
     ### END SOLUTION
 
 
 # %% grade_id="space_step_tests" points=3
-checks.check_space_step(space_step)
+checks.check_space_step(space_step, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_space_step(space_step, grid=(4, 1, 1), seed=1)  # a single patch per frame
-checks.check_space_step(space_step, grid=(1, 2, 3), batch=1, seed=2)  # T = 1: a ViT
-checks.check_space_step(space_step, grid=(2, 3, 2), seed=3)
+checks.check_space_step(space_step, grid=(4, 1, 1), seed=1,
+                       layout="official")  # a single patch per frame
+checks.check_space_step(space_step, grid=(1, 2, 3), batch=1, seed=2,
+                       layout="official")  # T = 1: a ViT
+checks.check_space_step(space_step, grid=(2, 3, 2), seed=3, layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -121,7 +132,7 @@ checks.check_space_step(space_step, grid=(2, 3, 2), seed=3)
 #
 # `block` is the package's `Block` for the divided scheme: `block.steps["time"]`,
 # `block.steps["space"]`, then `block.norm` and `block.mlp` for
-# `x = x + MLP(LayerNorm(x))`. Use your two steps.
+# `x = x + MLP(LayerNorm(x))`. Use your two steps (tokens still in the official layout).
 
 # %%
 def divided_block(x: torch.Tensor, grid, block) -> torch.Tensor:
@@ -134,10 +145,11 @@ def divided_block(x: torch.Tensor, grid, block) -> torch.Tensor:
 
 
 # %% grade_id="divided_block_tests" points=2
-checks.check_divided_block(divided_block)
+checks.check_divided_block(divided_block, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_divided_block(divided_block, grid=(1, 1, 1), seed=1)  # one frame, one patch
-checks.check_divided_block(divided_block, grid=(3, 2, 1), seed=2)
+checks.check_divided_block(divided_block, grid=(1, 1, 1), seed=1,
+                       layout="official")  # one frame, one patch
+checks.check_divided_block(divided_block, grid=(3, 2, 1), seed=2, layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -37,15 +37,20 @@ torch.manual_seed(0)
 # %% [markdown]
 # ## Tokens, steps, and who sees whom
 #
-# As in exercise 3: `x` is (B, 1 + T·N, D), CLS first, patch tokens **time-major** (token
-# 1 + t·N + h·W' + w); `grid = (T, H', W')`; a step is
+# As in exercise 3: `x` is (B, 1 + T·N, D), CLS first, patch tokens in the official
+# **patch-major** layout `(h w t)` (patch (t, h, w) is token 1 + (h·W' + w)·T + t);
+# `grid = (T, H', W')`; a step is
 # `x = x + Extra(Attention_groups(LayerNorm(x)))` with the layers `step.norm`,
 # `step.attn` (`out, _ = step.attn(groups)` for groups (G, L, D)) and, for added steps,
 # `step.extra`. The visibility masks of one axial block, for T = 2 frames of 2×3 patches
-# (1 = the query row sees the key column):
+# (1 = the query row sees the key column), reordered from the package's time-major
+# indices to the official layout:
 
 # %%
+T_, N_ = 2, 6
+official_order = torch.tensor([t * N_ + n for n in range(N_) for t in range(T_)])
 for name, mask in mt.schemes.visibility("axial", 2, 2, 3).items():
+    mask = mask[official_order][:, official_order]
     print(name, f"({int(mask.sum(1)[0])} keys per query)\n", mask.int())
 
 # %% [markdown]
@@ -62,18 +67,20 @@ def width_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     T, H, W = grid
     cls, patches = x[:, :1], x[:, 1:]
     ### BEGIN SOLUTION
-    rows = rearrange(step.norm(patches), "b (t h w) d -> (b t h) w d", t=T, h=H, w=W)
+    rows = rearrange(step.norm(patches), "b (h w t) d -> (b t h) w d", t=T, h=H, w=W)
     out, _ = step.attn(rows)  # (B·T·H', W', D)
-    out = rearrange(out, "(b t h) w d -> b (t h w) d", t=T, h=H, w=W)
+    out = rearrange(out, "(b t h) w d -> b (h w t) d", t=T, h=H, w=W)
     return torch.cat([cls, patches + step.extra(out)], dim=1)
     ### END SOLUTION
 
 
 # %% grade_id="width_tests" points=3
-checks.check_axial_step(width_step, "width")
+checks.check_axial_step(width_step, "width", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_axial_step(width_step, "width", grid=(1, 3, 2), seed=1)  # T = 1
-checks.check_axial_step(width_step, "width", grid=(2, 1, 1), batch=3, seed=2)  # one patch
+checks.check_axial_step(width_step, "width", grid=(1, 3, 2), seed=1,
+                       layout="official")  # T = 1
+checks.check_axial_step(width_step, "width", grid=(2, 1, 1), batch=3, seed=2,
+                       layout="official")  # one patch
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -96,27 +103,30 @@ def height_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     cls, patches = x[:, :1], x[:, 1:]
     ### BEGIN SOLUTION
     B = x.shape[0]
-    cols = rearrange(step.norm(patches), "b (t h w) d -> (b t w) h d", t=T, h=H, w=W)
+    cols = rearrange(step.norm(patches), "b (h w t) d -> (b t w) h d", t=T, h=H, w=W)
     G = cols.shape[0] // B  # T·W' column groups per clip
     copies = step.norm(cls).repeat_interleave(G, dim=0)  # (B·G, 1, D)
     out, _ = step.attn(torch.cat([copies, cols], dim=1))  # (B·G, 1 + H', D)
     cls_out = out[:, 0].view(B, G, -1).mean(dim=1, keepdim=True)  # (B, 1, D)
-    patch_out = rearrange(out[:, 1:], "(b t w) h d -> b (t h w) d", t=T, h=H, w=W)
+    patch_out = rearrange(out[:, 1:], "(b t w) h d -> b (h w t) d", t=T, h=H, w=W)
     return x + torch.cat([cls_out, patch_out], dim=1)
     ### END SOLUTION
 
 
 # %% grade_id="height_tests" points=3
-checks.check_axial_step(height_step, "height")
+checks.check_axial_step(height_step, "height", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_axial_step(height_step, "height", grid=(1, 3, 2), seed=1)  # T = 1
-checks.check_axial_step(height_step, "height", grid=(3, 1, 1), batch=1, seed=2)  # one patch
-checks.check_axial_step(height_step, "height", grid=(2, 4, 3), seed=3)
+checks.check_axial_step(height_step, "height", grid=(1, 3, 2), seed=1,
+                       layout="official")  # T = 1
+checks.check_axial_step(height_step, "height", grid=(3, 1, 1), batch=1, seed=2,
+                       layout="official")  # one patch
+checks.check_axial_step(height_step, "height", grid=(2, 4, 3), seed=3, layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # With the time step of exercise 3 in front, these two steps and the MLP are the whole
-# axial block; the package's `Block` for `attention="axial"` runs exactly that.
+# axial block; the package's `Block` for `attention="axial"` runs exactly that, on
+# time-major tokens.
 
 # %% [markdown]
 # ## 3. What one block can reach (2 points)

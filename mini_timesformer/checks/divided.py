@@ -12,9 +12,13 @@ from .steps import (
     SPACE_MAJOR,
     check_visibility,
     grouped,
+    in_layout,
+    layout_mistakes,
     make_step,
     run_step,
     tiny_config,
+    to_patch_major,
+    to_time_major,
 )
 
 _COMMON = {
@@ -28,15 +32,33 @@ def _tokens(grid, batch, seed):
     return randn(batch, 1 + T * H * W, 16, seed=seed)  # (B, 1 + T·N, D), CLS first
 
 
-def _values_and_visibility(fn, got, expected, step, x, grid, variants) -> None:
+def _values_and_visibility(fn, got, expected, step, x, grid, variants,
+                           scheme: str = "divided") -> None:
     """Values vs the package step (naming the variant matched), then the perturbation
-    probe of who sees whom; ``variants`` maps mistakes to ``run_step`` switches."""
+    probe of who sees whom; ``variants`` maps mistakes to ``run_step`` switches (a dict)
+    or to a function computing the wrong output."""
     what = f"{step.grouping}_step"
     compare(got, expected, f"{what} output",
-            {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
+            {m: (kw if callable(kw) else (lambda kw=kw: run_step(step, x, grid, **kw)))
+             for m, kw in variants.items()})
     check_visibility(lambda y: fn(y, grid, step), x[:1], grid,
-                     visibility("divided", *grid)[step.grouping], what,
+                     visibility(scheme, *grid)[step.grouping], what,
                      cls_changes=step.with_cls)
+
+
+def _time_major_on_official(step, x, grid):
+    """What a step written for time-major tokens computes on official-layout tokens,
+    seen from time-major coordinates."""
+    return lambda: to_time_major(run_step(step, to_patch_major(x, grid), grid), grid)
+
+
+def _order_mistakes(layout, step, x, grid, pattern):
+    """The token-order mistake for this layout: (n, t) splits of time-major tokens, or
+    time-major patterns on the official patch-major tokens."""
+    if layout == "official":
+        return layout_mistakes(layout, _time_major_on_official(step, x, grid))
+    return {"wrong token order: tokens are time-major (index t·N + n), you split them as "
+            f"(n, t); use '{pattern}'": grouped(SPACE_MAJOR[step.grouping])}
 
 
 def _run(fn, x, grid, step, what):
@@ -45,12 +67,14 @@ def _run(fn, x, grid, step, what):
 
 
 @single_thread
-def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
+def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0,
+                    layout: str = "ours") -> None:
     """time_step(x, grid, step): each patch attends to the same position in all T frames.
 
     ``step`` is a package ``AttentionStep`` (grouping "time", an added step: CLS left out,
     extra Linear ``step.extra`` before the residual) with random weights.
     """
+    time_step = in_layout(time_step, layout)
     step = make_step("time", added=True, seed=seed)
     x = _tokens(grid, batch, seed + 1)
     got = _run(time_step, x, grid, step, "time_step(x, grid, step)")
@@ -65,8 +89,7 @@ def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) ->
             "groups (it joins the space step)": dict(cls="mean", keep_cls=True),
             "grouped the patches of one frame (that is the space step); the time step "
             "groups one patch position n across the T frames": grouped("b (t h w) d -> (b t) (h w) d"),
-            "wrong token order: tokens are time-major (index t·N + n), you split them as "
-            "(n, t); use 'b (t n) d -> (b n) t d'": grouped(SPACE_MAJOR["time"]),
+            **_order_mistakes(layout, step, x, grid, "b (t n) d -> (b n) t d"),
             "forgot the extra Linear step.extra (the official temporal_fc) before the "
             "residual": dict(extra=False),
             **_COMMON,
@@ -78,12 +101,14 @@ def check_time_step(time_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) ->
 
 
 @single_thread
-def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) -> None:
+def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0,
+                     layout: str = "ours") -> None:
     """space_step(x, grid, step): each patch attends to the patches of its own frame and a
     copy of the CLS token; the CLS output is the mean over the T frames' copies.
 
     ``step`` is a package ``AttentionStep`` (grouping "space", the block's ViT step).
     """
+    space_step = in_layout(space_step, layout)
     step = make_step("space", added=False, seed=seed)
     x = _tokens(grid, batch, seed + 1)
     got = _run(space_step, x, grid, step, "space_step(x, grid, step)")
@@ -99,8 +124,7 @@ def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) 
             "the CLS copies must go through step.norm too": dict(cls_norm=False),
             "grouped one patch position across time (that is the time step); the space "
             "step groups the N patches of one frame": grouped("b (t h w) d -> (b h w) t d"),
-            "wrong token order: tokens are time-major (index t·N + n), you split them as "
-            "(n, t); use 'b (t n) d -> (b t) n d'": grouped(SPACE_MAJOR["space"]),
+            **_order_mistakes(layout, step, x, grid, "b (t n) d -> (b t) n d"),
             **_COMMON,
         }
         _values_and_visibility(space_step, got, expected, step, x, grid, variants)
@@ -110,9 +134,11 @@ def check_space_step(space_step, grid=(3, 2, 3), batch: int = 2, seed: int = 0) 
 
 
 @single_thread
-def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int = 0) -> None:
+def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int = 0,
+                        layout: str = "ours") -> None:
     """divided_block(x, grid, block): time step, space step, then the MLP
     (LayerNorm -> MLP -> residual), as a package ``Block(divided)`` with random weights."""
+    divided_block = in_layout(divided_block, layout)
     block = randomize(Block(tiny_config(attention="divided")), seed)
     x = _tokens(grid, batch, seed + 1)
     got = check_shape(divided_block(x.clone(), grid, block), x.shape,
@@ -140,10 +166,11 @@ def check_divided_block(divided_block, grid=(2, 2, 2), batch: int = 2, seed: int
 
 @single_thread
 def check_axial_step(step_fn, grouping: str, grid=(3, 2, 4), batch: int = 2,
-                     seed: int = 0) -> None:
+                     seed: int = 0, layout: str = "ours") -> None:
     """step_fn(x, grid, step) for the axial scheme's ``width`` step (added: CLS left out,
     extra Linear) or ``height`` step (the block's ViT step: a CLS copy in each of the T·W'
     column groups, their outputs averaged), against the package's ``AttentionStep``."""
+    step_fn = in_layout(step_fn, layout)
     last = grouping == STEPS["axial"][-1]
     step = make_step(grouping, added=not last, seed=seed)
     x = _tokens(grid, batch, seed + 1)
@@ -162,6 +189,7 @@ def check_axial_step(step_fn, grouping: str, grid=(3, 2, 4), batch: int = 2,
             " of one frame": grouped(patterns[other]),
             "grouped the whole frame (the divided space step)":
                 grouped("b (t h w) d -> (b t) (h w) d"),
+            **layout_mistakes(layout, _time_major_on_official(step, x, grid)),
             **_COMMON,
         }
         if last:
@@ -178,11 +206,7 @@ def check_axial_step(step_fn, grouping: str, grid=(3, 2, 4), batch: int = 2,
                 "the width step is an added step: forgot its extra Linear step.extra before "
                 "the residual": dict(extra=False),
             })
-        compare(got, expected, f"{grouping}_step output",
-                {m: (lambda kw=kw: run_step(step, x, grid, **kw)) for m, kw in variants.items()})
-        check_visibility(lambda y: step_fn(y, grid, step), x[:1], grid,
-                         visibility("axial", *grid)[grouping], f"{grouping}_step",
-                         cls_changes=last)
+        _values_and_visibility(step_fn, got, expected, step, x, grid, variants, "axial")
     T, H, W = grid
     groups = T * H if grouping == "width" else T * W
     passed(f"{grouping}_step: T={T}, {H}×{W} patches, {groups} groups per clip, same as the "

@@ -9,7 +9,8 @@ from einops import rearrange
 from ..embed import PatchEmbed, VideoEmbedding
 from ..model import TimeSformer
 from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
-from .steps import tiny_config
+from .steps import grouped, run_step, tiny_config
+from .steps import to_patch_major as package_patch_major
 
 
 def _project(patches: torch.Tensor, conv: torch.nn.Conv2d) -> torch.Tensor:
@@ -58,19 +59,9 @@ def check_patchify(patchify, frames: int = 3, grid=(2, 3), patch: int = 4, chann
            f"{patch}×{patch}, same as Conv2d")
 
 
-def patch_major(tokens: torch.Tensor, num_frames: int) -> torch.Tensor:
-    """Time-major tokens (B, 1 + T·N, D) -> the official / Hugging Face patch-major order
-    (CLS, then token 1 + n·T + t), as in the official ``vit.py``
-    (``VisionTransformer.forward_features``: ``'(b n) t m -> b (n t) m'``)."""
-    patches = rearrange(tokens[:, 1:], "b (t n) d -> b (n t) d", t=num_frames)
-    return torch.cat([tokens[:, :1], patches], dim=1)
-
-
 def _official_logits(model, tokens: torch.Tensor, grid) -> torch.Tensor:
     """Run a divided package model on patch-major tokens, with groupings written for the
     (h w t) order (as the official code's rearranges are): same weights, other layout."""
-    from .steps import grouped, run_step
-
     patterns = {"time": "b (h w t) d -> (b h w) t d", "space": "b (h w t) d -> (b t) (h w) d"}
     x = tokens
     for block in model.blocks:
@@ -100,7 +91,7 @@ def check_embed_official(embed_official, frames: int = 3, grid_side: int = 2, pa
     check_shape(got, (batch, 1 + frames * N, D), "embed_official(video, emb)",
                 "one CLS token, then N·T patch tokens, each of D numbers")
     with torch.no_grad():
-        expected = patch_major(emb(video)[0], frames)
+        expected = package_patch_major(emb(video)[0], (frames, grid_side, grid_side))
         patches = emb.patch_embed(video)  # (B, T, N, D)
         cls, pos, time = emb.cls_token, emb.pos_embed, emb.time_embed
 
@@ -149,11 +140,11 @@ def check_token_layout(to_time_major, to_patch_major, grid=(3, 2, 2), batch: int
     inverse; both keep the CLS token first. Inputs (B, 1 + T·N, D), grid = (T, H', W')."""
     T, H, W = grid
     x = randn(batch, 1 + T * H * W, 4, seed=seed)  # time-major tokens (the package's)
-    official = patch_major(x, T)
+    official = package_patch_major(x, grid)
 
-    def rearranged(tokens, pattern, with_cls=True):
-        body = rearrange(tokens[:, 1:] if with_cls else tokens, pattern, t=T, h=H, w=W)
-        return torch.cat([tokens[:, :1], body], 1) if with_cls else body
+    def rearranged(tokens, pattern):
+        body = rearrange(tokens[:, 1:], pattern, t=T, h=H, w=W)
+        return torch.cat([tokens[:, :1], body], 1)
 
     def wrong_way(tokens, pattern):  # the inverse of the asked conversion
         return lambda: rearranged(tokens, pattern)

@@ -23,6 +23,43 @@ SPACE_MAJOR = {
 }
 
 
+def to_patch_major(tokens: torch.Tensor, grid) -> torch.Tensor:
+    """(B, 1 + T·N, D) time-major (t h w) -> the official / Hugging Face patch-major order
+    (h w t), CLS kept first (official ``vit.py``: ``'b (h w t) m'``)."""
+    T, H, W = grid
+    body = rearrange(tokens[:, 1:], "b (t h w) d -> b (h w t) d", t=T, h=H, w=W)
+    return torch.cat([tokens[:, :1], body], dim=1)
+
+
+def to_time_major(tokens: torch.Tensor, grid) -> torch.Tensor:
+    """Inverse of ``to_patch_major``."""
+    T, H, W = grid
+    body = rearrange(tokens[:, 1:], "b (h w t) d -> b (t h w) d", t=T, h=H, w=W)
+    return torch.cat([tokens[:, :1], body], dim=1)
+
+
+def in_layout(fn, layout: str):
+    """A student's ``fn(x, grid, module)`` that takes tokens in ``layout`` ("ours":
+    time-major, "official": patch-major), seen from time-major coordinates, so that every
+    check (values, variants, visibility probes) runs unchanged."""
+    if layout == "ours":
+        return fn
+    if layout != "official":
+        raise ValueError(f"layout must be 'ours' or 'official', got {layout!r}")
+    return lambda x, grid, module: to_time_major(fn(to_patch_major(x, grid), grid, module),
+                                                 grid)
+
+
+def layout_mistakes(layout: str, run) -> dict:
+    """The token-order mistake of a layout: ``run(x_layout) -> out_layout`` done by a step
+    that groups as if the tokens were in the other order; returns {message: kwargs or fn}."""
+    if layout != "official":
+        return {}
+    return {"wrong token order: here the tokens are in the official patch-major layout "
+            "(h w t), token 1 + n·T + t; you grouped them as time-major (t h w). Use the "
+            "official patterns, e.g. 'b (h w t) d -> (b h w) t d'": run}
+
+
 def tiny_config(**overrides) -> TimeSformerConfig:
     """A few-parameter config for checks (sizes of the clip come from the inputs)."""
     values = dict(num_frames=2, image_size=8, patch_size=4, embed_dim=16, depth=1,
