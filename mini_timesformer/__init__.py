@@ -5,8 +5,11 @@
     model = mt.TimeSformer(cfg)
     logits = model(video)              # video: float (B, T, 3, H, W)
 
-The heavier parts (``mt.data``, ``mt.viz``, ``mt.rollout``, ``mt.train`` …) are imported
-on first use, so ``import mini_timesformer`` stays fast and needs no matplotlib or PyAV.
+The model maths is flat at the top (``schemes``, ``config``, ``embed``, ``attention``,
+``model``, ``cost``); everything with I/O lives in a subpackage (``pretrained``, ``data``,
+``train``, ``perf``, ``viz``, ``demo``, ``checks``), imported on first use, so
+``import mini_timesformer`` stays fast and needs no matplotlib or PyAV. The layers and
+their import rule: docs/architecture.md.
 """
 
 import importlib
@@ -17,16 +20,23 @@ from .model import TimeSformer
 
 __version__ = "0.1.0"
 
-# submodules loaded on first attribute access: mt.data, mt.viz, ...
-_LAZY_SUBMODULES = ("data", "pretrained", "train", "evaluate", "demo", "rollout", "viz",
-                    "curves", "measure", "bench", "checks", "summary")
+# loaded on first attribute access: mt.data, mt.viz, mt.optim, ... -> where they live
+_LAZY = {
+    "data": "data", "pretrained": "pretrained", "train": "train", "perf": "perf",
+    "viz": "viz", "demo": "demo", "checks": "checks", "runtime": "runtime",
+    "errors": "errors",
+    # short names for modules inside the subpackages
+    "optim": "train.optim", "checkpoint": "train.checkpoint", "evaluate": "train.evaluate",
+    "rollout": "viz.rollout", "curves": "perf.curves", "measure": "perf.measure",
+    "bench": "perf.bench", "summary": "perf.table1",
+}
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return importlib.import_module(f".{_LAZY[name]}", __name__)
     raise AttributeError(f"module 'mini_timesformer' has no attribute {name!r}")
 
 
 __all__ = ["SCHEMES", "TimeSformerConfig", "TimeSformer", "cost", "schemes", "__version__",
-           *_LAZY_SUBMODULES]
+           *_LAZY]

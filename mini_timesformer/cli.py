@@ -1,7 +1,8 @@
 """``mini-timesformer`` command line (also ``python -m mini_timesformer``).
 
-Each feature module registers its own subcommands with ``add_commands(subparsers)``;
-this file only wires them together and turns expected errors into one-line messages.
+Each subpackage's ``cli.py`` registers its own subcommands with ``add_commands``; this
+file only wires them together and turns the package's ``UserError`` (and nothing else:
+a bug keeps its traceback) into a one-line message with exit status 2.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .summary import format_table1, table1_rows
+from .errors import UserError
 
 
 def _summary(args) -> int:
+    from .perf.table1 import format_table1, table1_rows
+
     print(format_table1(table1_rows(args.preset)))
     return 0
 
@@ -35,31 +38,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the five schemes side by side vs the paper's Table 1")
     p.add_argument("--preset", default="base", help="model size (default: base, as the paper)")
     p.set_defaults(func=_summary)
-    p = sub.add_parser("demo", help="the course's main job: train and compare all five schemes")
-    p.add_argument("--out", default="runs/demo")
-    from .demo import add_arguments as add_demo_arguments
-
-    add_demo_arguments(p)
     for add_commands in _feature_commands():
         add_commands(sub)
     return parser
 
 
 def _feature_commands():
-    """The ``add_commands`` functions of the feature modules (imported lazily = fast --help)."""
-    from . import bench, curves, exercises, predict, train_cli
+    """The ``add_commands`` of each subpackage's ``cli.py``, in ``--help`` order."""
+    from .checks import cli as checks_cli
     from .data import cli as data_cli
+    from .demo import cli as demo_cli
+    from .perf import cli as perf_cli
+    from .pretrained import cli as pretrained_cli
+    from .train import cli as train_cli
 
-    return [predict.add_commands, curves.add_commands, train_cli.add_commands,
-            bench.add_commands, exercises.add_commands, data_cli.add_commands]
+    return [demo_cli.add_commands, pretrained_cli.add_commands, perf_cli.add_commands,
+            train_cli.add_commands, checks_cli.add_commands, data_cli.add_commands]
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+    except UserError as err:
+        message = " ".join(str(err).split())  # one line, whatever the message
         print(f"mini-timesformer {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

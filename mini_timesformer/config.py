@@ -10,14 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
-SCHEMES = ("space", "joint", "divided", "local_global", "axial")
-
-# Names used by the official code and Hugging Face `transformers`.
-SCHEME_ALIASES = {
-    "space_only": "space",
-    "joint_space_time": "joint",
-    "divided_space_time": "divided",
-}
+from .errors import UserError
+from .schemes import SCHEME_ALIASES, SCHEMES, canonical_scheme, check_grid
 
 # Official TimeSformer normalisation (Kinetics); ViT / HF checkpoints use 0.5 / 0.5.
 OFFICIAL_MEAN = (0.45, 0.45, 0.45)
@@ -30,14 +24,6 @@ PRESETS = {
     "base": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12),
 }
 
-
-def canonical_scheme(name: str) -> str:
-    """Map a scheme name or an official/HF alias to one of ``SCHEMES``."""
-    name = SCHEME_ALIASES.get(name, name)
-    if name not in SCHEMES:
-        known = ", ".join(SCHEMES + tuple(SCHEME_ALIASES))
-        raise ValueError(f"unknown attention scheme {name!r}; expected one of: {known}")
-    return name
 
 
 @dataclass
@@ -79,26 +65,24 @@ class TimeSformerConfig:
                      "depth", "num_heads"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise UserError(f"{name} must be a positive integer, got {value!r}")
         if self.num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0 (0 = no head), got {self.num_classes}")
+            raise UserError(f"num_classes must be >= 0 (0 = no head), got {self.num_classes}")
         if self.image_size % self.patch_size:
-            raise ValueError(f"image_size {self.image_size} is not a multiple of "
+            raise UserError(f"image_size {self.image_size} is not a multiple of "
                              f"patch_size {self.patch_size}")
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by "
+            raise UserError(f"embed_dim {self.embed_dim} is not divisible by "
                              f"num_heads {self.num_heads}")
         for name in ("drop_path_rate", "dropout", "attention_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+                raise UserError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
-            raise ValueError(f"mean/std need {self.in_channels} values (one per channel)")
+            raise UserError(f"mean/std need {self.in_channels} values (one per channel)")
         if self.label_names is not None and len(self.label_names) != self.num_classes:
-            raise ValueError(f"{len(self.label_names)} label_names for "
+            raise UserError(f"{len(self.label_names)} label_names for "
                              f"{self.num_classes} classes")
         if self.attention == "local_global":
-            from .schemes import check_grid  # late import: schemes imports config
-
             grid = self.image_size // self.patch_size
             check_grid("local_global", self.num_frames, grid, grid)
 
@@ -122,17 +106,13 @@ class TimeSformerConfig:
     def preset(cls, name: str, **overrides) -> TimeSformerConfig:
         """``TimeSformerConfig.preset("base", attention="axial", num_frames=16)``."""
         if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
+            raise UserError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[name], **overrides})
 
     @classmethod
     def from_dict(cls, values: dict) -> TimeSformerConfig:
         """Build from a dict, refusing unknown keys with the list of known ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config field {unknown[0]!r}; "
-                             f"known fields: {', '.join(sorted(known))}")
+        check_known_fields(cls, values)
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -143,3 +123,17 @@ class TimeSformerConfig:
     def replace(self, **changes) -> TimeSformerConfig:
         """A copy with some fields changed (validated again)."""
         return self.from_dict({**self.to_dict(), **changes})
+
+
+def check_known_fields(dataclass_type, values: dict) -> None:
+    """One-line error for the first key of ``values`` that is not a field of the dataclass
+    (shared by ``TimeSformerConfig``, ``train.TrainConfig`` and ``demo.DemoBudget``)."""
+    known = {f.name for f in fields(dataclass_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"unknown config field {unknown[0]!r}; "
+                        f"known fields: {', '.join(sorted(known))}")
+
+
+__all__ = ["SCHEMES", "SCHEME_ALIASES", "canonical_scheme", "OFFICIAL_MEAN", "OFFICIAL_STD",
+           "PRESETS", "TimeSformerConfig", "check_known_fields"]

@@ -1,10 +1,15 @@
-"""Analytic cost of a TimeSformer: parameters, multiply-accumulates, attention memory.
+"""Analytic cost of a TimeSformer: parameters, multiply-accumulates, memory.
 
 Convention (fvcore, as in the paper's Tables 2 and 5): one multiply-add (MAC) is counted
 as one "FLOP". ``macs()`` counts the matrix products (patch-embedding conv, every Linear,
 the two attention products Q·Kᵀ and A·V); norms, softmax, GELU and additions are left
 out, as fvcore leaves them out. Tests check these formulas against the real modules
 (``sum(p.numel())``) and against ``torch.utils.flop_counter.FlopCounterMode`` (÷ 2).
+
+Memory: ``attention_memory`` (one attention step, eager vs fused) and the training-memory
+estimate ``training_memory`` (weights, gradients, optimiser state, stored activations),
+checked against measured peaks in ``tests/test_curves.py``. ``perf/curves.py`` sweeps
+these over frame sizes and frame counts (the paper's Fig. 3).
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from dataclasses import dataclass
 
 from .config import TimeSformerConfig
 from .schemes import STEPS, num_groups
+
+V100_BYTES = 32 * 2**30  # the paper's GPU (§4.1)
+GIB = 2**30
 
 
 @dataclass
@@ -99,3 +107,51 @@ def attention_memory(cfg: TimeSformerConfig, batch: int = 1, fused: bool = True,
         else:
             per_step.append(2 * s.groups * heads * s.length**2)
     return batch * max(per_step) * bytes_per_element
+
+
+def activation_elements(cfg: TimeSformerConfig, fused: bool) -> tuple[int, int]:
+    """Numbers stored for backward by one clip, and the largest transient extra.
+
+    An estimate that counts the big tensors autograd keeps per block: each step's input,
+    its normalised grouped tokens, q/k/v, the attention result and projection input
+    (+ the extra Linear's input for added steps); eager attention also keeps the softmax
+    probabilities (G·heads·L²), fused keeps one log-sum-exp per query and head. The MLP
+    keeps its input, LayerNorm output and both hidden activations (2·4D). The transient
+    is the scores and their gradient that live next to the stored probabilities during
+    one eager layer (2·G·heads·L²); fused attention has none worth counting.
+    """
+    D, heads = cfg.embed_dim, cfg.num_heads
+    T, N = cfg.num_frames, cfg.num_patches
+    hidden = int(D * cfg.mlp_ratio)
+    tokens = T * (1 + N) if cfg.attention == "space" else 1 + T * N
+    block, transient = 0, 0
+    for s in step_shapes(cfg):
+        rows = s.groups * s.length  # grouped tokens, CLS copies included
+        core = s.groups * heads * s.length * (1 if fused else s.length)  # lse, or probabilities
+        block += tokens * D + rows * D + 3 * rows * D + core + rows * D + rows * D
+        block += T * N * D if s.added else 0
+        if not fused:
+            transient = max(transient, 2 * s.groups * heads * s.length**2)
+    block += 2 * tokens * D + 2 * tokens * hidden  # MLP
+    return cfg.depth * block, transient
+
+
+def training_memory(cfg: TimeSformerConfig, batch: int = 1, fused: bool = False,
+                    bytes_per_element: int = 4, optimizer_states: int = 1) -> dict:
+    """Estimated bytes of one training step: weights, gradients, optimizer state
+    (1 = SGD with momentum, the paper's optimizer; 2 = Adam) and activations of a batch."""
+    p = params(cfg) * bytes_per_element
+    stored, transient = activation_elements(cfg, fused)
+    parts = {"weights": p, "gradients": p, "optimizer": optimizer_states * p,
+             "activations": batch * stored * bytes_per_element,
+             "transient": batch * transient * bytes_per_element}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def max_batch(cfg: TimeSformerConfig, fused: bool = False, budget: int = V100_BYTES,
+              **kwargs) -> int:
+    """The largest batch whose training-memory estimate fits in ``budget`` bytes (0 = none)."""
+    fixed = training_memory(cfg, 0, fused, **kwargs)["total"]
+    per_clip = training_memory(cfg, 1, fused, **kwargs)["total"] - fixed
+    return max(0, int((budget - fixed) // per_clip))

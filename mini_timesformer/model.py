@@ -19,6 +19,8 @@ from torch import nn
 from .attention import MultiHeadAttention
 from .config import TimeSformerConfig
 from .embed import VideoEmbedding
+from .errors import UserError
+from .pretrained.mixin import PretrainedMixin
 from .schemes import STEPS, check_grid, merge_groups, split_groups
 
 
@@ -122,8 +124,12 @@ class Block(nn.Module):
         return x, attention
 
 
-class TimeSformer(nn.Module):
-    """TimeSformer video classifier: ``logits = model(video)``, video (B, T, C, H, W)."""
+class TimeSformer(PretrainedMixin, nn.Module):
+    """TimeSformer video classifier: ``logits = model(video)``, video (B, T, C, H, W).
+
+    Weights in and out (``from_pretrained``, ``from_vit``, ``save_pretrained``) come from
+    ``pretrained.mixin.PretrainedMixin``, which builds ``cls(config)``.
+    """
 
     def __init__(self, cfg: TimeSformerConfig):
         super().__init__()
@@ -145,18 +151,18 @@ class TimeSformer(nn.Module):
             self.embed.time_embed.requires_grad_(False)
 
     def check_input(self, video: torch.Tensor) -> None:
-        """One-line ValueErrors for inputs the model cannot take."""
+        """One-line errors (``UserError``, a ValueError) for inputs the model cannot take."""
         cfg = self.config
         if not torch.is_tensor(video) or video.ndim != 5:
             shape = tuple(video.shape) if torch.is_tensor(video) else type(video).__name__
-            raise ValueError(f"expected a video batch of shape (B, T, {cfg.in_channels}, H, W), "
+            raise UserError(f"expected a video batch of shape (B, T, {cfg.in_channels}, H, W), "
                              f"got {shape}")
         if video.shape[2] != cfg.in_channels:
-            raise ValueError(f"expected {cfg.in_channels} channels at dim 2 of (B, T, C, H, W), "
+            raise UserError(f"expected {cfg.in_channels} channels at dim 2 of (B, T, C, H, W), "
                              f"got {video.shape[2]} (shape {tuple(video.shape)})")
         H, W = video.shape[-2:]
         if H % cfg.patch_size or W % cfg.patch_size:
-            raise ValueError(f"frame size {H}×{W} is not a multiple of the patch size "
+            raise UserError(f"frame size {H}×{W} is not a multiple of the patch size "
                              f"{cfg.patch_size}")
         check_grid(cfg.attention, video.shape[1], H // cfg.patch_size, W // cfg.patch_size)
 
@@ -187,26 +193,6 @@ class TimeSformer(nn.Module):
         logits = self.head(self.head_drop(features))
         return (logits, attention) if return_attention else logits
 
-    # ---- weights in and out (implemented in pretrained.py) -------------------------
-    @classmethod
-    def from_pretrained(cls, path, **overrides) -> TimeSformer:
-        """Load a Hugging Face directory, an official ``.pyth`` file or our own format."""
-        from .pretrained import from_pretrained
-
-        return from_pretrained(path, **overrides)
-
-    @classmethod
-    def from_vit(cls, cfg: TimeSformerConfig, vit_weights) -> TimeSformer:
-        """Initialise from an ImageNet ViT, as the paper does (Appendix A)."""
-        from .pretrained import from_vit
-
-        return from_vit(cfg, vit_weights)
-
-    def save_pretrained(self, directory) -> None:
-        """Write ``config.json`` and ``model.safetensors`` to ``directory``."""
-        from .pretrained import save_pretrained
-
-        save_pretrained(self, directory)
 
 
 def _init_vit_weights(module: nn.Module) -> None:

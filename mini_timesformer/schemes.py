@@ -37,8 +37,9 @@ from collections import OrderedDict
 import torch
 from einops import rearrange
 
-from .config import SCHEMES, canonical_scheme
+from .errors import UserError
 
+# A scheme = its attention steps, in order; the last one is the ViT step (with CLS).
 STEPS = {
     "space": ("space",),
     "joint": ("joint",),
@@ -46,6 +47,24 @@ STEPS = {
     "local_global": ("local", "global"),
     "axial": ("time", "width", "height"),
 }
+SCHEMES = tuple(STEPS)  # ("space", "joint", "divided", "local_global", "axial")
+
+# Names used by the official code and Hugging Face `transformers`.
+SCHEME_ALIASES = {
+    "space_only": "space",
+    "joint_space_time": "joint",
+    "divided_space_time": "divided",
+}
+
+
+def canonical_scheme(name: str) -> str:
+    """Map a scheme name or an official/HF alias to one of ``SCHEMES``."""
+    name = SCHEME_ALIASES.get(name, name)
+    if name not in SCHEMES:
+        known = ", ".join(SCHEMES + tuple(SCHEME_ALIASES))
+        raise UserError(f"unknown attention scheme {name!r}; expected one of: {known}")
+    return name
+
 
 # How each grouping cuts the time-major token axis: "(t h w)" -> (groups, group length).
 # Extra axes: wh/ww = number of local windows per side (2); st/sh/sw = global strides (2).
@@ -82,10 +101,11 @@ def merge_groups(x: torch.Tensor, grouping: str, grid: tuple[int, int, int]) -> 
 
 
 def num_groups(grouping: str, grid: tuple[int, int, int]) -> int:
-    """G, the number of groups a step of this grouping forms for one clip."""
+    """G, the number of groups a step of this grouping forms for one clip (read off the
+    grouping's own pattern, so a new grouping needs nothing here)."""
     t, h, w = grid
-    return {"joint": 1, "space": t, "time": h * w, "width": t * h, "height": t * w,
-            "local": 4, "global": (2 if t > 1 else 1) * 4}[grouping]
+    index = torch.empty(1, t * h * w, 0)  # (1, T·N, 0): shapes only, no data
+    return split_groups(index, grouping, grid).shape[0]
 
 
 def check_grid(scheme: str, t: int, h: int, w: int) -> None:
@@ -93,7 +113,7 @@ def check_grid(scheme: str, t: int, h: int, w: int) -> None:
     if canonical_scheme(scheme) != "local_global":
         return
     if h % 2 or w % 2 or (t > 1 and t % 2):
-        raise ValueError(
+        raise UserError(
             f"local_global needs an even patch grid and an even number of frames (or 1): "
             f"got T={t}, H'={h}, W'={w} patches; e.g. 8 frames at 224 px with patch 16 "
             f"(14×14) or 32 px with patch 8 (4×4) work")
@@ -120,5 +140,5 @@ def visibility(scheme: str, num_frames: int, grid_h: int, grid_w: int) -> Ordere
     return masks
 
 
-__all__ = ["SCHEMES", "STEPS", "split_groups", "merge_groups", "num_groups", "check_grid",
+__all__ = ["SCHEMES", "SCHEME_ALIASES", "canonical_scheme", "STEPS", "split_groups", "merge_groups", "num_groups", "check_grid",
            "visibility"]

@@ -32,8 +32,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from mini_timesformer import bench_utils as bu  # noqa: E402
-from mini_timesformer.bench import check_outputs  # noqa: E402
+from mini_timesformer.perf import timing  # noqa: E402
+from mini_timesformer.perf.bench import check_outputs  # noqa: E402
+from mini_timesformer.perf.hf import bench_config, make_pair  # noqa: E402
+from mini_timesformer.runtime import pick_device  # noqa: E402
 
 NOMINAL_TFLOPS = {"H200": 989.4, "H100": 989.4, "A100": 312.0, "L40S": 362.1,
                   "A10": 125.0, "4090": 165.2}  # dense bf16 tensor-core peak, vendor sheets
@@ -59,7 +61,7 @@ def make_video(cfg, batch: int, device) -> torch.Tensor:
 
 
 def train_step(model, cfg, batch, device, dtype):
-    return bu.step_fn(model, make_video(cfg, batch, device), "train", device, dtype)
+    return timing.step_fn(model, make_video(cfg, batch, device), "train", device, dtype)
 
 
 def fits(model, cfg, device, dtype):
@@ -67,7 +69,7 @@ def fits(model, cfg, device, dtype):
     def attempt(batch: int) -> bool:
         try:
             train_step(model, cfg, batch, device, dtype)()
-            bu.sync(device)
+            timing.sync(device)
             return True
         except torch.OutOfMemoryError:
             model.zero_grad(set_to_none=True)  # a failed backward may have left some
@@ -83,15 +85,15 @@ def peak_memory(model, cfg, batch, device, dtype) -> int:
     step = train_step(model, cfg, batch, device, dtype)
     torch.cuda.reset_peak_memory_stats(device)
     step()
-    bu.sync(device)
+    timing.sync(device)
     return torch.cuda.max_memory_allocated(device)
 
 
 def measure(models: dict, cfg, batch, device, dtype, reps, warmup, peak, nominal) -> dict:
     """Interleaved timing of the models' training steps at one batch size."""
     fns = {name: train_step(m, cfg, batch, device, dtype) for name, m in models.items()}
-    times = bu.time_interleaved(fns, reps, warmup, device)
-    flop = bu.flops_per_step(cfg, "train", batch)
+    times = timing.time_interleaved(fns, reps, warmup, device)
+    flop = timing.flops_per_step(cfg, "train", batch)
     out = {}
     for name, t in times.items():
         median = statistics.median(t)
@@ -114,19 +116,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.smoke:  # the same code path on a tiny model, fp32 (CPU bf16 is slow, not tested)
         device, dtype, granularity = torch.device("cpu"), "fp32", 1
-        cfg = bu.bench_config("nano", "divided", 8, 32).replace(depth=2)
+        cfg = bench_config("nano", "divided", 8, 32).replace(depth=2)
         args.max_batch, args.reps, args.warmup = min(args.max_batch, 4), 1, 0
     else:
-        device, dtype, granularity = bu.resolve_device("cuda"), "bf16", 8
-        cfg = bu.bench_config("base", "divided", 8, 224)
-    info = bu.machine_info(device)
+        device, dtype, granularity = pick_device("cuda"), "bf16", 8
+        cfg = bench_config("base", "divided", 8, 224)
+    info = timing.machine_info(device)
     print(json.dumps(info))
-    ours, hf = bu.make_pair(cfg)
+    ours, hf = make_pair(cfg)
     ours, hf = ours.to(device), hf.to(device)
     diffs = check_outputs(ours, hf, make_video(cfg, 2, device))
     print(f"max |logit difference| (fp32): {diffs}")
-    matmul, matmul_flop = bu.matmul_step(device, dtype, n=1024 if args.smoke else 8192)
-    peak = matmul_flop / statistics.median(bu.time_interleaved({"mm": matmul}, 5, 2, device)["mm"])
+    matmul, matmul_flop = timing.matmul_step(device, dtype, n=1024 if args.smoke else 8192)
+    peak = matmul_flop / statistics.median(timing.time_interleaved({"mm": matmul}, 5, 2, device)["mm"])
     nominal = nominal_peak(device)
     print(f"{dtype} matmul peak measured: {peak / 1e12:.3f} TFLOP/s; nominal: "
           f"{nominal / 1e12 if nominal else 'unknown'} TFLOP/s")
@@ -138,7 +140,7 @@ def main(argv=None) -> int:
         print(f"torch.compile warm-up: {time.perf_counter() - start:.0f} s")
     largest = {}
     for name, model in models.items():
-        largest[name] = bu.largest_batch(fits(model, cfg, device, dtype), args.max_batch,
+        largest[name] = timing.largest_batch(fits(model, cfg, device, dtype), args.max_batch,
                                          granularity)
         print(f"largest batch that fits, {name}: {largest[name]}")
     common = min(largest.values())

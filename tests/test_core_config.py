@@ -57,7 +57,7 @@ def test_unknown_preset_and_field():
 
 
 def test_runs_dir_honours_the_home_variable_and_the_notebooks_folder(tmp_path, monkeypatch):
-    from mini_timesformer.paths import runs_dir
+    from mini_timesformer.runtime import runs_dir
 
     monkeypatch.setenv("MINI_TIMESFORMER_HOME", str(tmp_path))
     assert runs_dir("course-06") == tmp_path / "course-06"

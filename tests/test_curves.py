@@ -7,10 +7,13 @@ import pytest
 import torch
 
 import mini_timesformer as mt
-from mini_timesformer import curves, measure
+from mini_timesformer import cost
 from mini_timesformer.cli import main
+from mini_timesformer.perf import curves, measure
+from mini_timesformer.viz import cost_figures
 
-# paper.md, "Cost": derived per-view GMACs of joint vs divided (ViT-B/16, 400 classes)
+# Derived by hand (docs/architecture.md, "Cost"): per-view GMACs of joint vs divided
+# (ViT-B/16, 400 classes, one multiply-add = one FLOP), the curves of the paper's Fig. 3
 PAPER_SIZES = {224: (179.6, 195.8), 336: (531.4, 456.2), 448: (1261.8, 850.4),
                560: (2608.8, 1408.3)}
 PAPER_FRAMES = {8: (179.6, 195.8), 32: (1261.8, 785.9), 64: (3973.7, 1579.2),
@@ -54,7 +57,7 @@ def test_eager_memory_is_quadratic_in_tokens_and_fused_is_linear():
     eager = mt.cost.attention_memory(big, fused=False) / mt.cost.attention_memory(small, fused=False)
     fused = mt.cost.attention_memory(big) / mt.cost.attention_memory(small)
     assert eager == pytest.approx(tokens**2, rel=1e-3) and fused == pytest.approx(tokens, rel=1e-3)
-    est_small, est_big = (curves.activation_elements(c, fused=True)[0] for c in (small, big))
+    est_small, est_big = (cost.activation_elements(c, fused=True)[0] for c in (small, big))
     assert est_big / est_small == pytest.approx(tokens, rel=0.01)  # fused: linear overall
     # FLOPs stay quadratic whatever the kernel; divided's grow about linearly
     assert mt.cost.macs(big) / mt.cost.macs(small) > 1.3 * tokens
@@ -71,7 +74,7 @@ def test_joint_crosses_32gb_where_the_paper_ran_out_of_memory():
     assert divided[("frames", 224, 32)]["train_eager_gib"] < 32
     assert curves.first_over(rows, "joint", "size", "train_fused_gib") is None
     cfg = curves.config_at("base", "joint", 8, 448)
-    assert curves.max_batch(cfg) < curves.max_batch(cfg, fused=True)
+    assert cost.max_batch(cfg) < cost.max_batch(cfg, fused=True)
 
 
 def test_peak_memory_sees_a_big_allocation():
@@ -87,7 +90,7 @@ def test_measured_peak_agrees_with_the_estimate_and_eager_costs_more():
     fused = measure.measure(cfg, batch=1, eager=False, device="cpu", repeats=1)
     eager = measure.measure(cfg, batch=1, eager=True, device="cpu", repeats=1)
     assert eager["peak_bytes"] > 1.5 * fused["peak_bytes"]
-    est = curves.training_memory(cfg, 1, fused=False)
+    est = cost.training_memory(cfg, 1, fused=False)
     estimate = est["activations"] + est["transient"] + est["gradients"]
     # RSS in a process that already ran hundreds of tests carries allocator slack
     # (measured 0.88-1.06x alone, 1.68x once inside the full suite): same order of magnitude
@@ -107,13 +110,13 @@ def test_measure_sweep_times_and_measures_each_point_beside_the_analytic_values(
 
 
 def test_plots_are_figures():
-    fig = curves.plot_cost_curves(curves.sweep(sizes=(224, 448), frames=(8, 16)))
+    fig = cost_figures.plot_cost_curves(curves.sweep(sizes=(224, 448), frames=(8, 16)))
     assert len(fig.axes) == 8
     rows = [dict(scheme="joint", frames=8, size=s, batch=1, eager=e, device="cpu",
                  time_s=s * 1e-4 * (2 if e else 1), gmacs=s * 1e-3, peak_bytes=s * 2**10,
                  estimate_bytes=s * 2**10, memory_method="m")
             for s in (32, 64) for e in (False, True)]
-    fig = measure.plot_measured(rows)
+    fig = cost_figures.plot_measured(rows)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 3  # fused, fitted line, eager
     assert "| joint | 8 | 32 |" in measure.format_measured(rows)
 

@@ -212,10 +212,10 @@ def test_kinetics_subset_build_resume_and_report(tmp_path, capsys):
 
 
 def test_class_presets_name_kinetics400_classes():
-    from mini_timesformer.data.prepare import PRESET_DIR, class_preset
+    from mini_timesformer.data.prepare import class_preset
+    from mini_timesformer.pretrained import load_label_names
 
-    labels = PRESET_DIR.parent / "mini_timesformer" / "labels" / "kinetics400.txt"
-    known = set(labels.read_text().splitlines())
+    known = set(load_label_names("kinetics400"))
     for name in ("kinetics400_motion10", "kinetics400_appearance10"):
         names = class_preset(name)
         assert len(names) == 10 and len(set(names)) == 10

@@ -118,7 +118,7 @@ def test_truncated_empty_and_non_video_files_raise(tmp_path):
     real = _sample("carphone_pristine.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(real[: len(real) // 2])
-    with pytest.raises(av.error.InvalidDataError):  # design.md: raised on open
+    with pytest.raises(av.error.InvalidDataError):  # measured: PyAV raises on open
         probe_video(cut)
     with pytest.raises(FileNotFoundError, match="not found"):
         read_frames(tmp_path / "missing.mp4", [0])

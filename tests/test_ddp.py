@@ -16,8 +16,8 @@ import sys
 import pytest
 import torch
 
-from mini_timesformer.checkpoint import load_checkpoint
 from mini_timesformer.cli import main
+from mini_timesformer.train.checkpoint import load_checkpoint
 
 ARGS = ["train", "--frames", "4", "--size", "16", "--steps", "2", "--train-size", "16",
         "--val-size", "6", "--optimizer", "sgd", "--lr", "0.1", "--no-progress", "--seed", "3"]

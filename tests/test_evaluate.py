@@ -12,7 +12,7 @@ import torch
 import mini_timesformer as mt
 from mini_timesformer.cli import main
 from mini_timesformer.data import SyntheticVideos
-from mini_timesformer.evaluate import MetricCounts, MultiViewClips, compute_metrics, evaluate
+from mini_timesformer.train.evaluate import MetricCounts, MultiViewClips, compute_metrics, evaluate
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

@@ -12,7 +12,7 @@ import json
 import pytest
 import torch
 import transformers
-from helpers import randomised
+from helpers import randomize
 from safetensors.torch import load_file, save_file
 
 import mini_timesformer as mt
@@ -32,7 +32,7 @@ def _hf_model(attention, frames, image, patch, width, depth, heads, labels):
         num_hidden_layers=depth, num_attention_heads=heads, intermediate_size=2 * width,
         attention_type=attention, id2label={i: f"action {i}" for i in range(labels)})
     model = transformers.TimesformerForVideoClassification(config).eval()
-    randomised(model, seed=frames * 100 + width)
+    randomize(model, seed=frames * 100 + width, std=0.2)
     return model
 
 
@@ -178,7 +178,7 @@ def _small_cfg(attention, **kw):
 def test_save_pretrained_round_trips_exactly(attention, tmp_path):
     cfg = _small_cfg(attention, label_names=["a", "b", "c"], mean=(0.5,) * 3, std=(0.25,) * 3)
     model = mt.TimeSformer(cfg).eval()
-    randomised(model)
+    randomize(model, std=0.2)
     model.save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
     loaded = mt.TimeSformer.from_pretrained(tmp_path)
@@ -191,7 +191,7 @@ def test_save_pretrained_round_trips_exactly(attention, tmp_path):
 
 
 def test_training_checkpoint_loads(tmp_path):
-    from mini_timesformer.checkpoint import save_checkpoint
+    from mini_timesformer.train.checkpoint import save_checkpoint
 
     model = mt.TimeSformer(_small_cfg("divided")).eval()
     path = save_checkpoint(tmp_path / "last.pt", model=model, classes=["x", "y", "z"])

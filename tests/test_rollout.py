@@ -2,14 +2,14 @@
 
 import pytest
 import torch
-from helpers import nano, randomised
+from helpers import nano, randomize
 
 import mini_timesformer as mt
-from mini_timesformer import rollout as ro
+from mini_timesformer.viz import rollout as ro
 
 
 def _attention(scheme, T=4, size=32, depth=2, num_heads=4, seed=0):
-    model = randomised(mt.TimeSformer(nano(scheme, depth=depth, num_heads=num_heads)), seed)
+    model = randomize(mt.TimeSformer(nano(scheme, depth=depth, num_heads=num_heads)), seed, std=0.2)
     video = torch.randn(2, T, 3, size, size, generator=torch.Generator().manual_seed(seed))
     _, attention, grid = ro.model_attention(model, video)
     return model, video, attention, grid
@@ -73,7 +73,7 @@ def test_space_rollout_is_the_mean_of_per_frame_vit_rollouts():
 
 @pytest.mark.parametrize("scheme", mt.SCHEMES)
 def test_uniform_attention_gives_a_uniform_map(scheme):
-    model = randomised(mt.TimeSformer(nano(scheme, depth=2)))
+    model = randomize(mt.TimeSformer(nano(scheme, depth=2)), std=0.2)
     with torch.no_grad():  # q = k = 0 -> every score equal -> softmax uniform in each group
         for module in model.modules():
             if isinstance(module, mt.attention.MultiHeadAttention):
@@ -98,7 +98,7 @@ def test_identity_attention_gives_identity_blocks_and_a_uniform_map(scheme):
 @pytest.mark.parametrize("scheme", ["joint", "divided", "local_global", "axial"])
 def test_step_matrix_is_the_mixing_the_model_really_does(scheme):
     """With one head, every step's residual branch is A_step @ (its per-token values)."""
-    model = randomised(mt.TimeSformer(nano(scheme, depth=1, num_heads=1)), seed=4)
+    model = randomize(mt.TimeSformer(nano(scheme, depth=1, num_heads=1)), seed=4, std=0.2)
     grid = (4, 4, 4)
     x = torch.randn(2, 1 + 4 * 16, 64)
     for step in model.blocks[0].steps.values():
@@ -178,7 +178,7 @@ def test_object_attention_reports_the_ratio_of_the_rollout():
     from mini_timesformer.data import SyntheticVideos
 
     dataset = SyntheticVideos("motion", size=4, seed=1)
-    model = randomised(mt.TimeSformer(nano("divided", depth=1, num_classes=8)))
+    model = randomize(mt.TimeSformer(nano("divided", depth=1, num_classes=8)), std=0.2)
     report = ro.object_attention(model, dataset, num_clips=4, batch_size=3)
     clips = torch.stack([dataset[i][0] for i in range(4)])
     video = mt.data.to_float_clip(clips, model.config.mean, model.config.std)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import mini_timesformer as mt
-from mini_timesformer import checkpoint as ckpt
 from mini_timesformer.cli import main
-from mini_timesformer.optim import param_groups, step_decay, warmup_cosine
 from mini_timesformer.train import NonFiniteLossError, train
+from mini_timesformer.train import checkpoint as ckpt
+from mini_timesformer.train.optim import param_groups, step_decay, warmup_cosine
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -25,7 +25,7 @@ def tiny_model(attention="divided", drop_path=0.0, seed=0):
     return mt.TimeSformer(cfg)
 
 
-TINY = dict(frames=4, size=16, train_size=32, val_size=16, batch_size=8, progress=False,
+TINY = dict(num_frames=4, size=16, train_size=32, val_size=16, batch_size=8, progress=False,
             plots=False, val_every=0)
 
 
@@ -78,7 +78,7 @@ def test_crash_mid_write_leaves_the_previous_checkpoint_loadable(tmp_path, monke
     monkeypatch.undo()
     state = ckpt.load_checkpoint(path)
     assert state["step"] == 5
-    restored, _ = ckpt.model_from_checkpoint(path)
+    restored = mt.TimeSformer.from_pretrained(path)
     for key, value in model.state_dict().items():
         torch.testing.assert_close(restored.state_dict()[key], value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]  # no temp file left

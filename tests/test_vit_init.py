@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import randomised
+from helpers import randomize
 from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer
 
@@ -17,7 +17,7 @@ import mini_timesformer as mt
 def _vit(dim=32, depth=2, heads=4, size=32, patch=8, classes=5, seed=1):
     vit = VisionTransformer(img_size=size, patch_size=patch, embed_dim=dim, depth=depth,
                             num_heads=heads, num_classes=classes).eval()
-    randomised(vit, seed)
+    randomize(vit, seed, std=0.2)
     return vit
 
 
@@ -84,10 +84,10 @@ def test_from_vit_added_steps_start_as_identity(attention):
         added = [s for b in model.blocks for s in b.steps.values() if s.extra is not None]
         assert added and all(not s.extra.weight.any() for s in added)
         for step in added:  # whatever the added attention computes, nothing changes
-            randomised(step.attn, seed=7)
-            randomised(step.norm, seed=8)
+            randomize(step.attn, seed=7, std=0.2)
+            randomize(step.norm, seed=8, std=0.2)
         torch.testing.assert_close(model.forward_features(video), before, atol=0, rtol=0)
-        randomised(added[0].extra, seed=9)
+        randomize(added[0].extra, seed=9, std=0.2)
         assert not torch.allclose(model.forward_features(video), before)
 
 

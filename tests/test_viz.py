@@ -6,18 +6,18 @@ import av
 import numpy as np
 import pytest
 import torch
-from helpers import nano, randomised
+from helpers import nano, randomize
 from matplotlib.figure import Figure
 from PIL import Image
 
 import mini_timesformer as mt
-from mini_timesformer import rollout as ro
 from mini_timesformer import viz
+from mini_timesformer.viz import rollout as ro
 
 
 @pytest.fixture(scope="module")
 def divided():
-    model = randomised(mt.TimeSformer(nano("divided", depth=2)), std=0.1)
+    model = randomize(mt.TimeSformer(nano("divided", depth=2)), std=0.1)
     video = torch.randn(1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     frames = (torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255
               ).to(torch.uint8)

@@ -26,7 +26,7 @@ import torch
 
 import mini_timesformer as mt
 from mini_timesformer import checks
-from mini_timesformer.rollout import attention_rollout
+from mini_timesformer.viz.rollout import attention_rollout
 
 torch.manual_seed(0)
 

@@ -10,11 +10,12 @@ with stored arrays: every expected value is computed on the fly.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 from torch import nn
+
+from ..runtime import single_thread as single_thread  # checks run on one thread: tiny tensors
 
 ATOL = 1e-4
 RTOL = 1e-4
@@ -22,20 +23,6 @@ RTOL = 1e-4
 
 class CheckFailed(AssertionError):
     """A check found a mismatch; the message says what was expected and the likely mistake."""
-
-
-def single_thread(check):
-    """Run a check on one CPU thread: its tensors are tiny, and on a busy machine thread
-    hand-offs cost 100× more than the maths."""
-    @functools.wraps(check)
-    def run(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return check(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return run
 
 
 def passed(message: str) -> None:
@@ -53,21 +40,25 @@ def randn(*shape, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def randomize(module: nn.Module, seed: int) -> nn.Module:
+def randomize(module: nn.Module, seed: int = 0, std: float | None = None) -> nn.Module:
     """Give every parameter a random value so that each piece of the maths matters.
 
     (The package zero-initialises the extra Linear of added steps and the time
     embedding; a check run with those zeros could not tell a forgotten piece apart.)
+    ``std=None``: weight matrices and embeddings get N(0, 1/fan_in), LayerNorm gains
+    1 + N(0, 0.2²), biases N(0, 0.2²). ``std``: every value N(0, std²), gains 1 + that
+    (small ``std`` gives soft attention). Returns the module in eval mode.
     """
     g = generator(seed)
+    spread = 0.2 if std is None else std
     for name, p in module.named_parameters():
-        if isinstance(p, torch.Tensor) and p.ndim >= 2:
-            fan_in = p[0].numel()
-            p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
+        noise = torch.randn(p.shape, generator=g)
+        if p.ndim >= 2:
+            p.copy_(noise / math.sqrt(p[0].numel()) if std is None else noise * std)
         elif name.endswith("weight"):  # LayerNorm gains near 1
-            p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            p.copy_(1 + spread * noise)
         else:
-            p.copy_(0.2 * torch.randn(p.shape, generator=g))
+            p.copy_(spread * noise)
     return module.eval()
 
 

@@ -24,7 +24,7 @@ def _axial_weights(batch: int, grid, step: str, seed: int) -> torch.Tensor:
 
 def _step_variant(weights, step, grid, as_step=None, cls_row="mean", transpose=False):
     """The package's matrix, or one built with a classic mistake."""
-    from ..rollout import step_matrix
+    from ..viz.rollout import step_matrix
 
     with_cls = step == AXIAL[-1]
     A = step_matrix(weights, as_step or step, grid, with_cls)
@@ -85,7 +85,7 @@ def check_step_matrix(fn, grid=(2, 2, 3), batch: int = 2, seed: int = 0) -> None
 
 def _axial_variant(attention, grid, heads="mean", residual=True, order="later-left",
                    step_order="later-left", layers=None, row=True, normalise=True):
-    from ..rollout import step_matrix
+    from ..viz.rollout import step_matrix
 
     total = None
     for block in attention[-layers:] if layers else attention:
@@ -113,7 +113,7 @@ def check_axial_rollout(fn, frames: int = 2, grid=(2, 3), depth: int = 2, batch:
     """fn(attention, grid) -> relevance (B, T, H', W') for an axial model, against
     ``mt.rollout.rollout`` (heads averaged, 0.5·A + 0.5·I per step, steps and blocks
     multiplied later-left, CLS row, sum 1)."""
-    from ..rollout import rollout
+    from ..viz.rollout import rollout
 
     H, W = grid
     cfg = tiny_config(attention="axial", num_frames=frames, image_size=4 * max(H, W),

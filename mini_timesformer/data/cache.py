@@ -1,6 +1,6 @@
 """A decoded-frame cache: every frame of every clip as uint8, memory-mapped.
 
-Decoding is what starves a GPU on video (design.md); a clip decoded once into
+Decoding is what starves a GPU on video (docs/data.md); a clip decoded once into
 ``frames.u8`` (one flat uint8 file, clips back to back as (N, H, W, 3)) is then read by
 slicing a memory map — no decoder, no seek, shared between DataLoader workers by the
 page cache. Size: frames × H × W × 3 bytes (a 10 s clip at 15 fps, 160×284: ~20 MB).
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import MissingPathError
 from .video import read_video
 
 
@@ -25,7 +26,7 @@ class FrameCache:
         self.folder = Path(folder)
         index_file = self.folder / "index.json"
         if not index_file.is_file():
-            raise FileNotFoundError(f"no frame cache at {self.folder} (missing index.json); "
+            raise MissingPathError(f"no frame cache at {self.folder} (missing index.json); "
                                     f"build one with `mini-timesformer data-cache`")
         self.entries = json.loads(index_file.read_text())["clips"]
         self._memmap = None  # opened lazily, once per process

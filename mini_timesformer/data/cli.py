@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UserError
+
 
 def _synthetic(args) -> int:
     from .prepare import write_synthetic_dataset

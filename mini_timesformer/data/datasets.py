@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import MissingPathError, NotAFolderError, UserError
 from .cache import FrameCache
 from .sampling import dense_indices, segment_indices
 from .video import VIDEO_EXTENSIONS, read_clip
@@ -72,7 +73,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
                  target_fps: float | None = 30.0, sampling: str = "dense", train: bool = True,
                  transform=None, cache=None, seed: int | None = None):
         if sampling not in SAMPLINGS:
-            raise ValueError(f"unknown sampling {sampling!r}; expected one of {SAMPLINGS}")
+            raise UserError(f"unknown sampling {sampling!r}; expected one of {SAMPLINGS}")
         self.classes = list(classes)
         self.num_frames, self.stride, self.target_fps = num_frames, stride, target_fps
         self.sampling, self.train, self.transform = sampling, train, transform
@@ -93,7 +94,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
                   f"{len(missing) + len(self.samples)}, e.g. {missing[0]} "
                   f"(all listed by .skip_summary())", file=sys.stderr)
         if not self.samples:
-            raise ValueError(f"{type(self).__name__}: no readable video found "
+            raise UserError(f"{type(self).__name__}: no readable video found "
                              f"({len(self.skip_log.entries())} missing)")
 
     def __len__(self) -> int:
@@ -161,7 +162,7 @@ def _read_classes(classes, fallback: list[str]) -> list[str]:
     if isinstance(classes, (str, os.PathLike)):
         path = Path(classes)
         if not path.is_file():
-            raise FileNotFoundError(f"class list not found: {path}")
+            raise MissingPathError(f"class list not found: {path}")
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return list(classes)
 
@@ -172,7 +173,7 @@ class VideoFolder(VideoClipDataset):
     def __init__(self, root, *, classes=None, **kwargs):
         root = Path(root)
         if not root.is_dir():
-            raise NotADirectoryError(f"VideoFolder: expected a folder with one sub-folder per "
+            raise NotAFolderError(f"VideoFolder: expected a folder with one sub-folder per "
                                      f"class, got {root}")
         found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         names = _read_classes(classes, found)
@@ -182,7 +183,7 @@ class VideoFolder(VideoClipDataset):
                            if p.suffix.lower() in VIDEO_EXTENSIONS)
             samples += [(p, label) for p in files]
         if not samples:
-            raise ValueError(f"VideoFolder: no videos ({', '.join(VIDEO_EXTENSIONS)}) in the "
+            raise UserError(f"VideoFolder: no videos ({', '.join(VIDEO_EXTENSIONS)}) in the "
                              f"class folders of {root}")
         cache = kwargs.pop("cache", "auto")
         if cache == "auto":

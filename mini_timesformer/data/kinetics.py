@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import MissingPathError, NotAFolderError, UserError
 from .datasets import VideoClipDataset, _read_classes
 
 OFFICIAL_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
@@ -47,13 +48,13 @@ def read_annotations(path) -> tuple[list[Annotation], list[str]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"annotation file not found: {path}")
+        raise MissingPathError(f"annotation file not found: {path}")
     lines = path.read_text().splitlines()
     header = [h.strip() for h in lines[0].split(",")] if lines else []
     if all(column in header for column in OFFICIAL_COLUMNS):
         return _read_official(path, lines, header)
     if "youtube_id" in header:
-        raise ValueError(f"{path}: expected columns {','.join(OFFICIAL_COLUMNS)},split "
+        raise UserError(f"{path}: expected columns {','.join(OFFICIAL_COLUMNS)},split "
                          f"(the test split without labels cannot be used), got {lines[0]}")
     return _read_pyslowfast(path, lines)
 
@@ -99,7 +100,7 @@ def find_annotation_file(root: Path, split: str) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"no annotation file for split {split!r} under {root}; expected "
+    raise MissingPathError(f"no annotation file for split {split!r} under {root}; expected "
                             f"one of: {', '.join(str(c.relative_to(root)) for c in candidates)}")
 
 
@@ -133,7 +134,7 @@ class KineticsDataset(VideoClipDataset):
                  cache="auto", train: bool | None = None, **kwargs):
         root = Path(root)
         if not root.is_dir():
-            raise NotADirectoryError(f"KineticsDataset: root folder not found: {root}")
+            raise NotAFolderError(f"KineticsDataset: root folder not found: {root}")
         file = Path(annotations) if annotations is not None else find_annotation_file(root, split)
         rows, problems = read_annotations(file)
         for problem in problems:
@@ -153,7 +154,7 @@ class KineticsDataset(VideoClipDataset):
                 continue  # a class outside the chosen class list
             samples.append((locate_clip(root, split, row), label))
         if not samples:
-            raise ValueError(f"KineticsDataset: {file} has no usable rows for the "
+            raise UserError(f"KineticsDataset: {file} has no usable rows for the "
                              f"{len(names)} classes ({len(problems)} malformed)")
         if cache == "auto":
             folder = root / "cache" / split

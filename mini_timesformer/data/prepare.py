@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..errors import MissingPathError, NotAFolderError, UserError
 from .kinetics import (
     Annotation,
     find_annotation_file,
@@ -36,7 +37,7 @@ def class_preset(name: str) -> list[str]:
     path = Path(name) if name.endswith(".txt") else PRESET_DIR / f"{name}.txt"
     if not path.is_file():
         known = sorted(p.stem for p in PRESET_DIR.glob("kinetics*.txt"))
-        raise FileNotFoundError(f"unknown class preset {name!r}; expected one of "
+        raise MissingPathError(f"unknown class preset {name!r}; expected one of "
                                 f"{', '.join(known) or '(none found)'} or a .txt file")
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
@@ -48,12 +49,12 @@ def choose_classes(available: list[str], classes, seed: int = 0) -> list[str]:
         classes = int(classes)
     if isinstance(classes, int):
         if not 0 < classes <= len(available):
-            raise ValueError(f"expected 1..{len(available)} classes, got {classes}")
+            raise UserError(f"expected 1..{len(available)} classes, got {classes}")
         return sorted(random.Random(seed).sample(sorted(available), classes))
     names = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else classes
     unknown = [name for name in names if name not in available]
     if unknown:
-        raise ValueError(f"classes not in the annotations: {', '.join(unknown)}")
+        raise UserError(f"classes not in the annotations: {', '.join(unknown)}")
     return sorted(names)
 
 
@@ -93,7 +94,7 @@ def build_kinetics_subset(source, out, classes, per_class: int, *,
     """
     source, out = Path(source), Path(out)
     if not source.is_dir():
-        raise NotADirectoryError(f"Kinetics source folder not found: {source}")
+        raise NotAFolderError(f"Kinetics source folder not found: {source}")
     tables = {split: read_annotations(find_annotation_file(source, split))[0]
               for split in splits}
     chosen = choose_classes(sorted({row.label for row in tables[splits[0]]}), classes, seed)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import UserError
+
 
 def _check(num_video_frames: int, num_frames: int) -> None:
     if num_video_frames < 1:
-        raise ValueError(f"expected a video with at least 1 frame, got {num_video_frames}")
+        raise UserError(f"expected a video with at least 1 frame, got {num_video_frames}")
     if num_frames < 1:
-        raise ValueError(f"expected num_frames >= 1, got {num_frames}")
+        raise UserError(f"expected num_frames >= 1, got {num_frames}")
 
 
 def clip_span(num_frames: int, stride: int, video_fps: float = 30.0,
@@ -40,9 +42,9 @@ def dense_indices(num_video_frames: int, num_frames: int = 8, stride: int = 32, 
     """
     _check(num_video_frames, num_frames)
     if stride < 1:
-        raise ValueError(f"expected stride >= 1, got {stride}")
+        raise UserError(f"expected stride >= 1, got {stride}")
     if clip_index is not None and not 0 <= clip_index < num_clips:
-        raise ValueError(f"expected 0 <= clip_index < num_clips={num_clips}, got {clip_index}")
+        raise UserError(f"expected 0 <= clip_index < num_clips={num_clips}, got {clip_index}")
     step = stride * video_fps / target_fps  # video frames between two sampled frames
     slack = max(num_video_frames - clip_span(num_frames, stride, video_fps, target_fps), 0.0)
     if clip_index is None:

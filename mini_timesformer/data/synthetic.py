@@ -13,7 +13,7 @@ too slow for the demo's CPU budget.)
 ``long``: 64-frame clips whose class is the number of brief flashes (1–4), spread over the
 clip, so that 8 sampled frames cannot see them all (RQ5; see ``synthetic_long``).
 Motion is large relative to a patch (default 2–3 px/frame at 32 px, scaled with
-``image_size``): slower motion makes the models learn slowly (design.md).
+``image_size``; our choice): slower motion made the tiny models learn more slowly.
 """
 
 from __future__ import annotations
@@ -123,11 +123,11 @@ class SyntheticVideos(torch.utils.data.Dataset):
         if kind == "long":
             check_long(num_frames, tuple(event_frames))
         if num_frames < 2 or image_size < 16 or size < 1:
-            raise ValueError(f"SyntheticVideos: expected num_frames >= 2, image_size >= 16, "
+            raise UserError(f"SyntheticVideos: expected num_frames >= 2, image_size >= 16, "
                              f"size >= 1; got {num_frames}, {image_size}, {size}")
         speed = (2.0, 3.0) if speed is None else tuple(speed)
         if not 0 < speed[0] <= speed[1]:
-            raise ValueError(f"SyntheticVideos: expected 0 < speed[0] <= speed[1], got {speed}")
+            raise UserError(f"SyntheticVideos: expected 0 < speed[0] <= speed[1], got {speed}")
         self.kind, self.num_frames, self.image_size = kind, num_frames, image_size
         self.size, self.seed, self.speed, self.transform = size, seed, speed, transform
         self.event_frames = tuple(event_frames)

@@ -15,22 +15,23 @@ from collections.abc import Sequence
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from ..errors import UserError
 from .sampling import dense_indices
 from .video import read_clip
 
 
 def _check_clip(clip: torch.Tensor, where: str) -> None:
     if clip.ndim != 4 or clip.shape[1] != 3:
-        raise ValueError(f"{where}: expected a clip (T, 3, H, W), got shape {tuple(clip.shape)}")
+        raise UserError(f"{where}: expected a clip (T, 3, H, W), got shape {tuple(clip.shape)}")
 
 
 def to_float_clip(clip: torch.Tensor, mean: Sequence[float], std: Sequence[float]
                   ) -> torch.Tensor:
     """uint8 (..., 3, H, W) → float32 normalised ``(x / 255 - mean) / std``."""
     if clip.dtype != torch.uint8:
-        raise ValueError(f"to_float_clip: expected a uint8 clip, got {clip.dtype}")
+        raise UserError(f"to_float_clip: expected a uint8 clip, got {clip.dtype}")
     if clip.ndim < 3 or clip.shape[-3] != 3:
-        raise ValueError(f"to_float_clip: expected (..., 3, H, W), got {tuple(clip.shape)}")
+        raise UserError(f"to_float_clip: expected (..., 3, H, W), got {tuple(clip.shape)}")
     mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
     return (clip.float() / 255.0 - mean_t) / std_t
@@ -67,10 +68,10 @@ class TrainTransform:
             scale_range = (round(crop_size * 8 / 7), round(crop_size * 10 / 7))
         low, high = scale_range
         if not crop_size <= low <= high:
-            raise ValueError(f"train_transform: expected crop_size <= scale_range[0] <= "
+            raise UserError(f"train_transform: expected crop_size <= scale_range[0] <= "
                              f"scale_range[1], got crop {crop_size}, range {scale_range}")
         if (mean is None) != (std is None):
-            raise ValueError("train_transform: give both mean and std, or neither")
+            raise UserError("train_transform: give both mean and std, or neither")
         self.crop_size, self.scale_range, self.flip = crop_size, (low, high), flip
         self.mean, self.std, self.generator = mean, std, generator
 
@@ -100,6 +101,23 @@ def train_transform(crop_size: int, scale_range: tuple[int, int] | None = None,
     return TrainTransform(crop_size, scale_range, flip, mean, std, generator)
 
 
+def parse_views(text: str) -> tuple[int, int]:
+    """``"1x3"`` -> (1 temporal clip, 3 spatial crops): the ``--views`` of ``predict``/``eval``."""
+    try:
+        clips, crops = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"expected CLIPSxCROPS such as 1x3 or 3x3, got {text!r}") from None
+    check_views(clips, crops)
+    return clips, crops
+
+
+def check_views(num_clips: int, num_crops: int) -> None:
+    """One-line error unless there is at least one clip and 1 or 3 crops."""
+    if num_clips < 1 or num_crops not in (1, 3):
+        raise UserError(f"expected CLIPSxCROPS views with at least 1 clip and 1 or 3 crops, "
+                        f"got {num_clips}x{num_crops}")
+
+
 def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
                short_side: int | None = None, mean: Sequence[float] | None = None,
                std: Sequence[float] | None = None) -> torch.Tensor:
@@ -110,10 +128,10 @@ def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
     """
     _check_clip(clip, "test_views")
     if num_crops not in (1, 3):
-        raise ValueError(f"test_views: expected num_crops 1 or 3, got {num_crops}")
+        raise UserError(f"test_views: expected num_crops 1 or 3, got {num_crops}")
     short_side = crop_size if short_side is None else short_side
     if short_side < crop_size:
-        raise ValueError(f"test_views: short_side {short_side} is smaller than crop {crop_size}")
+        raise UserError(f"test_views: short_side {short_side} is smaller than crop {crop_size}")
     clip = resize_short_side(clip, short_side)
     height, width = clip.shape[-2:]
     centre = ((height - crop_size) // 2, (width - crop_size) // 2)

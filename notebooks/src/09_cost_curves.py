@@ -26,7 +26,8 @@ import torch
 from IPython.display import display
 
 import mini_timesformer as mt
-from mini_timesformer import curves, measure
+from mini_timesformer.perf import curves, measure
+from mini_timesformer.viz import cost_figures
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 _ = torch.manual_seed(0)
@@ -121,7 +122,7 @@ for row in rows:
     if row["scheme"] in ("joint", "divided"):
         T, px = row["frames"], row["size"]
         assert abs(row["gmacs"] - macs_by_hand(row["scheme"], T, px) / 1e9) < 1e-6
-display(curves.plot_cost_curves(rows))
+display(cost_figures.plot_cost_curves(rows))
 
 # %% [markdown]
 # ## Memory: why joint attention does not fit (§4.1)
@@ -158,9 +159,9 @@ fits = {}
 for name, (T, px) in points.items():
     for scheme in ("joint", "divided"):
         cfg = curves.config_at("base", scheme, T, px)
-        eager = curves.training_memory(cfg, batch=1)["total"] / 2**30
-        fused = curves.training_memory(cfg, batch=1, fused=True)["total"] / 2**30
-        fits[name, scheme] = curves.max_batch(cfg)
+        eager = mt.cost.training_memory(cfg, batch=1)["total"] / 2**30
+        fused = mt.cost.training_memory(cfg, batch=1, fused=True)["total"] / 2**30
+        fits[name, scheme] = mt.cost.max_batch(cfg)
         print(f"{name:>26} {scheme:>8}: one clip needs {eager:5.1f} GiB eager, {fused:4.1f} GiB "
               f"fused; clips that fit in 32 GB (eager): {fits[name, scheme]}")
 for name in list(points)[1:]:  # where the paper's joint model ran out of memory
@@ -187,7 +188,7 @@ print(f"joint 8×448, one layer: eager {eager_b / 2**30:.2f} GiB vs fused {fused
 assert eager_b > 10 * fused_b  # at least an order of magnitude
 worst = max(r["train_fused_gib"] for r in rows if r["scheme"] == "joint")
 print(f"joint attention, fused, largest clip of the sweep: {worst:.1f} GiB for one clip")
-assert worst < curves.V100_BYTES / 2**30  # fits in 32 GB at every size and length
+assert worst < mt.cost.V100_BYTES / 2**30  # fits in 32 GB at every size and length
 
 # %% [markdown]
 # ## Measured on this machine
@@ -202,7 +203,7 @@ assert worst < curves.V100_BYTES / 2**30  # fits in 32 GB at every size and leng
 measured = measure.measure_sweep(schemes=("joint", "divided"),
                                  sizes=(32,) if SMOKE else (32, 48, 64, 96), batch=1)
 print(measure.format_measured(measured))
-display(measure.plot_measured(measured))
+display(cost_figures.plot_measured(measured))
 for scheme in ("joint", "divided"):
     peaks = {r["eager"]: r["peak_bytes"] for r in measured
              if r["scheme"] == scheme and r["size"] == max(x["size"] for x in measured)}

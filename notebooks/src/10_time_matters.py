@@ -36,7 +36,8 @@ from mini_timesformer.checks.measured import budget_name, expect
 from mini_timesformer.evaluate import compute_metrics
 from mini_timesformer.paths import runs_dir
 from mini_timesformer.train import train
-from mini_timesformer.train_config import AugmentedClips, pick_device
+from mini_timesformer.train.evaluate import compute_metrics
+from mini_timesformer.train.inputs import AugmentedClips
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)

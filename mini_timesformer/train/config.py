@@ -1,0 +1,114 @@
+"""``TrainConfig``: every choice of a training run, validated, and the ``--data`` spec.
+
+The CLI flags of ``mini-timesformer train`` map one to one onto its fields; model sizes
+use ``TimeSformerConfig``'s names (``num_frames``, ``drop_path_rate``; flags ``--frames``,
+``--drop-path``). ``--data`` takes one of:
+
+* ``synthetic-motion`` / ``synthetic-appearance`` — clips generated on the fly
+  (``mt.data.SyntheticVideos``); motion classes need time, appearance classes do not;
+* ``kinetics:DIR`` — Kinetics in its official layout (``mt.data.KineticsDataset``);
+* ``folder:DIR`` — ``DIR/<class>/<video>`` (or ``DIR/train`` and ``DIR/val`` holding that).
+
+``--init`` takes ``scratch``, ``vit:PATH`` (ImageNet ViT weights, the paper's
+initialisation, Appendix A) or ``PATH`` (a TimeSformer checkpoint to fine-tune).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..config import check_known_fields
+from ..errors import UserError
+from ..schemes import canonical_scheme
+
+SYNTHETIC_KINDS = {"synthetic-motion": "motion", "synthetic-appearance": "appearance"}
+VAL_SEED_OFFSET = 100_003  # synthetic validation clips never coincide with training clips
+
+
+@dataclass
+class TrainConfig:
+    """Every choice of a training run (defaults: a nano model on synthetic motion, CPU)."""
+
+    # model
+    preset: str = "nano"
+    attention: str = "divided"
+    num_frames: int = 8  # --frames
+    size: int | None = None  # frame size; default = the preset's image_size
+    init: str = "scratch"
+    drop_path_rate: float = 0.0  # --drop-path
+    # data
+    data: str = "synthetic-motion"
+    train_size: int = 4096  # synthetic clips per epoch
+    val_size: int = 512
+    stride: int = 32  # frames between sampled frames (file datasets, at 30 fps)
+    workers: int = 0
+    # optimisation
+    epochs: int = 10
+    steps: int | None = None  # overrides epochs
+    batch_size: int = 32
+    accum: int = 1
+    optimizer: str = "adamw"
+    lr: float | None = None  # adamw 1e-3, sgd 0.005
+    weight_decay: float | None = None  # adamw 0.05, sgd 1e-4
+    warmup_steps: int | None = None
+    clip_grad: float = 1.0
+    label_smoothing: float = 0.0
+    bf16: bool = True  # autocast on CUDA only
+    # bookkeeping
+    out: str = "runs/train"
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None  # CPU threads for torch (None: torch's default)
+    resume: bool = False
+    val_every: int = 1  # epochs; 0 = only at the end
+    checkpoint_every: int = 0  # steps; 0 = at each epoch end
+    stop_after: int | None = None  # stop (as if killed) after this many steps
+    progress: bool = True
+    progress_label: str | None = None
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        self.attention = canonical_scheme(self.attention)
+        positive = ("num_frames", "train_size", "val_size", "stride", "epochs", "batch_size", "accum")
+        for name in positive:
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise UserError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.steps is not None and self.steps < 1:
+            raise UserError(f"steps must be a positive integer, got {self.steps}")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise UserError(f"unknown optimizer {self.optimizer!r}; expected adamw or sgd")
+        if self.workers < 0:
+            raise UserError(f"workers must be >= 0, got {self.workers}")
+        parse_data_spec(self.data)  # fail early on a malformed --data
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> TrainConfig:
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a dict, refusing unknown keys with the list of known ones."""
+        check_known_fields(cls, values)
+        return cls(**values)
+
+
+def parse_data_spec(spec: str) -> tuple[str, str | None]:
+    """``"kinetics:DIR"`` -> ``("kinetics", "DIR")``; ``"synthetic-motion"`` -> (it, None)."""
+    if spec in SYNTHETIC_KINDS:
+        return spec, None
+    kind, sep, root = spec.partition(":")
+    if kind in ("kinetics", "folder") and sep and root:
+        return kind, root
+    raise UserError(f"unknown --data {spec!r}; expected synthetic-motion, "
+                     f"synthetic-appearance, kinetics:DIR or folder:DIR")
+
+
+def image_size(cfg: TrainConfig) -> int:
+    from ..config import PRESETS
+
+    if cfg.preset not in PRESETS:
+        raise UserError(f"unknown preset {cfg.preset!r}; expected one of: {', '.join(PRESETS)}")
+    return cfg.size or PRESETS[cfg.preset]["image_size"]
