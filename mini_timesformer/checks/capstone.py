@@ -23,6 +23,8 @@ import sys
 import types
 from pathlib import Path
 
+from ..errors import MissingPathError
+
 # Your definitions, by the lesson notebook they come from, in the order they are needed.
 PARTS = {
     "01_video_as_patches": ("patchify", "LinearPatchEmbed", "embed_tokens"),
@@ -71,7 +73,7 @@ def definitions(notebook, names) -> dict[str, str]:
     """
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise FileNotFoundError(f"no lesson notebook {notebook} (the capstone reads your code "
+        raise MissingPathError(f"no lesson notebook {notebook} (the capstone reads your code "
                                 f"from it; set MINI_TIMESFORMER_NOTEBOOKS to the folder)")
     found = {}
     for cell in json.loads(notebook.read_text())["cells"]:
@@ -114,7 +116,7 @@ def load_parts(notebooks=None) -> types.ModuleType:
 
 
 def model_path() -> Path:
-    from ..paths import runs_dir
+    from ..runtime import runs_dir
 
     return runs_dir("course", "my_timesformer.py")
 

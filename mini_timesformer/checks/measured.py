@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from ..errors import UserError
+
 
 def budget_name(budget) -> str:
     """The name of ``budget`` in ``mt.demo.BUDGETS`` (``"custom"`` if it is none of them)."""
@@ -32,7 +34,7 @@ def expect(what: str, value: float, low: float = -math.inf, high: float = math.i
         return f"{x:.1%}" if percent else f"{x:.3g}"
 
     if not (math.isfinite(low) or math.isfinite(high)):
-        raise ValueError(f"expect({what!r}): give low, high or both")
+        raise UserError(f"expect({what!r}): give low, high or both")
     expected = (f"{show(low)}–{show(high)}" if math.isfinite(low) and math.isfinite(high)
                 else f"≥ {show(low)}" if math.isfinite(low) else f"≤ {show(high)}")
     inside = low <= value <= high

@@ -24,7 +24,7 @@ def _chosen_classes(args):
     from .prepare import class_preset
 
     if (args.classes is None) == (args.class_preset is None):
-        raise ValueError("give exactly one of --classes N|a,b,c and --class-preset NAME")
+        raise UserError("give exactly one of --classes N|a,b,c and --class-preset NAME")
     return class_preset(args.class_preset) if args.class_preset else args.classes
 
 

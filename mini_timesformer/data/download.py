@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from ..errors import MissingPathError, UserError
 from .kinetics import read_annotations, write_annotations
 from .prepare import choose_classes, clip_path, write_clip
 from .stream import (
@@ -63,7 +64,7 @@ class DownloadState:
         self.path = path
         data = json.loads(path.read_text()) if path.is_file() else {}
         if data and data["classes"] != classes:
-            raise ValueError(f"{path.parent.parent} holds a download of other classes "
+            raise UserError(f"{path.parent.parent} holds a download of other classes "
                              f"({', '.join(data['classes'])}); use another --out or the "
                              f"same classes")
         self.data = {"classes": classes, "bytes": 0, "skipped": {},
@@ -93,10 +94,10 @@ def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None
     called after each written clip. Returns the report (also ``OUT/download_report.json``).
     """
     if per_class < 1 or (val_per_class is not None and val_per_class < 0):
-        raise ValueError(f"expected --per-class >= 1 and --val-per-class >= 0, got "
+        raise UserError(f"expected --per-class >= 1 and --val-per-class >= 0, got "
                          f"{per_class} and {val_per_class}")
     if max_parts is not None and max_parts < 1:
-        raise ValueError(f"expected --max-parts >= 1, got {max_parts}")
+        raise UserError(f"expected --max-parts >= 1, got {max_parts}")
     out = Path(out)
     work, net = out / ".download", {"retries": retries, "backoff": backoff, "timeout": timeout}
     base = base_url(mirror, source)
@@ -126,7 +127,7 @@ def _annotations(base: str, work: Path, split: str, net: dict):
         try:
             _write_atomic(copy, read_text(f"{base}/annotations/{split}.csv", **net))
         except RequestFailed as err:
-            raise FileNotFoundError(f"cannot read the {split} annotations: {err}") from None
+            raise MissingPathError(f"cannot read the {split} annotations: {err}") from None
     return read_annotations(copy)[0]
 
 

@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..errors import MissingPathError, NotAFolderError, UserError
+
 # The Kinetics-400 mirror of the Common Visual Data Foundation (k400_downloader.sh and
 # README of github.com/cvdfoundation/kinetics-dataset): annotations/, train/, val/, test/.
 CVDF_K400 = "https://s3.amazonaws.com/kinetics/400"
@@ -37,11 +39,11 @@ def base_url(mirror: str | None, source: str | Path | None) -> str:
     if source is not None:
         folder = Path(source).expanduser()
         if not folder.is_dir():
-            raise NotADirectoryError(f"--source folder not found: {folder}")
+            raise NotAFolderError(f"--source folder not found: {folder}")
         return folder.resolve().as_uri()
     url = (mirror or CVDF_K400).rstrip("/")
     if not re.match(r"^(https?|file)://", url):
-        raise ValueError(f"--mirror must be an http(s):// or file:// URL, got {mirror!r}")
+        raise UserError(f"--mirror must be an http(s):// or file:// URL, got {mirror!r}")
     return url
 
 
@@ -109,12 +111,12 @@ def part_urls(base: str, split: str, **kwargs) -> list[str]:
         lines = read_text(listing, **kwargs).splitlines()
     except RequestFailed as err:
         if not base.startswith("file://"):
-            raise FileNotFoundError(f"cannot read the {split} part list: {err}") from None
+            raise MissingPathError(f"cannot read the {split} part list: {err}") from None
         folder = Path(urllib.request.url2pathname(base[len("file://"):])) / split
         names = sorted((p.name for p in folder.glob("*.tar.gz")),
                        key=lambda n: (int(re.sub(r"\D", "", n) or -1), n))
         if not names:
-            raise FileNotFoundError(f"no {split}/k400_{split}_path.txt and no "
+            raise MissingPathError(f"no {split}/k400_{split}_path.txt and no "
                                     f"{split}/*.tar.gz under {folder.parent}") from None
         lines = names
     return [part_url(base, split, line) for line in lines if line.strip()]

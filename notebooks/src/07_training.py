@@ -43,15 +43,14 @@ import torch.nn.functional as F
 
 import mini_timesformer as mt
 import mini_timesformer.data as data
-from mini_timesformer import demo, optim
+from mini_timesformer import demo
 from mini_timesformer.checks import capstone
 from mini_timesformer.checks.measured import budget_name, expect
-from mini_timesformer.evaluate import MultiViewClips, evaluate
-from mini_timesformer.paths import runs_dir
-from mini_timesformer.summary import PAPER_TABLE1
-from mini_timesformer.train import train
-from mini_timesformer.train_config import pick_device
-from mini_timesformer.train_plots import curves_figure, read_csv
+from mini_timesformer.perf.table1 import PAPER_TABLE1
+from mini_timesformer.runtime import pick_device, runs_dir, threads_for_load
+from mini_timesformer.train import optim, train
+from mini_timesformer.train.evaluate import MultiViewClips, evaluate
+from mini_timesformer.viz.training import curves_figure, read_csv
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)
@@ -62,7 +61,7 @@ DEVICE = str(pick_device("auto"))
 # (measured by the demo's author), so we let the demo pick the thread count.
 BUDGET = demo.budget_for(DEVICE, SMOKE)
 BUDGET_NAME = budget_name(BUDGET)  # accuracy thresholds are asserted only where measured
-THREADS = demo.pick_threads() if DEVICE == "cpu" else None
+THREADS = threads_for_load() if DEVICE == "cpu" else None
 torch.manual_seed(0)
 print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!r}: {BUDGET}")
 
@@ -569,7 +568,7 @@ else:
 # %%
 K_RUN = RUNS / "kinetics"
 if SUBSET and VIT and GPU and not SMOKE:
-    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", frames=8, size=224,
+    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8, size=224,
           stride=32, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15, batch_size=32,
           accum=2, workers=8, out=str(K_RUN), plots=False)
     k_metrics = json.loads((K_RUN / "metrics.json").read_text())
@@ -605,7 +604,8 @@ else:
 if SUBSET and k_checkpoint.is_file():
     from IPython.display import display  # noqa: E402
 
-    from mini_timesformer import rollout, viz  # noqa: E402
+    from mini_timesformer import viz  # noqa: E402
+    from mini_timesformer.viz import rollout  # noqa: E402
 
     k_clip = k_views[0][0][1]  # the centre crop of the first validation video, float
     k_map = rollout.attention_rollout(k_model.cpu().float(), k_clip[None])[0]  # (T, H', W')
