@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from ..errors import UserError
 from .synthetic_long import (
     EVENT_FRAMES,
     LONG_CLASSES,
@@ -117,7 +118,7 @@ class SyntheticVideos(torch.utils.data.Dataset):
                  speed: tuple[float, float] | None = None, transform=None,
                  event_frames: tuple[int, int] = EVENT_FRAMES):
         if kind not in KINDS:
-            raise ValueError(f"SyntheticVideos: unknown kind {kind!r}; expected one of {KINDS}")
+            raise UserError(f"SyntheticVideos: unknown kind {kind!r}; expected one of {KINDS}")
         if num_frames is None:
             num_frames = LONG_FRAMES if kind == "long" else 8
         if kind == "long":

@@ -31,10 +31,10 @@ from IPython.display import display
 
 import mini_timesformer as mt
 import mini_timesformer.data as data
-from mini_timesformer import demo, rollout, viz
+from mini_timesformer import demo, viz
 from mini_timesformer.checks.measured import budget_name, expect
-from mini_timesformer.paths import runs_dir
-from mini_timesformer.train_config import pick_device
+from mini_timesformer.runtime import pick_device, runs_dir, threads_for_load
+from mini_timesformer.viz import rollout
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 HOME = runs_dir()  # the repository's runs/ (or $MINI_TIMESFORMER_HOME)

@@ -33,8 +33,7 @@ import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo
 from mini_timesformer.checks.measured import budget_name, expect
-from mini_timesformer.evaluate import compute_metrics
-from mini_timesformer.paths import runs_dir
+from mini_timesformer.runtime import pick_device, runs_dir, threads_for_load
 from mini_timesformer.train import train
 from mini_timesformer.train.evaluate import compute_metrics
 from mini_timesformer.train.inputs import AugmentedClips
@@ -45,7 +44,7 @@ RUNS = HOME / f"course-10{'-smoke' * SMOKE}"
 DEVICE = str(pick_device("auto"))
 BUDGET = demo.budget_for(DEVICE, SMOKE)
 MEASURED = budget_name(BUDGET) == "cpu"  # the ablation's thresholds were measured there
-THREADS = demo.pick_threads() if DEVICE == "cpu" else None
+THREADS = threads_for_load() if DEVICE == "cpu" else None
 # Paper, Table 4: top-1 with each positional embedding (K400, SSv2)
 PAPER_TABLE4 = {"none": (75.4, 45.8), "space": (77.8, 52.5), "space-time": (78.0, 59.5)}
 # Paper, Table 8: HowTo100M top-1 for clips of 8, 32, 64, 96 frames
