@@ -12,6 +12,7 @@ from einops import rearrange
 from torch import nn
 
 from ..config import TimeSformerConfig
+from ..errors import UserError
 from ..model import AttentionStep
 from ..schemes import merge_groups, split_groups
 from .core import CheckFailed, changed_tokens, describe_tokens, randomize
@@ -45,7 +46,7 @@ def in_layout(fn, layout: str):
     if layout == "ours":
         return fn
     if layout != "official":
-        raise ValueError(f"layout must be 'ours' or 'official', got {layout!r}")
+        raise UserError(f"layout must be 'ours' or 'official', got {layout!r}")
     return lambda x, grid, module: to_time_major(fn(to_patch_major(x, grid), grid, module),
                                                  grid)
 
