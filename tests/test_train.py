@@ -167,6 +167,9 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     (["train", "--data", "imagenet"], "unknown --data 'imagenet'"),
     (["train", "--attention", "spacetime", "--steps", "1"], "unknown attention scheme"),
     (["train", "--data", "kinetics:/no/such/dir"], "is not a directory"),
+    (["train", "--init", "smal", "--steps", "1", "--train-size", "8"],
+     "expected auto, small, vit-default, vit:PATH or a checkpoint PATH"),
+    (["train", "--attention-every", "-1"], "attention_every must be >= 0"),
     (["eval", "--checkpoint", "/no/such/run"], "no checkpoint at /no/such/run"),
     (["eval", "--checkpoint", "x", "--views", "3"], "expected CLIPSxCROPS"),
 ])

@@ -1,14 +1,9 @@
-"""``make demo``: the paper's central comparison (§4.1, Table 1) in one command, on a laptop.
+"""Running the demo: render each kind's clips once, train every scheme on them with the
+same budget (several single-thread runs at once on a CPU), then write the report.
 
-All five attention schemes are trained with the same budget on synthetic clips whose
-class is decided by *motion* (direction of a move, a turn, a size change — class 2k+1 is
-class 2k played backwards) and on clips whose class is decided by *appearance* (shape and
-texture). Space-only attention averages its frames, so on motion it can tell a pair apart
-only by chance — at most 50%, like its collapse on Something-Something-V2 (Table 1) —
-while on appearance it does as well as the others, like on Kinetics.
-
-Writes ``runs/demo/report.md``, ``results.json``, training curves, a cost-vs-accuracy plot
-and an attention-rollout figure; prints progress and the table at the end.
+``run_demo`` is what ``make demo`` calls; its steps are ``parallel_plan``, ``announce``,
+``render_data``, ``_run_jobs`` (one ``train_scheme`` per run) and ``report.write_report``.
+The package docstring (``demo/__init__.py``) says what the demo shows.
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--frames", dest="num_frames", type=positive_int, default=8)
     p.add_argument("--size", type=positive_int, default=None,
                    help="frame size (default: the preset's)")
-    p.add_argument("--init", default="scratch", help="scratch | vit:PATH | PATH (checkpoint)")
+    p.add_argument("--init", default="auto",
+                   help="auto (from scratch: small for nano/tiny, vit-default for small/base) "
+                   "| small | vit-default | vit:PATH (ImageNet ViT) | PATH (checkpoint)")
     p.add_argument("--epochs", type=positive_int, default=10)
     p.add_argument("--steps", type=positive_int, default=None, help="overrides --epochs")
     p.add_argument("--batch-size", type=positive_int, default=32, help="per process")
@@ -64,6 +66,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--checkpoint-every", type=int, default=0,
                    help="steps between checkpoints (0 = each epoch end)")
     p.add_argument("--val-every", type=int, default=1, help="epochs (0 = only at the end)")
+    p.add_argument("--attention-every", type=int, default=None, metavar="EPOCHS",
+                   help="attention rollout of 4 validation clips every EPOCHS epochs into "
+                   "OUT/attention/ (PNG per epoch + epochs.gif); default: about 10 per run "
+                   "on synthetic data, off on files; 0 = off")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_train)
 
@@ -103,8 +109,11 @@ def _train(args) -> int:
     metrics = json.loads((out / "metrics.json").read_text())
     val = metrics.get("val") or {}
     if val:
-        print(f"validation top-1 {val['top1']:.2%}, top-5 {val['top5']:.2%}")
-    print(f"run written to {out}")
+        print(f"validation top-1 {val['top1']:.2%}, top-5 {val['top5']:.2%} "
+              f"(init {metrics['init']})")
+    if metrics.get("attention_gif"):
+        print(f"attention while training: {metrics['attention_gif']}")
+    print(f"run written to {out} (summary: {out / 'report.md'})")
     return 0
 
 

@@ -3,8 +3,8 @@
 * ``raw_datasets(cfg, split)``: the uint8 clips of ``--data`` (synthetic, Kinetics, folder);
 * ``AugmentedClips`` / ``EvalViews`` / ``build_datasets``: float, normalised clips for
   training (augmented) and validation;
-* ``build_model(cfg, num_classes)``: the TimeSformer ``--init`` asks for (scratch, an
-  ImageNet ViT, or a checkpoint to fine-tune).
+* ``build_model(cfg, num_classes)``: the TimeSformer ``--init`` asks for (from scratch
+  with the small-model or ViT's init, an ImageNet ViT, or a checkpoint to fine-tune).
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from .. import data
 from ..config import TimeSformerConfig
 from ..errors import MissingPathError
 from ..model import TimeSformer
-from .config import SYNTHETIC_KINDS, VAL_SEED_OFFSET, TrainConfig, image_size, parse_data_spec
+from .config import (
+    FROM_SCRATCH_INITS,
+    SYNTHETIC_KINDS,
+    VAL_SEED_OFFSET,
+    TrainConfig,
+    image_size,
+    parse_data_spec,
+    resolve_init,
+)
+from .init import small_model_init
 
 
 class AugmentedClips(torch.utils.data.Dataset):
@@ -117,13 +126,15 @@ def build_model(cfg: TrainConfig, num_classes: int):
     """The TimeSformer ``--init`` asks for, with a ``num_classes``-way head."""
     sizes = dict(attention=cfg.attention, num_classes=num_classes, num_frames=cfg.num_frames,
                  image_size=image_size(cfg), drop_path_rate=cfg.drop_path_rate)
-    if cfg.init == "scratch":
-        return TimeSformer(TimeSformerConfig.preset(cfg.preset, **sizes))
+    init = resolve_init(cfg)
+    if init in FROM_SCRATCH_INITS:
+        model = TimeSformer(TimeSformerConfig.preset(cfg.preset, **sizes))  # ViT's init
+        return small_model_init(model, extra=True) if init == "small" else model
     if cfg.init.startswith("vit:"):
         return TimeSformer.from_vit(TimeSformerConfig.preset(cfg.preset, **sizes), cfg.init[4:])
     path = Path(cfg.init)
     if not path.exists():
         raise MissingPathError(f"--init {cfg.init}: no such file or directory (expected "
-                                f"scratch, vit:PATH or a checkpoint PATH)")
+                                f"auto, small, vit-default, vit:PATH or a checkpoint PATH)")
     # a run directory, a training checkpoint or a pretrained model; new head if needed
     return TimeSformer.from_pretrained(path, num_classes=num_classes)

@@ -7,8 +7,11 @@ One optimiser step = ``accum`` micro-batches of ``batch_size`` clips per process
 effective batch is ``batch_size × accum × world_size`` (the paper: 64, Appendix A).
 Written to the run directory: ``steps.csv`` (one row per optimiser step), ``epochs.csv``
 (train and validation metrics per epoch), ``metrics.json`` (summary), ``curves.png`` and
-``checkpoints/last.pt`` (atomic, see ``checkpoint.py``); ``resume=True`` continues from it
-and reproduces the uninterrupted loss curve exactly on CPU.
+``checkpoints/last.pt`` (atomic, see ``checkpoint.py``), ``report.md`` (the run in a few
+lines and any known plateau, see ``report.py``) and, every ``attention_every`` epochs,
+the attention rollout of fixed validation clips (``attention/``, see
+``viz/attention_epochs.py``); ``resume=True`` continues from the checkpoint and reproduces the
+uninterrupted loss curve exactly on CPU.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ..errors import UserError
 from ..runtime import cpu_threads, pick_device
 from . import distributed as dist
 from .checkpoint import load_checkpoint, save_checkpoint, set_rng_state
-from .config import TrainConfig
+from .config import TrainConfig, attention_every, resolve_init
 from .evaluate import evaluate
 from .inputs import build_datasets, build_model, raw_datasets
 from .optim import build_optimizer, build_scheduler
@@ -108,6 +111,7 @@ def train(config: TrainConfig | None = None, *, model=None, datasets=None,
     with dist.init_process_group() as ctx, cpu_threads(cfg.threads):
         device = pick_device(cfg.device, ctx.local_rank)
         torch.manual_seed(cfg.seed)  # identical initial weights on every process
+        init = resolve_init(cfg) if model is None else "model passed to train()"
         if datasets is None:
             raw = raw_datasets(cfg, "train"), raw_datasets(cfg, "val")
             classes = list(raw[0].classes)
@@ -117,15 +121,16 @@ def train(config: TrainConfig | None = None, *, model=None, datasets=None,
         else:
             train_set, val_set, classes = datasets
             model = model if model is not None else build_model(cfg, len(classes))
-        return _Trainer(cfg, model, train_set, val_set, classes, device, ctx).run()
+        return _Trainer(cfg, model, train_set, val_set, classes, device, ctx, init).run()
 
 
 
 class _Trainer:
     """State of one run; ``run()`` is the loop. Split into small methods for reading."""
 
-    def __init__(self, cfg, model, train_set, val_set, classes, device, ctx):
+    def __init__(self, cfg, model, train_set, val_set, classes, device, ctx, init):
         self.cfg, self.device, self.ctx, self.classes = cfg, device, ctx, list(classes)
+        self.init = init
         self.main = ctx.rank == 0
         self.out = Path(cfg.out)
         self.ckpt_path = self.out / "checkpoints" / "last.pt"
@@ -146,6 +151,9 @@ class _Trainer:
         self.bf16 = device.type == "cuda" and cfg.bf16  # autocast on CUDA only
         self.step = 0
         self.train_seconds = 0.0  # optimiser steps only (no validation, no checkpoints)
+        epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        self.attention_every = attention_every(cfg, epochs) if val_set is not None else 0
+        self.snapshots = None  # made on first use (rank 0)
 
     # ------------------------------------------------------------------ data
     def loader(self, epoch: int, skip_steps: int):
@@ -166,7 +174,8 @@ class _Trainer:
         resumed = self.resume() if cfg.resume else False
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            (self.out / "train_config.json").write_text(json.dumps(
+                {**cfg.to_dict(), "init_used": self.init}, indent=2) + "\n")
             keep = self.step if resumed else None
             self.step_log = _Csv(self.out / "steps.csv", STEP_FIELDS, keep)
             self.epoch_log = _Csv(self.out / "epochs.csv", EPOCH_FIELDS, keep)
@@ -288,9 +297,21 @@ class _Trainer:
             if val:
                 tqdm.write(f"epoch {epoch}: step {self.step} val top-1 {val['top1']:.3f} "
                            f"top-5 {val['top5']:.3f}") if cfg.progress else None
+            if self.attention_every and (last or (epoch + 1) % self.attention_every == 0):
+                self.snapshot(epoch, val)
         if not cfg.checkpoint_every or last:
             self.save()
         self.last_val = val or getattr(self, "last_val", {})
+
+    def snapshot(self, epoch: int, val: dict) -> None:
+        """Rollout of fixed validation clips: ``attention/epoch_NNN.png`` + ``epochs.gif``."""
+        from ..viz.attention_epochs import AttentionSnapshots
+
+        if self.snapshots is None:
+            self.snapshots = AttentionSnapshots(self.val_set, self.out)
+        score = f"val top-1 {val['top1']:.1%}" if val else "no validation this epoch"
+        self.snapshots.render(self.model, epoch, f"{self.model.config.attention}, epoch "
+                              f"{epoch} (step {self.step}): {score}")
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
@@ -320,15 +341,25 @@ class _Trainer:
     def finish(self, seconds: float) -> Path:
         """Write metrics.json and curves.png (rank 0); returns the run directory."""
         if self.main:
+            from .report import diagnose, format_findings, write_report
+
+            val = getattr(self, "last_val", {})
+            attention = self.model.config.attention
+            findings = diagnose(val, self.classes, attention, self.init)
+            gif = self.out / "attention" / "epochs.gif"  # AttentionSnapshots' files
+            gif = gif if self.attention_every and gif.exists() else None
             summary = {"steps": self.step, "train_seconds": self.train_seconds,
-                       "wall_seconds": seconds,
-                       "attention": self.model.config.attention,
+                       "wall_seconds": seconds, "attention": attention, "init": self.init,
                        "params": sum(p.numel() for p in self.model.parameters()),
-                       "classes": self.classes, "val": getattr(self, "last_val", {}),
+                       "classes": self.classes, "val": val, "findings": findings,
+                       "attention_gif": str(gif) if gif else None,
                        "checkpoint": str(self.ckpt_path)}
             (self.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
             if self.cfg.plots:
                 from ..viz.training import plot_training_curves
 
                 plot_training_curves(self.out)
+            write_report(self.out, self.cfg, summary, findings, gif)
+            if findings:
+                print(format_findings(findings))
         return self.out

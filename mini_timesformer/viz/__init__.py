@@ -5,6 +5,7 @@
 * ``maps.py``: attention over the frames, layer × head grids, receptive fields (Fig. 2),
   animations, the widget explorer;
 * ``training.py``: loss/accuracy curves and the confusion matrix of a run;
+* ``attention_epochs.py``: attention maps while training (``train --attention-every``);
 * ``cost_figures.py``: the paper's Fig. 3 for all schemes, measured vs estimated cost,
   accuracy vs cost;
 * ``colours.py``: the one colour table.
@@ -25,11 +26,12 @@ from .maps import (
     plot_temporal_attention,
     save_attention_animation,
     upsample,
+    write_animation,
 )
 from .rollout import attention_rollout, model_attention, object_attention, query_attention
 
 __all__ = ["QUERY_COLOUR", "SCHEME_COLOURS", "STEP_COLOURS", "animate_attention",
            "attention_explorer", "display_frames", "overlay", "plot_attention_frames",
            "plot_layer_head_grid", "plot_query_attention", "plot_receptive_fields",
-           "plot_temporal_attention", "save_attention_animation", "upsample",
+           "plot_temporal_attention", "save_attention_animation", "upsample", "write_animation",
            "attention_rollout", "model_attention", "object_attention", "query_attention"]

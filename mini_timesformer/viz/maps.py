@@ -10,7 +10,8 @@ clip's frames, as uint8 ``(T, 3, H, W)`` or the model's normalised float input.
 * ``plot_layer_head_grid`` — one query's attention, layers × heads;
 * ``plot_temporal_attention`` — how a patch spreads its attention over frames, per layer;
 * ``plot_receptive_fields`` — the paper's Fig. 2 from ``schemes.visibility``;
-* ``animate_attention`` / ``save_attention_animation`` — GIF (Pillow) or MP4 (PyAV);
+* ``animate_attention`` / ``save_attention_animation`` — GIF (Pillow) or MP4 (PyAV), both
+  written by ``write_animation``;
 * ``attention_explorer`` — ipywidgets sliders over the static plots, or a static figure.
 """
 
@@ -46,22 +47,32 @@ def display_frames(frames: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).expand(-1, -1, -1, 3).numpy()  # (T, C, H, W) -> (T, H, W, 3)
 
 
-def upsample(heat: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    """A (T, H', W') patch map -> (T, H, W) pixels (bilinear), scaled to [0, 1] per clip."""
+def to_uint8_frames(video: torch.Tensor, mean, std) -> torch.Tensor:
+    """A normalised model input (T, 3, H, W) back to uint8 frames, with the model's mean/std."""
+    mean = torch.tensor(mean).view(3, 1, 1)
+    std = torch.tensor(std).view(3, 1, 1)
+    return ((video.detach().cpu() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def upsample(heat: torch.Tensor, size: tuple[int, int], vmax: float | None = None) -> np.ndarray:
+    """A (T, H', W') patch map -> (T, H, W) pixels (bilinear) in [0, 1]: scaled per clip
+    (min to max), or ``heat / vmax`` clipped when ``vmax`` is given (a fixed scale)."""
     heat = torch.as_tensor(heat).detach().float().cpu()
     up = F.interpolate(heat[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    if vmax is not None:
+        return (up / vmax).clamp(0, 1).numpy()
     return ((up - up.min()) / (up.max() - up.min()).clamp_min(1e-12)).numpy()
 
 
 def overlay(frames: torch.Tensor, heat: torch.Tensor, alpha: float = 0.5,
-            cmap: str = "jet") -> np.ndarray:
+            cmap: str = "jet", vmax: float | None = None) -> np.ndarray:
     """Blend a colour-mapped (T, H', W') map over the frames: (T, H, W, 3) floats in [0, 1]."""
     from matplotlib import colormaps
 
     images = display_frames(frames)
     if heat.shape[0] != images.shape[0]:
         raise UserError(f"map has {heat.shape[0]} frames but the clip has {images.shape[0]}")
-    colours = colormaps[cmap](upsample(heat, images.shape[1:3]))[..., :3]  # (T, H, W, 3)
+    colours = colormaps[cmap](upsample(heat, images.shape[1:3], vmax))[..., :3]  # (T, H, W, 3)
     return (1 - alpha) * images + alpha * colours
 
 
@@ -213,22 +224,32 @@ def animate_attention(frames: torch.Tensor, heat: torch.Tensor, path, fps: float
 
     ``.gif`` via Pillow, ``.mp4`` via PyAV (H.264, or MPEG-4 when H.264 is unavailable).
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".gif", ".mp4"):
-        raise UserError(f"animation path must end in .gif or .mp4, got {path.name!r}")
     heat = torch.as_tensor(heat).detach().float().cpu()
     both = np.concatenate([display_frames(frames), overlay(frames, heat, alpha)], axis=2)
     images = (_enlarge(both) * 255).round().astype(np.uint8)  # (T, H, 2W, 3)
+    return write_animation(images, path, fps)
+
+
+def write_animation(images: np.ndarray, path, fps: float = 4.0,
+                    kind: str | None = None) -> Path:
+    """uint8 images (N, H, W, 3) as an animation: ``.gif`` via Pillow, ``.mp4`` via PyAV
+    (H.264, or MPEG-4 when H.264 is unavailable; H and W must be even). ``kind`` ("gif" or
+    "mp4") overrides the suffix, e.g. for a temporary file."""
+    path = Path(path)
+    kind = kind or path.suffix.lower().lstrip(".")
+    if kind not in ("gif", "mp4"):
+        raise UserError(f"animation path must end in .gif or .mp4, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".gif":
+    if kind == "gif":
         from PIL import Image
 
         pil = [Image.fromarray(im) for im in images]
-        pil[0].save(path, save_all=True, append_images=pil[1:], duration=int(1000 / fps), loop=0)
+        pil[0].save(path, format="GIF", save_all=True, append_images=pil[1:],
+                    duration=int(1000 / fps), loop=0)
         return path
     import av
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format="mp4") as container:
         try:
             stream = container.add_stream("libx264", rate=int(round(fps)))
         except (av.error.FFmpegError, ValueError):  # builds without H.264
@@ -253,9 +274,7 @@ def save_attention_animation(model, video_float: torch.Tensor,
     device = next(model.parameters()).device
     relevance = attention_rollout(model, video[:1].to(device))[0].cpu()  # (T, H', W')
     if frames_uint8 is None:
-        mean = torch.tensor(model.config.mean).view(3, 1, 1)
-        std = torch.tensor(model.config.std).view(3, 1, 1)
-        frames_uint8 = ((video[0].cpu() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
+        frames_uint8 = to_uint8_frames(video[0], model.config.mean, model.config.std)
     return animate_attention(frames_uint8, relevance, path, fps)
 
 
@@ -320,7 +339,7 @@ def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None =
     return box
 
 
-__all__ = ["attention_rollout", "display_frames", "upsample", "overlay", "plot_attention_frames",
-           "plot_layer_head_grid", "plot_temporal_attention", "plot_receptive_fields",
-           "animate_attention", "save_attention_animation", "plot_query_attention",
-           "attention_explorer"]
+__all__ = ["attention_rollout", "display_frames", "to_uint8_frames", "upsample", "overlay",
+           "plot_attention_frames", "plot_layer_head_grid", "plot_temporal_attention",
+           "plot_receptive_fields", "animate_attention", "write_animation",
+           "save_attention_animation", "plot_query_attention", "attention_explorer"]

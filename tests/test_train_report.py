@@ -1,0 +1,156 @@
+"""The run's report: from-scratch inits by name, known plateaus diagnosed from constructed
+confusion matrices and prediction sets (not from one threshold on top-1)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mini_timesformer.data.synthetic import APPEARANCE_CLASSES, MOTION_CLASSES
+from mini_timesformer.train.config import TrainConfig, resolve_init
+from mini_timesformer.train.evaluate import compute_metrics
+from mini_timesformer.train.inputs import build_model
+from mini_timesformer.train.report import diagnose, pair_counts, reversed_pairs, write_report
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+CLASSES = list(MOTION_CLASSES)
+
+
+def confusion_from(rule, per_class: int = 40) -> list[list[int]]:
+    """Confusion matrix (rows: true) where ``rule(true, k)`` is the k-th clip's prediction."""
+    conf = [[0] * 8 for _ in range(8)]
+    for true in range(8):
+        for k in range(per_class):
+            conf[true][rule(true, k)] += 1
+    return conf
+
+
+def partner(c: int) -> int:
+    return c ^ 1  # 0<->1, 2<->3, ...: the class played backwards
+
+
+def test_reversed_pairs_are_the_motion_classes_and_their_reverses():
+    pairs = reversed_pairs(CLASSES)
+    assert pairs == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    names = {("move_right", "move_left"), ("move_down", "move_up"), ("rotate_cw", "rotate_ccw"),
+             ("grow", "shrink")}
+    assert {(CLASSES[a], CLASSES[b]) for a, b in pairs} == names
+    assert reversed_pairs(list(APPEARANCE_CLASSES)) is None
+
+
+def test_order_blind_plateau_is_found_and_says_what_to_try():
+    # right pair always, direction a coin flip (alternating): top-1 50%
+    conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
+    total, in_pair, exact = pair_counts(conf, reversed_pairs(CLASSES))
+    assert (total, in_pair, exact) == (320, 320, 160)
+    [finding] = diagnose({"confusion": conf}, CLASSES, "divided", "vit-default")
+    assert finding["plateau"] == "order-blind" and finding["reached"]
+    assert "sits at" in finding["message"]
+    assert finding["pair_accuracy"] == 1.0 and finding["direction_accuracy"] == 0.5
+    assert "--init small" in finding["message"] and "50.0%" in finding["message"]
+    # already the small init: no advice to switch to it, but more steps / lr
+    [finding] = diagnose({"confusion": conf}, CLASSES, "divided", "small")
+    assert "--init small" not in finding["message"] and "--steps" in finding["message"]
+    # space-only attention: this is its ceiling, the advice is another scheme
+    [finding] = diagnose({"confusion": conf}, CLASSES, "space", "small")
+    assert "Space-only" in finding["message"] and "--attention" in finding["message"]
+
+
+def test_fifty_percent_with_scattered_errors_is_not_the_order_blind_plateau():
+    # same top-1 (50%) but the wrong half spread over the other classes: pair accuracy ~57%
+    conf = confusion_from(lambda c, k: c if k % 2 else (c + 1 + k % 7) % 8)
+    assert sum(conf[c][c] for c in range(8)) / 320 == 0.5
+    assert diagnose({"confusion": conf}, CLASSES, "divided", "vit-default") == []
+
+
+def test_a_model_that_learnt_the_direction_has_no_finding():
+    conf = confusion_from(lambda c, k: c if k % 10 else partner(c))  # 90% top-1
+    assert diagnose({"confusion": conf}, CLASSES, "divided", "small") == []
+
+
+def test_direction_band_edges():
+    # right pair always; direction right in 24/40 = 60% (inside the band) vs 26/40 = 65%
+    inside = confusion_from(lambda c, k: c if k < 24 else partner(c))
+    outside = confusion_from(lambda c, k: c if k < 26 else partner(c))
+    assert diagnose({"confusion": inside}, CLASSES, "divided", "small")[0]["plateau"] == \
+        "order-blind"
+    assert diagnose({"confusion": outside}, CLASSES, "divided", "small") == []
+    # direction a coin flip, the pair right for 70%: heading for the plateau, not at it
+    vague = confusion_from(lambda c, k: (c + 2) % 8 if k < 12 else (c if k % 2 else partner(c)))
+    assert pair_counts(vague, reversed_pairs(CLASSES))[1] / 320 == 0.7
+    [finding] = diagnose({"confusion": vague}, CLASSES, "divided", "small")
+    assert not finding["reached"] and "is heading for" in finding["message"]
+    # ... the pair right for only 40% (guessing: 25%): too early to say
+    early = confusion_from(lambda c, k: (c + 2) % 8 if k < 24 else (c if k % 2 else partner(c)))
+    assert diagnose({"confusion": early}, CLASSES, "divided", "small") == []
+
+
+def test_an_order_blind_prediction_set_sits_at_the_plateau_with_loss_ln2():
+    """Scores that depend only on which pair a clip is in: the detector fires, and the loss
+    is ln 2 as the report says."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(512) % 8
+    probs = torch.zeros(512, 1, 8)
+    pair = labels - labels % 2
+    tilt = 1e-4 * (torch.rand(512, generator=generator) - 0.5)  # breaks the tie at random
+    probs[torch.arange(512), 0, pair] = 0.5 + tilt
+    probs[torch.arange(512), 0, pair + 1] = 0.5 - tilt
+    metrics = compute_metrics(probs, labels, CLASSES)
+    assert 0.4 < metrics["top1"] < 0.6
+    assert metrics["loss"] == pytest.approx(math.log(2), abs=1e-3)
+    [finding] = diagnose(metrics, CLASSES, "divided", "vit-default")
+    assert finding["plateau"] == "order-blind" and finding["pair_accuracy"] == 1.0
+
+
+def test_chance_and_non_motion_classes():
+    uniform = [[5] * 8 for _ in range(8)]
+    [finding] = diagnose({"confusion": uniform}, CLASSES, "divided", "vit-default")
+    assert finding["plateau"] == "chance" and "12.5%" in finding["message"]
+    # appearance classes at 50% with pair-like errors: no pairs there, no order-blind claim
+    conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
+    assert diagnose({"confusion": conf}, list(APPEARANCE_CLASSES), "divided", "small") == []
+    # too few clips to say anything; no validation at all
+    few = confusion_from(lambda c, k: c if k % 2 else partner(c), per_class=2)
+    assert diagnose({"confusion": few}, CLASSES, "divided", "small") == []
+    assert diagnose({}, CLASSES, "divided", "small") == []
+
+
+def test_report_names_the_init_and_the_finding(tmp_path):
+    conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
+    val = {"confusion": conf, "top1": 0.5, "top5": 1.0, "loss": 0.69, "num_videos": 320}
+    findings = diagnose(val, CLASSES, "divided", "vit-default")
+    summary = {"attention": "divided", "params": 1234, "init": "vit-default", "steps": 10,
+               "train_seconds": 60.0, "val": val}
+    text = write_report(tmp_path, TrainConfig(), summary, findings).read_text()
+    assert "init `vit-default`" in text and "order-blind plateau" in text
+    assert findings[0]["message"] in text
+
+
+def test_init_auto_is_small_for_nano_and_tiny_and_vit_default_for_small_and_base():
+    assert [resolve_init(TrainConfig(preset=p)) for p in ("nano", "tiny", "small", "base")] == \
+        ["small", "small", "vit-default", "vit-default"]
+    assert resolve_init(TrainConfig(preset="nano", init="scratch")) == "small"  # old name
+    assert resolve_init(TrainConfig(preset="nano", init="vit-default")) == "vit-default"
+    assert resolve_init(TrainConfig(preset="base", init="small")) == "small"
+
+
+def test_small_and_vit_default_inits_differ_as_documented():
+    torch.manual_seed(0)
+    small = build_model(TrainConfig(preset="nano"), 8)  # auto = small
+    torch.manual_seed(0)
+    vit = build_model(TrainConfig(preset="nano", init="vit-default"), 8)
+    qkv = "blocks.0.steps.space.attn.qkv.weight"
+    width = small.config.embed_dim
+    assert dict(small.named_parameters())[qkv].std().item() == pytest.approx(width**-0.5,
+                                                                             rel=0.1)
+    assert dict(vit.named_parameters())[qkv].std().item() == pytest.approx(0.02, rel=0.1)
+    assert small.embed.pos_embed.std().item() == pytest.approx(0.88, rel=0.1)  # trunc ±2σ
+    assert vit.embed.time_embed.abs().max().item() == 0.0
+    extra = [n for n, _ in vit.named_parameters() if "extra" in n and n.endswith("weight")]
+    assert extra, "divided blocks have a temporal_fc"
+    for name in extra:
+        assert dict(vit.named_parameters())[name].abs().max().item() == 0.0
+        assert dict(small.named_parameters())[name].abs().max().item() > 0.0
+
