@@ -1,4 +1,4 @@
-"""``long``: synthetic clips that only a long clip can solve (the paper's RQ5, §4.5, Table 8).
+"""``long``: synthetic clips that only a long clip can solve (the paper's RQ5, §4.6, Table 8).
 
 A clip of N frames (default 64) shows a textured, noisy background on which 1–4 brief
 *flashes* happen — a large bright disk lights up most of the frame for 2 frames
@@ -6,7 +6,7 @@ A clip of N frames (default 64) shows a textured, noisy background on which 1–
 the n flashes go into n distinct slots drawn at random, each at an offset drawn uniformly
 from ``N/8`` consecutive frames near the slot's start, so flashes are spread over the whole
 clip with at least 7 flash-free frames between two of them at N = 64 (our choice of task;
-the paper's long-term task is HowTo100M, §4.5).
+the paper's long-term task is HowTo100M, §4.6).
 
 A model that sees T frames uniformly spaced every ``s = N/T`` frames catches a flash of
 L frames with probability ``min(L, s) / s`` (its start is uniform modulo s), independently

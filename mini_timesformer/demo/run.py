@@ -149,7 +149,9 @@ def _run_jobs(jobs, data, budget, out, device, threads, seed, workers) -> list[d
     With ``workers`` > 1 the runs go to that many processes (each single-threaded, so
     two runs on two cores); their progress bars are off and each run prints one line
     when it ends. Every run is seeded, so the results do not depend on ``workers``.
+    ``budget``: one ``DemoBudget`` for every job, or a dict of them by kind.
     """
+    budgets = budget if isinstance(budget, dict) else {kind: budget for kind, _, _ in jobs}
     rows, finished = [None] * len(jobs), 0
 
     def done(i, row):
@@ -161,6 +163,19 @@ def _run_jobs(jobs, data, budget, out, device, threads, seed, workers) -> list[d
 
     if workers <= 1:
         for i, (kind, scheme, steps) in enumerate(jobs):
-            done(i, train_scheme(kind, scheme, data[kind], budget, steps, out, device, threads,
-                                 seed))
+            done(i, train_scheme(kind, scheme, data[kind], budgets[kind], steps, out, device,
+                                 threads, seed))
         return rows
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(train_scheme, kind, scheme, data[kind], budgets[kind], steps,
+                               out, device, threads, seed, False): i
+                   for i, (kind, scheme, steps) in enumerate(jobs)}
+        print(f"  {len(jobs)} runs queued, {workers} at a time; each prints a line when it "
+              f"ends", flush=True)
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    return rows
