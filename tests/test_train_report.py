@@ -153,4 +153,3 @@ def test_small_and_vit_default_inits_differ_as_documented():
     for name in extra:
         assert dict(vit.named_parameters())[name].abs().max().item() == 0.0
         assert dict(small.named_parameters())[name].abs().max().item() > 0.0
-
