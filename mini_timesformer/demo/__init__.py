@@ -13,6 +13,8 @@ and an attention-rollout figure; prints progress and the table at the end.
 * ``budgets.py``: the same budget for every scheme (``cpu``, ``gpu``, ``smoke``);
 * ``run.py``: render the clips once, train every scheme (in parallel on CPU);
 * ``report.py``: results.json, report.md, findings and figures; ``cli.py``: the command.
+* ``long_range.py``, ``long_report.py``: ``demo --long``, accuracy and cost against the number
+  of frames on the ``long`` synthetic clips (RQ5; §4.6, Table 8 and §4.1, Fig. 3 in miniature).
 """
 
 from ..train.init import small_model_init
