@@ -57,8 +57,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, mps")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads (default: torch's; 1 is fastest on a busy machine)")
-    p.add_argument("--no-bf16", dest="bf16", action="store_false",
-                   help="fp32 on CUDA too (bf16 autocast is the default there)")
+    p.add_argument("--bf16", dest="bf16", action="store_const", const=True, default=None,
+                   help="bf16 autocast on any device, CPU too (default: on CUDA only)")
+    p.add_argument("--no-bf16", dest="bf16", action="store_const", const=False,
+                   help="fp32 on CUDA too")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/train")
     p.add_argument("--resume", action="store_true",

@@ -61,7 +61,7 @@ class TrainConfig:
     warmup_steps: int | None = None
     clip_grad: float = 1.0
     label_smoothing: float = 0.0
-    bf16: bool = True  # autocast on CUDA only
+    bf16: bool | None = None  # bf16 autocast: None = on CUDA only, True = any device (CPU too)
     # bookkeeping
     out: str = "runs/train"
     seed: int = 0

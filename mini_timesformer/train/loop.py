@@ -94,7 +94,8 @@ class _Csv:
             csv.DictWriter(f, self.fields).writerow(row)
 
 
-STEP_FIELDS = ["step", "epoch", "loss", "accuracy", "lr", "grad_norm", "clips_per_s", "seconds"]
+STEP_FIELDS = ["step", "epoch", "loss", "accuracy", "lr", "grad_norm", "clips_per_s", "seconds",
+               "data_seconds"]  # data_seconds: of seconds, the wait for the DataLoader
 EPOCH_FIELDS = ["epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_top1",
                 "val_top5", "seconds"]
 
@@ -148,9 +149,11 @@ class _Trainer:
         self.optimizer = build_optimizer(self.model, cfg.optimizer, cfg.lr, cfg.weight_decay)
         self.scheduler = build_scheduler(self.optimizer, cfg.optimizer, self.total_steps,
                                          cfg.warmup_steps)
-        self.bf16 = device.type == "cuda" and cfg.bf16  # autocast on CUDA only
+        # bf16 autocast: cfg.bf16 None = on CUDA only (the default), True = on any device
+        self.bf16 = device.type == "cuda" if cfg.bf16 is None else cfg.bf16
         self.step = 0
         self.train_seconds = 0.0  # optimiser steps only (no validation, no checkpoints)
+        self.data_seconds = 0.0  # of which: blocked on the DataLoader (its stall time)
         epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.attention_every = attention_every(cfg, epochs) if val_set is not None else 0
         self.snapshots = None  # made on first use (rank 0)
@@ -210,6 +213,7 @@ class _Trainer:
             loss, grad_norm = self.optimizer_step(sums)
             seconds = time.perf_counter() - tick
             self.train_seconds += seconds
+            self.data_seconds += self.waited
             for key, value in zip(totals, sums.tolist()):
                 totals[key] += value
             self.log_step(epoch, sums, loss, grad_norm, seconds, bar)
@@ -225,13 +229,17 @@ class _Trainer:
         (loss·clips, correct, clips) summed over the micro-batches and processes."""
         cfg = self.cfg
         sums = torch.zeros(3, device=self.device)  # loss·clips, correct, clips
+        self.waited = 0.0  # seconds blocked in next() on the DataLoader, this step
         for micro in range(cfg.accum):
+            wait = time.perf_counter()
             clips, labels = next(batches)
+            self.waited += time.perf_counter() - wait
             clips = clips.to(self.device, non_blocking=True)
             labels = labels.to(self.device, non_blocking=True)
             sync = micro == cfg.accum - 1  # DDP: all-reduce gradients on the last one only
             with (contextlib.nullcontext() if sync else dist.no_sync(self.net)):
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                    enabled=self.bf16):
                     logits = self.net(clips)
                     loss = F.cross_entropy(logits.float(), labels,
                                            label_smoothing=cfg.label_smoothing)
@@ -264,7 +272,8 @@ class _Trainer:
         rate = sums[2].item() / seconds
         self.step_log.write({"step": self.step, "epoch": epoch, "loss": loss,
                              "accuracy": accuracy, "lr": self.step_lr, "grad_norm": grad_norm,
-                             "clips_per_s": rate, "seconds": seconds})
+                             "clips_per_s": rate, "seconds": seconds,
+                             "data_seconds": self.waited})
         bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}", clips_s=f"{rate:.0f}",
                         refresh=False)
         bar.update(1)
@@ -320,7 +329,8 @@ class _Trainer:
                             scheduler=self.scheduler, step=self.step,
                             epoch=self.step // self.steps_per_epoch,
                             train_config=self.cfg.to_dict(), classes=self.classes,
-                            extra={"train_seconds": self.train_seconds})
+                            extra={"train_seconds": self.train_seconds,
+                                   "data_seconds": self.data_seconds})
         dist.barrier(self.ctx)
 
     def resume(self) -> bool:
@@ -336,6 +346,7 @@ class _Trainer:
         set_rng_state(state["rng"])
         self.step = state["step"]
         self.train_seconds = state["extra"].get("train_seconds", 0.0)
+        self.data_seconds = state["extra"].get("data_seconds", 0.0)
         return True
 
     def finish(self, seconds: float) -> Path:
@@ -349,6 +360,7 @@ class _Trainer:
             gif = self.out / "attention" / "epochs.gif"  # AttentionSnapshots' files
             gif = gif if self.attention_every and gif.exists() else None
             summary = {"steps": self.step, "train_seconds": self.train_seconds,
+                       "data_seconds": self.data_seconds,
                        "wall_seconds": seconds, "attention": attention, "init": self.init,
                        "params": sum(p.numel() for p in self.model.parameters()),
                        "classes": self.classes, "val": val, "findings": findings,
