@@ -28,6 +28,8 @@ from math import comb
 import torch
 import torch.nn.functional as F
 
+from ..errors import UserError
+
 LONG_CLASSES = ("one_flash", "two_flashes", "three_flashes", "four_flashes")
 MAX_EVENTS = len(LONG_CLASSES)  # = the number of slots a clip is cut into
 EVENT_FRAMES = (2, 2)  # (min, max) frames a flash lasts (uniform): here always 2
@@ -65,7 +67,7 @@ def check_long(num_frames: int, event_frames: tuple[int, int] = EVENT_FRAMES) ->
     """A clear error unless N is a multiple of 16 and flashes fit in their slots."""
     low, high = event_frames
     if num_frames < 16 or num_frames % 16 or not 1 <= low <= high <= num_frames // 16:
-        raise ValueError(f"long clips: expected num_frames a multiple of 16 (e.g. 64) and "
+        raise UserError(f"long clips: expected num_frames a multiple of 16 (e.g. 64) and "
                          f"1 <= event frames <= num_frames/16; got {num_frames} frames, "
                          f"event frames {event_frames}")
 
