@@ -95,13 +95,14 @@ def runs_dir(*parts: str) -> Path:
     return base.joinpath(*parts)
 
 
-def atomic_write(path, write) -> Path:
+def atomic_write(path, write, suffix: str = ".tmp") -> Path:
     """Call ``write(tmp)`` on a temporary path next to ``path``, fsync it, rename it over
     ``path`` (``os.replace``: atomic on POSIX and Windows). On any error the temporary
-    file is removed and the old ``path``, if any, is left intact."""
+    file is removed and the old ``path``, if any, is left intact. ``suffix``: the
+    temporary name's ending, for writers that choose a format by it (e.g. ``".mp4"``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)

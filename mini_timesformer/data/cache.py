@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import MissingPathError
+from ..runtime import atomic_write_text
 from .video import read_video
 
 
@@ -94,6 +95,4 @@ def build_cache(paths, folder, *, progress=None) -> dict:
 
 
 def _write_index(index_file: Path, clips: dict) -> None:
-    temporary = index_file.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"clips": clips}))
-    temporary.replace(index_file)  # atomic: never a half-written index
+    atomic_write_text(index_file, json.dumps({"clips": clips}))  # never a half-written index

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import tarfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 from ..errors import MissingPathError, UserError
+from ..runtime import atomic_write, atomic_write_text
 from .kinetics import read_annotations, write_annotations
 from .prepare import choose_classes, clip_path, write_clip
 from .stream import (
@@ -50,12 +50,6 @@ SPLITS = ("train", "val")
 CORRUPT = (tarfile.TarError, EOFError, zlib.error)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text)
-    os.replace(partial, path)
-
 
 class DownloadState:
     """``OUT/.download/state.json``: the chosen classes, parts read, clips written, bytes."""
@@ -72,7 +66,7 @@ class DownloadState:
                      **data}
 
     def save(self) -> None:
-        _write_atomic(self.path, json.dumps(self.data, indent=1))
+        atomic_write_text(self.path, json.dumps(self.data, indent=1))
 
     def part_done(self, split: str, name: str, quota: int) -> bool:
         """Read before (whole, or corrupt), and no clip it holds was refused for a quota."""
@@ -106,7 +100,7 @@ def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None
     quotas = {"train": per_class,
               "val": max(1, per_class // 4) if val_per_class is None else val_per_class}
     state = DownloadState(work / "state.json", chosen)
-    _write_atomic(out / "classes.txt", "\n".join(chosen) + "\n")
+    atomic_write_text(out / "classes.txt", "\n".join(chosen) + "\n")
     shutil.rmtree(work / "tmp", ignore_errors=True)
     run = {"bytes": 0, "parts_read": {s: [] for s in SPLITS}, "skipped_parts": []}
     try:
@@ -125,7 +119,7 @@ def _annotations(base: str, work: Path, split: str, net: dict):
     copy = work / "annotations" / f"{split}.csv"
     if not copy.is_file():
         try:
-            _write_atomic(copy, read_text(f"{base}/annotations/{split}.csv", **net))
+            atomic_write_text(copy, read_text(f"{base}/annotations/{split}.csv", **net))
         except RequestFailed as err:
             raise MissingPathError(f"cannot read the {split} annotations: {err}") from None
     return read_annotations(copy)[0]
@@ -293,14 +287,13 @@ def _finish(out: Path, tables, chosen, quotas, state: DownloadState, run: dict) 
         rows = {row.clip_name: row for row in tables[split]}
         kept = [rows[n] for n in state.data["clips"][split]
                 if n in rows and clip_path(out, split, rows[n]).is_file()]
-        partial = out / "annotations" / f"{split}.csv.part"
-        write_annotations(partial, kept, split)
-        os.replace(partial, out / "annotations" / f"{split}.csv")
+        atomic_write(out / "annotations" / f"{split}.csv",
+                     lambda tmp, kept=kept, split=split: write_annotations(tmp, kept, split))
         counts = Counter(row.label for row in kept)
         report["clips"][split] = {name: counts[name] for name in chosen}
         report["short"][split] = {name: counts[name] for name in chosen
                                   if counts[name] < quotas[split]}
-    _write_atomic(out / "download_report.json", json.dumps(report, indent=1))
+    atomic_write_text(out / "download_report.json", json.dumps(report, indent=1))
     return report
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import MissingPathError, NotAFolderError, UserError
+from ..runtime import atomic_write
 from .kinetics import (
     Annotation,
     find_annotation_file,
@@ -164,9 +165,9 @@ def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
             row = Annotation(label, f"{kind}{split_seed:02d}{index:07d}", 0, duration)
             target = clip_path(out, split, row)
             if not target.is_file():
-                partial = target.with_name(target.name + ".part.mp4")
-                write_video(partial, videos[index][0], fps, crf=10)
-                partial.replace(target)
+                clip = videos[index][0]
+                atomic_write(target, lambda tmp, clip=clip: write_video(tmp, clip, fps, crf=10),
+                             suffix=".mp4")
             rows.append(row)
         write_annotations(out / "annotations" / f"{split}.csv", rows, split)
         counts[split] = len(rows)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import MissingPathError, UserError
+from ..runtime import atomic_write
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 
@@ -243,11 +244,10 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
     defaults to the source's). Streams (never holds the whole video in memory) and writes
     atomically (``target`` appears only when complete). Returns the number of frames.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
     count = 0
-    try:
+
+    def encode(partial: str) -> None:  # writes the temporary file atomic_write renames
+        nonlocal count, fps
         with _open(source) as container:
             stream = container.streams.video[0]
             info, t0 = _stream_info(stream)
@@ -257,7 +257,7 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
                 ratio = short_side / min(width, height)
                 width, height = round(width * ratio), round(height * ratio)
             width, height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
-            with av.open(str(partial), mode="w", format="mp4") as output:
+            with av.open(partial, mode="w", format="mp4") as output:
                 out = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
                 out.width, out.height, out.pix_fmt = width, height, "yuv420p"
                 out.options = {"crf": str(crf)}
@@ -278,13 +278,10 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
                     count += _encode(output, out, previous, width, height, count)
                 for packet in out.encode():
                     output.mux(packet)
-    except BaseException:
-        partial.unlink(missing_ok=True)  # never leave a half-written file behind
-        raise
-    if count == 0:
-        partial.unlink(missing_ok=True)
-        raise UserError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
-    partial.replace(target)
+        if count == 0:
+            raise UserError(f"{source}: no frames in [{start_sec}, {end_sec}) s")
+
+    atomic_write(target, encode, suffix=".part")  # never leaves a half-written file behind
     return count
 
 
