@@ -287,3 +287,27 @@ def test_official_layout_checks(check, args):
         caught(check, time_major, "official patch-major layout", *args, layout="official")
     with pytest.raises(ValueError, match="layout must be"):
         check(time_major, *args, layout="hwt")
+
+
+def weights_as(rows=True, cols=True, to_time=True):
+    """Reorder weights with explicit (t, h, w) index lists, optionally wrong."""
+    def weights_to_time_major(weights, grid):
+        T, H, W = grid
+        time_major = [(t, h, w) for t in range(T) for h in range(H) for w in range(W)]
+        official = [(t, h, w) for h in range(H) for w in range(W) for t in range(T)]
+        src, dst = (official, time_major) if to_time else (time_major, official)
+        where = {key: i for i, key in enumerate(src)}
+        order = torch.tensor([0] + [1 + where[key] for key in dst])
+        out = weights[..., order, :] if rows else weights
+        return out[..., order] if cols else out
+    return weights_to_time_major
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (dict(cols=False), "rows \\(queries\\) only"),
+    (dict(rows=False), "columns \\(keys\\) only"),
+    (dict(to_time=False), "converted the wrong way"),
+])
+def test_weights_layout_mistakes_are_named(mistake, hint):
+    checks.check_weights_layout(weights_as())
+    caught(checks.check_weights_layout, weights_as(**mistake), hint)

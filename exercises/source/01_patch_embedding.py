@@ -13,7 +13,7 @@
 # (paper §3, "Decomposition into patches" and "Linear embedding"), starting from frames
 # as a decoder returns them, and build the tokens in the layout of the official code and
 # Hugging Face, which differs from this package's.
-# **Before this:** lesson 01 (patches). **Time:** about 30 minutes. **Points:** 8.
+# **Before this:** lesson 01 (patches). **Time:** about 40 minutes. **Points:** 9.
 #
 # Lesson 01 cut channels-first frames into patches and built time-major tokens from the
 # embedding's pieces. Here you do the variants a real pipeline needs. Replace each
@@ -154,6 +154,34 @@ checks.check_token_layout(to_time_major, to_patch_major, grid=(4, 3, 2), batch=1
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ## 4. Attention weights from the other layout (1 point)
+#
+# An official or Hugging Face model returns joint-attention weights (B, heads, L, L)
+# indexed by *its* tokens: row i is query token i, column j key token j, both in the
+# `(h w t)` order, CLS first. To compare them with this package's maps (lessons 08 and
+# exercise 8), reorder them to the time-major `(t h w)` tokens. Both axes are tokens.
+
+# %%
+def weights_to_time_major(weights: torch.Tensor, grid) -> torch.Tensor:
+    """(B, heads, L, L) weights over (h w t) tokens -> the same over (t h w) tokens."""
+    T, H, W = grid
+    ### BEGIN SOLUTION
+    L = weights.shape[-1]
+    # position of each time-major token in the patch-major sequence
+    index = to_patch_major(torch.arange(L).view(1, L, 1), grid)[0, :, 0]  # patch-major ids
+    order = torch.argsort(index)  # where each time-major token sits in the official order
+    return weights[..., order, :][..., order]
+    ### END SOLUTION
+
+
+# %% grade_id="weights_layout_tests" points=1
+checks.check_weights_layout(weights_to_time_major)
+### BEGIN HIDDEN TESTS
+checks.check_weights_layout(weights_to_time_major, grid=(1, 1, 2), heads=1, seed=1)
+checks.check_weights_layout(weights_to_time_major, grid=(4, 2, 3), batch=1, seed=2)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # With both layouts in hand: the package model's tokens, converted, are the official
 # layout's tokens (the check of part 2 ran the logits comparison).
 
@@ -172,7 +200,7 @@ with torch.no_grad():
         print("(finish parts 2 and 3 first)")
 
 # %% [markdown]
-# ## 4. How long is the sequence? (1 point)
+# ## 5. How long is the sequence? (1 point)
 #
 # `num_tokens(T, H, W, P)`: the number of tokens the embedding produces for a clip of T
 # frames of H×W pixels with P×P patches. Joint space-time attention compares every token

@@ -23,6 +23,7 @@ from .embedding import (
     check_num_tokens,
     check_patchify,
     check_token_layout,
+    check_weights_layout,
 )
 from .flops import check_macs
 from .groupings import check_block_reach, check_grouping, check_keys_per_query
@@ -36,7 +37,8 @@ from .sampling import (
 
 __all__ = [
     "CheckFailed",
-    "check_patchify", "check_embed_official", "check_token_layout", "check_num_tokens",
+    "check_patchify", "check_embed_official", "check_token_layout", "check_weights_layout",
+    "check_num_tokens",
     "check_masked_attention", "check_split_qkv", "check_multi_head_masked",
     "check_time_step", "check_space_step", "check_divided_block", "check_axial_step",
     "check_grouping", "check_keys_per_query", "check_block_reach",

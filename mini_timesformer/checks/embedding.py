@@ -188,3 +188,32 @@ def check_num_tokens(num_tokens, sizes=((8, 224, 224, 16), (2, 32, 48, 8))) -> N
             raise CheckFailed(f"num_tokens{(T, H, W, P)}: expected {expected}, got {got!r}"
                               + (f". Likely mistake: {hints[got]}" if got in hints else ""))
     passed(f"num_tokens: e.g. {sizes[0]} -> {num_tokens(*sizes[0])} tokens")
+
+
+@single_thread
+def check_weights_layout(weights_to_time_major, grid=(3, 2, 2), batch: int = 2, heads: int = 2,
+                         seed: int = 0) -> None:
+    """weights_to_time_major(weights, grid): joint-attention weights (B, heads, L, L) of a
+    model whose tokens are patch-major (h w t), CLS first -> the same weights indexed by
+    time-major (t h w) tokens: rows (queries) and columns (keys) both reordered."""
+    T, H, W = grid
+    L = 1 + T * H * W
+    expected = randn(batch, heads, L, L, seed=seed).softmax(-1)  # time-major weights
+    perm = package_patch_major(torch.arange(L).view(1, L, 1).float(), grid)[0, :, 0].long()
+    given = expected[..., perm, :][..., perm]  # the same weights in the official order
+    inverse = torch.argsort(perm)
+    got = check_shape(weights_to_time_major(given.clone(), grid), given.shape,
+                      "weights_to_time_major(weights, grid)",
+                      "the same (B, heads, L, L) weights, rows and columns reordered")
+    compare(got, expected, "weights_to_time_major(weights, grid)", {
+        "reordered the rows (queries) only; the keys (columns) are tokens too":
+            lambda: given[..., inverse, :],
+        "reordered the columns (keys) only; the queries (rows) are tokens too":
+            lambda: given[..., inverse],
+        "converted the wrong way: these weights are in the official (h w t) order":
+            lambda: given[..., perm, :][..., perm],
+    })
+    if not torch.allclose(got.sum(-1), torch.ones(())):
+        raise CheckFailed("weights_to_time_major: every row must still sum to 1")
+    passed(f"weights_to_time_major: T={T}, {H}×{W} patches, rows and columns reordered, "
+           "CLS kept first")
