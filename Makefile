@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 # torch/torchvision are pinned here (not in pyproject) so that practitioners can keep theirs.
 TORCH   ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test lab lint clean
+.PHONY: demo gpu-check test lab lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 demo: $(VENV)/.installed
 	$(BIN)/mini-timesformer demo --out runs/demo
+
+# one GPU, offline, <= 8 min: demo (gpu budget), Kinetics-layout recipe, ours vs HF (docs/performance.md)
+gpu-check: $(VENV)/.installed
+	$(BIN)/mini-timesformer gpu-check --out runs/gpu-check $(GPU_CHECK_FLAGS)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q tests

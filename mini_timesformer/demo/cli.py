@@ -1,4 +1,5 @@
-"""``mini-timesformer demo`` (``make demo``), registered by ``mini_timesformer.cli``."""
+"""``mini-timesformer demo`` (``make demo``) and ``gpu-check`` (``make gpu-check``),
+registered by ``mini_timesformer.cli``."""
 
 from __future__ import annotations
 
@@ -32,8 +33,15 @@ def _long_command(args) -> int:
     return 0
 
 
+def _gpu_check_command(args) -> int:
+    from .gpu_check import run_gpu_check  # imported when run: keeps ``--help`` fast
+
+    run_gpu_check(args.out, args.smoke)
+    return 0
+
+
 def add_commands(subparsers) -> None:
-    """Register ``mini-timesformer demo``."""
+    """Register ``mini-timesformer demo`` and ``gpu-check``."""
     parser = subparsers.add_parser(
         "demo", help="the course's main job: train and compare all five schemes")
     parser.add_argument("--long", action="store_true",
@@ -51,3 +59,10 @@ def add_commands(subparsers) -> None:
                         help="CPU threads (default: 1 on a busy machine, else all cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=_demo_command)
+    parser = subparsers.add_parser(
+        "gpu-check", help="the one-GPU recipe proven offline: demo, Kinetics-layout training, "
+                          "ours vs HF (--smoke: CPU)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CPU, tiny sizes: every section in well under a minute")
+    parser.add_argument("--out", default="runs/gpu-check")
+    parser.set_defaults(func=_gpu_check_command)
