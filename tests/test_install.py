@@ -2,7 +2,7 @@
 from a copy of this tree, offline: no build isolation), then, from a folder outside the
 repository, the package imports from DIR, ``summary`` runs and ``check`` grades an exercise
 notebook. This is what catches paths that reach outside the package and package data
-(the Kinetics labels) left behind."""
+(the Kinetics labels and class presets) left behind."""
 
 from __future__ import annotations
 
@@ -48,11 +48,14 @@ def _run(installed, *args, timeout=300):
 def test_installed_package_imports_from_the_target(installed):
     target, _ = installed
     done = _run(installed, "-c", "import mini_timesformer as mt; print(mt.__file__); "
-                "print(len(mt.pretrained.load_label_names('kinetics400')))")
+                "print(len(mt.pretrained.load_label_names('kinetics400'))); "
+                "from mini_timesformer.data.prepare import class_preset; "
+                "print(len(class_preset('kinetics400_motion10')))")
     assert done.returncode == 0, done.stderr
-    path, labels = done.stdout.split()
+    path, labels, preset = done.stdout.split()
     assert Path(path).resolve().is_relative_to(target.resolve())
     assert labels == "400"  # package data travelled with pretrained/
+    assert preset == "10"  # and the class presets with data/
 
 
 def test_installed_summary_command(installed):

@@ -30,7 +30,7 @@ from .kinetics import (
 from .synthetic import SyntheticVideos
 from .video import probe_video, transcode, write_video
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "data"
+PRESET_DIR = Path(__file__).resolve().parent / "presets"  # package data: installs with it
 
 
 def class_preset(name: str) -> list[str]:
