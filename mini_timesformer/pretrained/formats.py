@@ -123,7 +123,7 @@ def _convert_in(state: dict, fmt: str, attention: str | None,
     for key, value in state.items():
         if key not in theirs_to_ours:
             raise UserError(f"unexpected key {key!r} in a {fmt} {attention} checkpoint "
-                             f"(no counterpart in our layout; see checkpoint_formats.py)")
+                             f"(no counterpart in our layout; see formats.py)")
         ours[theirs_to_ours[key]] = value
     if attention == "space" and "embed.time_embed" not in ours and "embed.pos_embed" in ours:
         pos = ours["embed.pos_embed"]  # space-only files have no time embedding: ours is unused
