@@ -51,3 +51,10 @@ def test_unknown_long_budget_is_a_one_line_error(capsys):
         resolve_long_budget("huge")
     assert cli.main(["demo", "--long", "--budget", "huge"]) == 2
     assert "unknown budget 'huge'" in capsys.readouterr().err
+
+
+def test_auto_budget_is_smoke_under_the_smoke_switch(monkeypatch):
+    monkeypatch.setenv("MINI_TIMESFORMER_SMOKE", "1")
+    assert resolve_long_budget("auto") == ("smoke", LONG_BUDGETS["smoke"])
+    monkeypatch.setenv("MINI_TIMESFORMER_SMOKE", "0")
+    assert resolve_long_budget("auto") == ("cpu", LONG_BUDGETS["cpu"])
