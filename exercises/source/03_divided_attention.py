@@ -11,11 +11,11 @@
 #
 # **Goal:** build the paper's best scheme, Divided Space-Time attention (T+S): in each
 # block every patch first attends over **time** (the same position in all T frames),
-# then over **space** (the N patches of its own frame), then the MLP runs
-# (paper §3, Eq. 6-8, Fig. 1). Lesson 04 built it for this package's time-major tokens;
-# here you build it the way the official code runs it, on tokens in the official
-# **patch-major** layout (exercise 1), so your code reads next to the official
-# `timesformer/models/vit.py` (class `Block`).
+# then over **space** (the N patches of its own frame), then the MLP runs (paper §3,
+# "Space-Time Self-Attention Models", Eq. 11 and 6-9, Fig. 1). Lesson 04 built it for this
+# package's time-major tokens; here you build it the way the official code runs it, on
+# tokens in the official **patch-major** layout (exercise 1), so your code reads next to
+# the official `timesformer/models/vit.py` (class `Block`).
 # **Before this:** lessons 02 (self-attention), 03 (space-time attention) and 04 (attention
 # steps); exercise 1 (the two token layouts).
 # **Time:** about 60 minutes. **Points:** 9.
@@ -179,8 +179,9 @@ checks.check_keys_per_query(keys_per_query, "divided", grids=((1, 1, 1), (96, 14
 #
 # 1. At 8×224 (N = 196), how many keys does each patch see with joint attention, and
 #    with divided attention? How does each count grow with T?
-# 2. The time step's extra Linear starts at zero (paper Appendix A). What does a divided
-#    block compute at initialisation, and why does that help when starting from an
-#    ImageNet ViT?
+# 2. The time step's extra Linear starts at zero (official `timesformer/models/vit.py`,
+#    which zero-initialises `temporal_fc`; the paper's Appendix A starts both attentions
+#    from the ImageNet ViT's weights). What does a divided block compute at
+#    initialisation, and why does that help when starting from an ImageNet ViT?
 # 3. Why must the time step leave the CLS token out? What would averaging its T copies
 #    in the space step mean if the CLS token had also been updated in the time step?

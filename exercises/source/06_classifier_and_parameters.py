@@ -174,4 +174,4 @@ for scheme in mt.SCHEMES:
 # 3. Which parameters depend on T, the number of frames? What does that mean for
 #    running a model trained on 8 frames on a 96-frame clip (TimeSformer-L)?
 # 4. Why is it safe to start `extra` (temporal_fc) at zero when the model is initialised
-#    from an ImageNet ViT (Appendix A)?
+#    from an ImageNet ViT (paper Appendix A; the zero start is the official `vit.py`'s)?

@@ -10,7 +10,7 @@
 # # Exercise 8: attention rollout through an axial block
 #
 # **Goal:** compute where a TimeSformer "looks" with attention rollout (Abnar & Zuidema
-# 2020), the method behind the paper's Fig. 7 (§4.6), for the scheme with the most steps:
+# 2020), the method behind the paper's Fig. 7 (§4.8), for the scheme with the most steps:
 # axial attention (time → width → height). Lesson 08 did it for divided attention; here
 # every block has three steps, two of them added steps and the last one carrying T·W'
 # copies of the CLS token.

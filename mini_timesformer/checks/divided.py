@@ -1,4 +1,4 @@
-"""Checks for exercise 3: divided space-time attention (paper §3, Eq. 6-8, Fig. 1;
+"""Checks for exercise 3: divided space-time attention (paper §3, "Space-Time Self-Attention Models", Eq. 11 and 6-9, Fig. 1;
 ``model.AttentionStep`` and ``model.Block`` with the ``divided`` scheme)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Checks for exercise 8: attention rollout (Abnar & Zuidema 2020; the paper's Fig. 7,
-§4.6; ``mt.rollout``)."""
+§4.8; ``mt.rollout``)."""
 
 from __future__ import annotations
 
