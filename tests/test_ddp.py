@@ -57,3 +57,6 @@ def test_two_gloo_processes_match_one_process_with_the_global_batch(tmp_path):
     one_val = json.loads((one_dir / "metrics.json").read_text())["val"]
     assert ddp_val["num_videos"] == 6  # 3 per process, summed (not 3, not 12)
     assert ddp_val["confusion"] == one_val["confusion"]
+    # attention snapshots (on by default for synthetic data) under DDP: no stray temp files
+    assert sorted(p.name for p in (ddp_dir / "attention").iterdir()) == ["epoch_000.png",
+                                                                         "epochs.gif"]
