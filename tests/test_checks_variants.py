@@ -311,3 +311,19 @@ def weights_as(rows=True, cols=True, to_time=True):
 def test_weights_layout_mistakes_are_named(mistake, hint):
     checks.check_weights_layout(weights_as())
     caught(checks.check_weights_layout, weights_as(**mistake), hint)
+
+
+def test_official_layout_groupings():
+    def fns(pattern, sizes):
+        source, target = pattern.split(" -> ")
+        return (lambda x, grid: rearrange(x, pattern, **sizes(*grid)),
+                lambda g, grid: rearrange(g, f"{target} -> {source}", **sizes(*grid)))
+
+    local = fns("b (i h j w t) d -> (b i j) (t h w) d",
+                lambda T, H, W: dict(t=T, i=2, h=H // 2, j=2, w=W // 2))
+    checks.check_grouping(*local, "local", layout="official")
+    time_major = fns("b (t i h j w) d -> (b i j) (t h w) d",
+                     lambda T, H, W: dict(t=T, i=2, h=H // 2, j=2, w=W // 2))
+    checks.check_grouping(*time_major, "local")
+    with pytest.raises(CheckFailed, match="wrong token order"):
+        checks.check_grouping(*time_major, "local", layout="official")

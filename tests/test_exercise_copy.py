@@ -78,6 +78,20 @@ def my_step_as(ns, grouping, added):
     return step_fn
 
 
+def groups_from(ns, grouping):
+    """Lesson 03's group_index (token ids per group) as split/merge: a gather and a scatter."""
+    def split(x, grid):
+        idx = ns["group_index"](grouping, grid)  # (G, L)
+        return x[:, idx.flatten()].reshape(-1, idx.shape[1], x.shape[-1])
+
+    def merge(groups, grid):
+        idx = ns["group_index"](grouping, grid)
+        out = torch.empty(groups.shape[0] // idx.shape[0], idx.numel(), groups.shape[-1])
+        out[:, idx.flatten()] = groups.reshape(out.shape)
+        return out
+    return split, merge
+
+
 def classify_space_from(ns):
     def classify_space(model, video):  # the lesson has no per-frame logits: repeat the clip's
         logits = ns["forward_by_hand"](model, video)
@@ -128,6 +142,12 @@ CASES = {
     "04 height_step <- MyStep('height')": (
         ("group_index", "MyStep"), lambda ns: my_step_as(ns, "height", False),
         lambda fn: checks.check_axial_step(fn, "height", layout="official")),
+    "05 split/merge_local <- group_index('local')": (
+        ("group_key", "group_index"), lambda ns: groups_from(ns, "local"),
+        lambda fns: checks.check_grouping(*fns, "local", layout="official")),
+    "05 split/merge_global <- group_index('global')": (
+        ("group_key", "group_index"), lambda ns: groups_from(ns, "global"),
+        lambda fns: checks.check_grouping(*fns, "global", layout="official")),
     "06 classify_space <- forward_by_hand": (
         ("forward_by_hand",), classify_space_from, checks.check_classify_space),
     "06 count_params <- params_by_hand": (
@@ -180,10 +200,14 @@ def test_lesson_functions_work_in_their_own_lessons():
 
 
 def test_step_adapter_is_faithful():
-    """Lesson 04's MyStep, wired as above, passes the same checks in the package's own
-    time-major layout: exercises 3 and 4 fail it only because they use the official one."""
+    """Lesson 04's MyStep and lesson 03's group_index, wired as above, pass the same checks
+    in the package's own time-major layout: exercises 3-5 fail them only because they use
+    the official one."""
     ns = paste("group_index", "MyStep")
     checks.check_time_step(my_step_as(ns, "time", True))
     checks.check_space_step(my_step_as(ns, "space", False))
     checks.check_axial_step(my_step_as(ns, "width", True), "width")
     checks.check_axial_step(my_step_as(ns, "height", False), "height")
+    ns = paste("group_key", "group_index")
+    checks.check_grouping(*groups_from(ns, "local"), "local")
+    checks.check_grouping(*groups_from(ns, "global"), "global")

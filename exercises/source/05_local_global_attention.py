@@ -11,9 +11,10 @@
 #
 # **Goal:** build the two groupings of the paper's Sparse Local Global scheme: a
 # **local** step inside windows, then a **global** step over the whole clip with stride
-# 2 (paper §3, Fig. 2).
-# **Before this:** lesson 03 (space-time attention); exercise 4 (groupings as
-# split/merge). **Time:** about 40 minutes. **Points:** 7.
+# 2 (paper §3, Fig. 2), as `split`/`merge` functions on tokens in the official patch-major
+# layout, as in exercises 3 and 4.
+# **Before this:** lesson 03 (space-time attention); exercises 1 (token layouts) and 3.
+# **Time:** about 45 minutes. **Points:** 7.
 #
 # The paper gives the sizes (§3, "Sparse Local Global"): a **local** attention over the
 # neighbouring F × H/2 × W/2 patches (all F frames, half the patch grid in each spatial
@@ -45,9 +46,22 @@ from mini_timesformer import checks
 torch.manual_seed(0)
 
 # %% [markdown]
-# Tokens are time-major, token t·N + h·W' + w, and `grid = (T, H', W')`. With einops,
-# an axis of size H' can be split as `(i h)` (i blocks of h rows: *which half*) or as
-# `(h i)` (h rows, each with i sub-rows: *even or odd*). That is the whole exercise.
+# ## Groupings as split and merge
+#
+# A step is "attention inside groups". The package writes a grouping as a pair of
+# functions (`mt.schemes.split_groups` / `merge_groups`):
+#
+# * `split(x, grid)`: patch tokens (B, T·N, D) → groups (B·G, L, D), the G groups of each
+#   clip stacked on the batch axis, so that one batched attention call handles them all;
+# * `merge(groups, grid)`: the inverse, back to (B, T·N, D).
+#
+# Here the patch tokens are in the official **patch-major** layout `(h w t)`: patch
+# (t, h, w) is token (h·W' + w)·T + t (no CLS here), and `grid = (T, H', W')`. The divided
+# time step in this layout is `rearrange(x, "b (h w t) d -> (b h w) t d", ...)`.
+# With einops an axis of size H' can be split as `(i h)` (i blocks of h rows: *which
+# half*) or as `(h i)` (h rows, each with i sub-rows: *even or odd*). Which tokens share
+# a group is all the check looks at (plus merge ∘ split = identity, and an attention step
+# built from your functions); the order inside a group is yours to choose.
 # The masks below show who sees whom in each step for T = 2 frames of 4×4 patches:
 
 # %%
@@ -65,8 +79,8 @@ def split_local(x: torch.Tensor, grid) -> torch.Tensor:
     """(B, T·N, D) -> (B·4, T·H'/2·W'/2, D): 2×2 quadrant windows over all frames."""
     T, H, W = grid
     ### BEGIN SOLUTION
-    # H' = (2 halves, H'/2 rows), W' = (2 halves, W'/2 columns)
-    return rearrange(x, "b (t i h j w) d -> (b i j) (t h w) d", t=T, i=2, h=H // 2, j=2,
+    # H' = (2 halves, H'/2 rows), W' = (2 halves, W'/2 columns), frames innermost
+    return rearrange(x, "b (i h j w t) d -> (b i j) (h w t) d", t=T, i=2, h=H // 2, j=2,
                      w=W // 2)
     ### END SOLUTION
 
@@ -75,16 +89,18 @@ def merge_local(groups: torch.Tensor, grid) -> torch.Tensor:
     """Inverse of split_local."""
     T, H, W = grid
     ### BEGIN SOLUTION
-    return rearrange(groups, "(b i j) (t h w) d -> b (t i h j w) d", t=T, i=2, h=H // 2,
+    return rearrange(groups, "(b i j) (h w t) d -> b (i h j w t) d", t=T, i=2, h=H // 2,
                      j=2, w=W // 2)
     ### END SOLUTION
 
 
 # %% grade_id="local_tests" points=3
-checks.check_grouping(split_local, merge_local, "local")
+checks.check_grouping(split_local, merge_local, "local", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_grouping(split_local, merge_local, "local", grid=(1, 2, 2), seed=1)
-checks.check_grouping(split_local, merge_local, "local", grid=(2, 6, 4), batch=1, seed=2)
+checks.check_grouping(split_local, merge_local, "local", grid=(1, 2, 2), seed=1,
+                      layout="official")
+checks.check_grouping(split_local, merge_local, "local", grid=(2, 6, 4), batch=1, seed=2,
+                      layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -100,8 +116,8 @@ def split_global(x: torch.Tensor, grid) -> torch.Tensor:
     T, H, W = grid
     ### BEGIN SOLUTION
     s = 2 if T > 1 else 1  # stride in time
-    # t = (T/s blocks, s phases), h = (H'/2, 2), w = (W'/2, 2): group by the phases
-    return rearrange(x, "b (t i h j w k) d -> (b i j k) (t h w) d", t=T // s, i=s,
+    # h = (H'/2, 2 phases), w = (W'/2, 2), t = (T/s, s phases): group by the phases
+    return rearrange(x, "b (h j w k t i) d -> (b i j k) (h w t) d", t=T // s, i=s,
                      h=H // 2, j=2, w=W // 2, k=2)
     ### END SOLUTION
 
@@ -111,16 +127,18 @@ def merge_global(groups: torch.Tensor, grid) -> torch.Tensor:
     T, H, W = grid
     ### BEGIN SOLUTION
     s = 2 if T > 1 else 1
-    return rearrange(groups, "(b i j k) (t h w) d -> b (t i h j w k) d", t=T // s, i=s,
+    return rearrange(groups, "(b i j k) (h w t) d -> b (h j w k t i) d", t=T // s, i=s,
                      h=H // 2, j=2, w=W // 2, k=2)
     ### END SOLUTION
 
 
 # %% grade_id="global_tests" points=3
-checks.check_grouping(split_global, merge_global, "global")
+checks.check_grouping(split_global, merge_global, "global", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_grouping(split_global, merge_global, "global", grid=(1, 4, 2), seed=1)
-checks.check_grouping(split_global, merge_global, "global", grid=(2, 2, 2), batch=1, seed=2)
+checks.check_grouping(split_global, merge_global, "global", grid=(1, 4, 2), seed=1,
+                      layout="official")
+checks.check_grouping(split_global, merge_global, "global", grid=(2, 2, 2), batch=1, seed=2,
+                      layout="official")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
+from ..errors import UserError
 from ..schemes import STEPS, num_groups, split_groups, visibility
 from .core import CheckFailed, as_tensor, check_shape, compare, passed, randn, single_thread
 from .steps import check_visibility, make_step, run_step
@@ -61,9 +62,31 @@ def _partition(groups: torch.Tensor, count: int, what: str) -> torch.Tensor:
     return group_of[:, None] == group_of[None, :]
 
 
-def _wrong_partitions(grouping: str, ids: torch.Tensor, grid):
+def _body(tokens: torch.Tensor, grid, to: str) -> torch.Tensor:
+    """Patch tokens without a CLS (B, T·N, D) between time-major and patch-major."""
+    T, H, W = grid
+    pattern = ("b (t h w) d -> b (h w t) d" if to == "official" else
+               "b (h w t) d -> b (t h w) d")
+    return rearrange(tokens, pattern, t=T, h=H, w=W)
+
+
+def _in_layout(split, merge, layout: str):
+    """A student's split/merge for tokens in ``layout``, seen from time-major tokens."""
+    if layout == "ours":
+        return split, merge
+    if layout != "official":
+        raise UserError(f"layout must be 'ours' or 'official', got {layout!r}")
+    return (lambda x, grid: split(_body(x, grid, "official"), grid),
+            lambda groups, grid: _body(merge(groups, grid), grid, "ours"))
+
+
+def _wrong_partitions(grouping: str, ids: torch.Tensor, grid, layout: str = "ours"):
     """Partitions of the usual mistakes: other groupings and the listed wrong patterns."""
     T, H, W = grid
+    if layout == "official":
+        yield ("wrong token order: here the tokens are in the official patch-major layout "
+               "(h w t); you split them as if they were time-major (t h w)",
+               lambda: split_groups(_body(ids, grid, "official"), grouping, grid))
     for other in ("time", "space", "width", "height", "joint", "local", "global"):
         if other == grouping or (other in ("local", "global") and (H % 2 or W % 2 or T % 2)):
             continue
@@ -73,7 +96,8 @@ def _wrong_partitions(grouping: str, ids: torch.Tensor, grid):
         yield mistake, lambda p=pattern, s=sizes: rearrange(ids, p, **s(T, H, W))
 
 
-def _check_partition(split, grouping, grid, batch, what, mistakes_only=False) -> None:
+def _check_partition(split, grouping, grid, batch, what, mistakes_only=False,
+                     layout: str = "ours") -> None:
     """Which tokens share a group (= who sees whom), batch included, vs the reference;
     a wrong partition is matched against the usual mistakes to name one."""
     M = grid[0] * grid[1] * grid[2]
@@ -81,7 +105,7 @@ def _check_partition(split, grouping, grid, batch, what, mistakes_only=False) ->
     mine = _partition(split(ids, grid)[..., 0], batch * M, what)
     if torch.equal(mine, _partition(split_groups(ids, grouping, grid)[..., 0], batch * M, "")):
         return
-    for mistake, make in _wrong_partitions(grouping, ids, grid):
+    for mistake, make in _wrong_partitions(grouping, ids, grid, layout):
         if torch.equal(mine, _partition(make()[..., 0], batch * M, "variant")):
             raise CheckFailed(f"{what}: wrong groups. Likely mistake: {mistake}")
     if not mistakes_only:
@@ -92,8 +116,10 @@ def _check_partition(split, grouping, grid, batch, what, mistakes_only=False) ->
 
 @single_thread
 def check_grouping(split, merge, grouping: str, grid=(4, 4, 6), batch: int = 2,
-                   seed: int = 0) -> None:
-    """split(x (B, T·N, D), grid) -> (B·G, L, D) and merge (its inverse) for ``grouping``."""
+                   seed: int = 0, layout: str = "ours") -> None:
+    """split(x (B, T·N, D), grid) -> (B·G, L, D) and merge (its inverse) for ``grouping``;
+    with ``layout="official"`` the patch tokens are patch-major (h w t)."""
+    split, merge = _in_layout(split, merge, layout)
     T, H, W = grid
     M, D = T * H * W, 16
     G = num_groups(grouping, grid)
@@ -101,11 +127,11 @@ def check_grouping(split, merge, grouping: str, grid=(4, 4, 6), batch: int = 2,
     got = as_tensor(split(x.clone(), grid), f"{grouping} split(x, grid)")
     what, shape = f"{grouping} split(x, grid)", (batch * G, M // G, D)
     if got.shape != shape and got.ndim == 3 and got.numel() == x.numel():
-        _check_partition(split, grouping, grid, batch, what, mistakes_only=True)
+        _check_partition(split, grouping, grid, batch, what, mistakes_only=True, layout=layout)
     check_shape(got, shape, what,
                 f"the {grouping} grouping of a T={T}, {H}×{W} grid forms G={G} groups of "
                 f"L={M // G} tokens per clip; stack the groups on the batch axis (B·G, L, D)")
-    _check_partition(split, grouping, grid, batch, what)
+    _check_partition(split, grouping, grid, batch, what, layout=layout)
     back = merge(got, grid)
     check_shape(back, x.shape, f"{grouping} merge(groups, grid)", "merge returns (B, T·N, D)")
     if not torch.equal(back, x):
