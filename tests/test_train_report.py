@@ -153,3 +153,29 @@ def test_small_and_vit_default_inits_differ_as_documented():
     for name in extra:
         assert dict(vit.named_parameters())[name].abs().max().item() == 0.0
         assert dict(small.named_parameters())[name].abs().max().item() > 0.0
+
+
+def test_the_cli_prints_the_plateau_and_report_md_has_it(tmp_path, monkeypatch, capsys):
+    """End to end with validation replaced by an order-blind result (the real one would
+    need minutes of training): the console and report.md say so, metrics.json keeps it."""
+    import json
+
+    from mini_timesformer.cli import main
+    from mini_timesformer.train import loop
+
+    conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
+    val = {"confusion": conf, "top1": 0.5, "top5": 1.0, "loss": 0.69, "num_videos": 320}
+    monkeypatch.setattr(loop, "evaluate", lambda *args, **kwargs: val)
+    out = tmp_path / "run"
+    assert main(["train", "--init", "vit-default", "--frames", "4", "--size", "16",
+                 "--steps", "2", "--train-size", "16", "--val-size", "8", "--batch-size", "8",
+                 "--threads", "1", "--no-progress", "--attention-every", "0",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "(init vit-default)" in printed
+    assert "note: Validation top-1 50.0% sits at the order-blind plateau" in printed
+    assert "--init small" in printed
+    assert "order-blind plateau" in (out / "report.md").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["init"] == "vit-default" and metrics["findings"][0]["reached"]
+    assert json.loads((out / "train_config.json").read_text())["init_used"] == "vit-default"

@@ -113,6 +113,10 @@ def _train(args) -> int:
     if val:
         print(f"validation top-1 {val['top1']:.2%}, top-5 {val['top5']:.2%} "
               f"(init {metrics['init']})")
+    if metrics.get("findings"):
+        from .report import format_findings
+
+        print(format_findings(metrics["findings"]))
     if metrics.get("attention_gif"):
         print(f"attention while training: {metrics['attention_gif']}")
     print(f"run written to {out} (summary: {out / 'report.md'})")

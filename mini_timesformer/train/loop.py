@@ -352,7 +352,7 @@ class _Trainer:
     def finish(self, seconds: float) -> Path:
         """Write metrics.json and curves.png (rank 0); returns the run directory."""
         if self.main:
-            from .report import diagnose, format_findings, write_report
+            from .report import diagnose, write_report
 
             val = getattr(self, "last_val", {})
             attention = self.model.config.attention
@@ -371,7 +371,5 @@ class _Trainer:
                 from ..viz.training import plot_training_curves
 
                 plot_training_curves(self.out)
-            write_report(self.out, self.cfg, summary, findings, gif)
-            if findings:
-                print(format_findings(findings))
+            write_report(self.out, self.cfg, summary, findings, gif)  # the CLI prints findings
         return self.out
