@@ -209,7 +209,8 @@ assert mt.cost.keys_per_query(base) == base.num_frames * base.num_patches + 1
 # 3. The permutation property says attention is blind to order. Which tensors in lesson 01
 #    break that symmetry, and along which axes?
 #
-# **Exercise** — `exercises/02_attention.ipynb` (scaled dot-product and multi-head
-# attention): write attention with a fused `qkv`; its auto-check compares yours with
-# `MultiHeadAttention` (copied weights) and checks properties such as rows summing to one.
+# **Exercise** — `exercises/02_attention.ipynb`: attention with a boolean visibility mask,
+# separate q, k, v layers loaded from the fused `qkv`, and masked multi-head attention; its
+# auto-check compares yours with `MultiHeadAttention` (copied weights) and checks properties
+# such as hidden keys getting weight zero.
 # Next: `03_space_time_attention.ipynb`.

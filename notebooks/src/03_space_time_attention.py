@@ -219,7 +219,7 @@ print(f"joint / divided: {counts['joint'] / counts['divided']:.1f}× more compar
 # 4. Why must the groups of a step form a partition for "one batched attention over groups" to
 #    work? What would break for a sliding neighbourhood?
 #
-# **Exercises** — `exercises/04_axial_attention.ipynb` (the time, width and height
-# groupings) and `exercises/05_local_global_attention.ipynb` (windows and the stride-2 global
-# groups); each auto-check compares your groupings with the package.
+# **Exercises** — `exercises/04_axial_attention.ipynb` (the width and height steps) and
+# `exercises/05_local_global_attention.ipynb` (windows and the stride-2 global groups, on
+# tokens in the official layout); each auto-check compares yours with the package.
 # Next: `04_attention_steps.ipynb`.

@@ -440,6 +440,7 @@ else:
 #    something from the ViT? What would a non-zero temporal embedding do at step 0?
 # 4. A still clip gives exactly the ViT's logits. Would a clip of a moving object too? Why not?
 #
-# **Exercise** — `exercises/06_classifier_and_parameters.ipynb`: assemble the classifier and
-# count its parameters on paper, reproducing Table 1; checked against the package.
+# **Exercise** — `exercises/06_classifier_and_parameters.ipynb`: the space-only classifier
+# with per-frame logits, and the parameter count of any config on paper, reproducing Table 1;
+# checked against the package.
 # Next: `06_video_data.ipynb`.

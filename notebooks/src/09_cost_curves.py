@@ -220,6 +220,6 @@ assert all(r["time_s"] > 0 and r["peak_bytes"] >= 0 for r in measured)
 #    change with today's kernels, and which would not?
 # 4. Why does the eager/fused memory ratio you measured grow with the frame size?
 #
-# **Exercise** — `exercises/09_flop_formula.ipynb` (stretch): a FLOP formula for divided
-# attention, checked against `FlopCounterMode` and the paper's TFLOPs.
+# **Exercise** — `exercises/09_flop_formula.ipynb` (stretch): MAC formulas for axial and
+# local-global attention, checked against `FlopCounterMode`.
 # Next: `10_time_matters.ipynb`.

@@ -242,6 +242,6 @@ assert ours["joint"] / ours["divided"] < gmacs["joint"][3] / gmacs["divided"][3]
 # 4. Using `mt.cost`, at which T does joint attention cost twice divided's GMACs for our
 #    16 px clips — and for 32 px clips (16 patches per frame)?
 #
-# **Exercise** — `exercises/09_flop_formula.ipynb` (the FLOP formula of divided attention)
-# gives the cost side of this lesson; `exercises/07_sampling_and_views.ipynb` builds the
+# **Exercise** — `exercises/09_flop_formula.ipynb` (MAC formulas, derived the way this
+# course derives divided attention's) gives the cost side of this lesson; `exercises/07_sampling_and_views.ipynb` builds the
 # frame samplers.
