@@ -34,7 +34,7 @@ def tiny_model(seed=0):
 
 def rows(run, name="steps.csv"):
     with open(run / name, newline="") as f:
-        return [{k: v for k, v in r.items() if k != "seconds" and k != "clips_per_s"}
+        return [{k: v for k, v in r.items() if k not in ("seconds", "data_seconds", "clips_per_s")}
                 for r in csv.DictReader(f)]
 
 
