@@ -1,6 +1,6 @@
 """The one strict model loader, and our own save format.
 
-* ``load_model(TimeSformer, path)`` reads a Hugging Face TimeSformer directory, an
+* ``load_pretrained(TimeSformer, path)`` reads a Hugging Face TimeSformer directory, an
   official ``.pyth`` file, our ``save_pretrained`` directory, or a ``mini-timesformer
   train`` checkpoint / run directory, builds the matching config and loads the weights
   strictly (one-line errors naming the first bad key). The key mapping between the layouts
@@ -31,7 +31,7 @@ from .formats import (
 
 OUR_MODEL_TYPE = "mini-timesformer"
 
-__all__ = ["load_model", "save_pretrained", "load_state_dict_strict", "OUR_MODEL_TYPE"]
+__all__ = ["load_pretrained", "save_pretrained", "load_state_dict_strict", "OUR_MODEL_TYPE"]
 
 
 # ------------------------------------------------------------------ strict loading
@@ -153,7 +153,7 @@ def _from_file(model_class, path: Path, overrides: dict):
     return _build(model_class, config_from_official(state), state, hints, str(path))
 
 
-def load_model(model_class, path, **overrides):
+def load_pretrained(model_class, path, **overrides):
     """Load any supported checkpoint (format detected) into ``model_class`` (eval mode).
 
     ``path``: a Hugging Face TimeSformer directory (``config.json`` with model_type
@@ -181,7 +181,7 @@ def save_pretrained(model, directory) -> Path:
     """Write ``config.json`` (config + label names + mean/std) and ``model.safetensors``.
 
     Each file is written atomically (temporary name, fsync, rename), so a crash never
-    leaves a half-written model. ``load_model(type(model), directory)`` gives back
+    leaves a half-written model. ``load_pretrained(type(model), directory)`` gives back
     identical weights.
     """
     from safetensors.torch import save_file

@@ -4,7 +4,7 @@ convention, as a mixin: ``model.py``'s class inherits it, and the loaders here b
 
 from __future__ import annotations
 
-from .loader import load_model, save_pretrained
+from .loader import load_pretrained, save_pretrained
 from .vit_init import init_from_vit
 
 
@@ -16,7 +16,7 @@ class PretrainedMixin:
         """Load a Hugging Face directory, an official ``.pyth`` file, our own
         ``save_pretrained`` directory or a training run / checkpoint (eval mode).
         ``overrides``: config fields, e.g. a new ``num_classes`` (fresh head)."""
-        return load_model(cls, path, **overrides)
+        return load_pretrained(cls, path, **overrides)
 
     @classmethod
     def from_vit(cls, cfg, vit_weights):
