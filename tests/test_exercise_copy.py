@@ -155,6 +155,10 @@ CASES = {
     "07 dense_indices <- middle_clip": (
         ("middle_clip",), lambda ns: lambda V, T, r, k=0, K=1: ns["middle_clip"](V, T, r),
         checks.check_dense_indices),
+    "07 dense_indices <- official_start": (
+        ("official_start",), lambda ns: lambda V, T, r, k=0, K=1: [
+            min(int(ns["official_start"](V, T, r, k, K) + t * r), V - 1) for t in range(T)],
+        checks.check_dense_indices),
     "08 step_matrix <- divided_step_matrix": (
         ("divided_step_matrix",), lambda ns: lambda w, step, grid: ns["divided_step_matrix"](
             w, step, grid[0], grid[1] * grid[2]),
