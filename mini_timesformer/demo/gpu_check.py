@@ -12,7 +12,8 @@ Three sections, each reusing the package's own code (no second training loop):
     workers reading the decoded-frame cache — run by ``train.train`` for a fixed number of
     steps on a Kinetics-layout root of synthetic mp4 clips written here
     (``data.write_synthetic_dataset``, then ``data.build_cache``, as ``kinetics-subset
-    --cache`` does). Random weights: it measures speed, not accuracy.
+    --cache`` does). Random weights: it measures speed, not accuracy. A rerun into the
+    same ``--out`` reuses the clips and the cache already written.
 (c) ``bench``: the ViT-B divided 8×224 training step, ours vs Hugging Face eager
     (``perf/gpu_bench.py``).
 
@@ -72,7 +73,8 @@ class RecipePlan:
 
 
 RECIPES = {
-    # docs/training.md's Kinetics recipe, SGD lr 0.005; 256 clips = 8 steps per epoch
+    # docs/training.md's Kinetics recipe (SGD lr 0.005, one micro-batch per step); sizes
+    # our choice: 256 + 32 short clips (8 steps per epoch) write in about a minute
     "gpu": RecipePlan("small", 8, 224, 32, batch_size=32, steps=24,
                       workers=min(8, os.cpu_count() or 1), lr=0.005, per_class=32,
                       val_per_class=4, clip_frames=32, clip_size=128),
