@@ -24,6 +24,7 @@ import types
 from pathlib import Path
 
 from ..errors import MissingPathError
+from ..runtime import atomic_write_text, runs_dir
 
 # Your definitions, by the lesson notebook they come from, in the order they are needed.
 PARTS = {
@@ -116,8 +117,6 @@ def load_parts(notebooks=None) -> types.ModuleType:
 
 
 def model_path() -> Path:
-    from ..runtime import runs_dir
-
     return runs_dir("course", "my_timesformer.py")
 
 
@@ -125,11 +124,7 @@ def write_model(notebooks=None, path=None) -> Path:
     """Write lessons 01–05's pieces to ``runs/course/my_timesformer.py`` (atomically)."""
     path = Path(path or model_path())
     text = source(PARTS | MODEL, notebooks)  # read everything before writing anything
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def load_model(notebooks=None, path=None) -> types.ModuleType:
