@@ -112,7 +112,7 @@ def test_full_mode_without_a_gpu_is_a_one_line_error(monkeypatch, capsys, tmp_pa
     ("NVIDIA H100 80GB HBM3", 989.4), ("NVIDIA H100 PCIe", 756.0), ("NVIDIA H200", 989.4),
     ("NVIDIA A100-SXM4-80GB", 312.0), ("NVIDIA L4", 121.0), ("NVIDIA L40S", 362.05),
     ("NVIDIA A10", 125.0), ("NVIDIA A10G", None), ("Tesla T4", None),
-    ("NVIDIA GeForce RTX 4090", 165.2)])
+    ("NVIDIA GeForce RTX 4090", 165.2), ("NVIDIA H100 NVL", None), ("NVIDIA H200 NVL", None)])
 def test_vendor_peak_table_matches_whole_name_parts(name, tflops):
     peak, source = nominal_peak(name)
     assert (peak is None) == (tflops is None) and source

@@ -35,12 +35,11 @@ from .hf import bench_config, make_pair
 
 # Dense bf16 tensor-core peak (TFLOP/s) from the vendors' data sheets, which print the
 # figure "with sparsity" (2×): we halve it. (tokens that must all be in the device name,
-# TFLOP/s or None = no bf16 tensor cores, source). The first matching row wins.
+# TFLOP/s or None = unknown / no bf16 tensor cores, source). The first matching row wins.
 PEAK_BF16_TFLOPS = [
     (("H100", "PCIE"), 756.0, "NVIDIA H100 data sheet: 1,513 with sparsity"),
-    (("H100", "NVL"), 835.5, "NVIDIA H100 data sheet: 1,671 with sparsity"),
+    (("NVL",), None, "NVL cards: vendor figure not checked here, the measured peak is used"),
     (("H100",), 989.4, "NVIDIA H100 data sheet (SXM): 1,979 with sparsity"),
-    (("H200", "NVL"), 835.5, "NVIDIA H200 data sheet: 1,671 with sparsity"),
     (("H200",), 989.4, "NVIDIA H200 data sheet (SXM): 1,979 with sparsity"),
     (("A100",), 312.0, "NVIDIA A100 data sheet: 312 dense / 624 with sparsity"),
     (("L40S",), 362.05, "NVIDIA L40S data sheet: 362.05 dense / 733 with sparsity"),
@@ -53,7 +52,8 @@ PEAK_BF16_TFLOPS = [
 
 
 def nominal_peak(name: str) -> tuple[float | None, str]:
-    """(dense bf16 peak in FLOP/s or None, where the figure comes from) for a GPU name."""
+    """(dense bf16 peak in FLOP/s or None, where the figure comes from) for a GPU name;
+    the name's parts must match whole ("A10" is not "A10G")."""
     tokens = set(re.split(r"[\s\-_]+", name.upper()))
     for needed, tflops, source in PEAK_BF16_TFLOPS:
         if set(needed) <= tokens:
