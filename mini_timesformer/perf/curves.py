@@ -6,7 +6,8 @@ as functions of the frame size (224 -> 560 px) and of the number of frames (8 ->
 
 The lesson of Fig. 3: joint space-time attention's cost grows with (T·N)², divided
 attention's with T·N·(T + N). With *eager* attention the (T·N)² scores are also stored,
-and the paper's joint model runs out of a 32 GB V100 at 448 px or 32 frames; *fused*
+and the paper's joint model runs out of GPU memory at 448 px or 32 frames (§4.1; the
+32 GB of its V100s is our assumption, the paper does not state it); *fused*
 (flash / memory-efficient) attention stores O(T·N) per layer, so memory stops being
 quadratic — but the FLOPs still are.
 """
