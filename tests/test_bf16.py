@@ -104,7 +104,7 @@ def test_train_loop_autocasts_on_cpu_only_when_asked(one_thread, tmp_path, bf16,
     model = mt.TimeSformer(mt.TimeSformerConfig.preset(
         "nano", attention="divided", num_frames=4, image_size=16, depth=1, num_classes=8))
     seen = training_head_dtypes(model)
-    run = mt.train.train(model=model, data="synthetic-motion", num_frames=4, size=16,
+    run = mt.train.train(model=model, data="synthetic-motion", num_frames=4, image_size=16,
                          train_size=16, val_size=8, batch_size=8, steps=3, bf16=bf16,
                          device="cpu", out=str(tmp_path / "run"), progress=False, plots=False)
     assert len(seen) == 3 and set(seen) == {expected}

@@ -25,7 +25,7 @@ def tiny_model(attention="divided", drop_path=0.0, seed=0):
     return mt.TimeSformer(cfg)
 
 
-TINY = dict(num_frames=4, size=16, train_size=32, val_size=16, batch_size=8, progress=False,
+TINY = dict(num_frames=4, image_size=16, train_size=32, val_size=16, batch_size=8, progress=False,
             plots=False, val_every=0)
 
 

@@ -20,7 +20,7 @@ from mini_timesformer.viz.attention_epochs import AttentionSnapshots, pick_clips
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 # 32 clips / batch 8 = 4 steps per epoch; 8 steps = 2 epochs
-TINY = dict(num_frames=4, size=16, train_size=32, val_size=16, batch_size=8, progress=False,
+TINY = dict(num_frames=4, image_size=16, train_size=32, val_size=16, batch_size=8, progress=False,
             plots=False, lr=2e-3, warmup_steps=2)
 
 

@@ -32,7 +32,7 @@ def add_commands(subparsers) -> None:
                    help=f"one of {', '.join(SCHEMES)} (default divided)")
     p.add_argument("--data", default="synthetic-motion", help=DATA_HELP)
     p.add_argument("--frames", dest="num_frames", type=positive_int, default=8)
-    p.add_argument("--size", type=positive_int, default=None,
+    p.add_argument("--size", dest="image_size", type=positive_int, default=None,
                    help="frame size (default: the preset's)")
     p.add_argument("--init", default="auto",
                    help="auto (from scratch: small for nano/tiny, vit-default for small/base) "
@@ -135,8 +135,8 @@ def _eval(args) -> int:
     mc = model.config
     classes = mc.label_names
     size = args.size or mc.image_size
-    cfg = TrainConfig(data=args.data, num_frames=mc.num_frames, size=size, stride=args.stride,
-                      val_size=args.val_size, seed=args.seed)
+    cfg = TrainConfig(data=args.data, num_frames=mc.num_frames, image_size=size,
+                      stride=args.stride, val_size=args.val_size, seed=args.seed)
     raw = raw_datasets(cfg, args.split)
     if raw is None:
         raise MissingPathError(f"--data {args.data}: no {args.split!r} split found")

@@ -1,8 +1,8 @@
 """``TrainConfig``: every choice of a training run, validated, and the ``--data`` spec.
 
 The CLI flags of ``mini-timesformer train`` map one to one onto its fields; model sizes
-use ``TimeSformerConfig``'s names (``num_frames``, ``drop_path_rate``; flags ``--frames``,
-``--drop-path``). ``--data`` takes one of:
+use ``TimeSformerConfig``'s names (``num_frames``, ``image_size``, ``drop_path_rate``; flags
+``--frames``, ``--size``, ``--drop-path``). ``--data`` takes one of:
 
 * ``synthetic-motion`` / ``synthetic-appearance`` — clips generated on the fly
   (``mt.data.SyntheticVideos``); motion classes need time, appearance classes do not;
@@ -41,7 +41,7 @@ class TrainConfig:
     preset: str = "nano"
     attention: str = "divided"
     num_frames: int = 8  # --frames
-    size: int | None = None  # frame size; default = the preset's image_size
+    image_size: int | None = None  # --size: frame size; default = the preset's
     init: str = "auto"  # auto | small | vit-default | vit:PATH | PATH ("scratch" = auto)
     drop_path_rate: float = 0.0  # --drop-path
     # data
@@ -121,7 +121,7 @@ def image_size(cfg: TrainConfig) -> int:
 
     if cfg.preset not in PRESETS:
         raise UserError(f"unknown preset {cfg.preset!r}; expected one of: {', '.join(PRESETS)}")
-    return cfg.size or PRESETS[cfg.preset]["image_size"]
+    return cfg.image_size or PRESETS[cfg.preset]["image_size"]
 
 
 def resolve_init(cfg: TrainConfig) -> str:

@@ -568,7 +568,7 @@ else:
 # %%
 K_RUN = RUNS / "kinetics"
 if SUBSET and VIT and GPU and not SMOKE:
-    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8, size=224,
+    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8, image_size=224,
           stride=32, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15, batch_size=32,
           accum=2, workers=8, out=str(K_RUN), plots=False)
     k_metrics = json.loads((K_RUN / "metrics.json").read_text())
