@@ -18,7 +18,10 @@ from mini_timesformer.train import TrainConfig
 def test_public_names_exist_in_a_fresh_interpreter():
     """``mt.optim`` / ``mt.checkpoint`` must not depend on something imported them first."""
     code = (
+        "import sys\n"
         "import mini_timesformer as mt\n"
+        "heavy = [m for m in ('matplotlib', 'av', 'torchvision') if m in sys.modules]\n"
+        "assert not heavy, heavy  # import mini_timesformer stays light (the maths only)\n"
         "assert callable(mt.optim.build_optimizer) and callable(mt.checkpoint.save_checkpoint)\n"
         "assert mt.rollout.attention_rollout is mt.viz.attention_rollout\n"
         "assert callable(mt.train.train) and callable(mt.data.SyntheticVideos)\n"
