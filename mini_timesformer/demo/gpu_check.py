@@ -164,7 +164,7 @@ def section_recipe(out: Path, device: torch.device, plan: RecipePlan, peak: dict
 
     data = write_recipe_data(out / "recipe-data", plan)
     cfg = TrainConfig(preset=plan.preset, attention="divided", num_frames=plan.frames,
-                      size=plan.size, stride=plan.stride, data=f"kinetics:{data['root']}",
+                      image_size=plan.size, stride=plan.stride, data=f"kinetics:{data['root']}",
                       batch_size=plan.batch_size, steps=plan.steps, workers=plan.workers,
                       optimizer="sgd", lr=plan.lr, bf16=True, device=str(device),
                       threads=1 if device.type == "cpu" else None, val_every=0,
