@@ -11,7 +11,7 @@
 # 4. say what this miniature shows about long-range modelling, and what it does not.
 #
 # **Time budget** — 30 min; compute: smoke mode seconds; full mode runs `mini-timesformer
-# demo --long` (8 trainings: 7.2 min measured on a shared 2-core CPU, load 3.4–6.1).
+# demo --long` (8 trainings: 7.2 and 9.0 min measured on a shared 2-core CPU, load 3–7).
 #
 # Paper: §4.6 and Table 8 (long-term video modelling on HowTo100M: 8, 32, 64, 96 frames),
 # §4.1 and Fig. 3 (cost against the number of frames), §4.3 and Fig. 5 (more frames on K400).
