@@ -152,14 +152,18 @@ def catch_probabilities(num_frames: int, T: int,
 
 def count_likelihood(num_frames: int, T: int,
                      event_frames: tuple[int, int] = EVENT_FRAMES) -> torch.Tensor:
-    """float64 (4, 5): P(k flashes seen | n flashes), rows n = 1..4, columns k = 0..4.
+    """float64 (4, 5): P(k flashes seen | n flashes), rows n = 1..4, columns k = 0..4, for
+    the T-frame uniform sampler (``count_table`` of its ``catch_probabilities``)."""
+    return count_table(catch_probabilities(num_frames, T, event_frames))
 
-    The n flashes sit in a uniformly random set of n slots; given the set, each slot's flash
-    is caught independently (a Poisson-binomial count).
-    """
+
+def count_table(p) -> torch.Tensor:
+    """float64 (4, 5): P(k seen | n flashes) when slot j's flash is caught with probability
+    ``p[j]``. The n flashes sit in a uniformly random set of n slots; given the set, each
+    slot's flash is caught independently (a Poisson-binomial count)."""
     from itertools import combinations
 
-    p = catch_probabilities(num_frames, T, event_frames)
+    p = torch.as_tensor(p, dtype=torch.float64)
     table = torch.zeros(MAX_EVENTS, MAX_EVENTS + 1, dtype=torch.float64)
     for n in range(1, MAX_EVENTS + 1):
         subsets = list(combinations(range(MAX_EVENTS), n))
