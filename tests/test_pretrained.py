@@ -243,3 +243,19 @@ def test_label_names():
         P.load_label_names("imagenet")
     assert P.label_names_for(_small_cfg("space", num_classes=400))[1] == "kinetics400"
     assert P.label_names_for(_small_cfg("space"))[0] == ["class_0", "class_1", "class_2"]
+
+
+def test_unreadable_files_are_user_errors(tmp_path):
+    """A broken config.json or weights file is bad input (one line), not a traceback."""
+    from mini_timesformer.errors import UserError
+
+    mt.TimeSformer(_small_cfg("divided")).save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"half a file")
+    with pytest.raises(UserError, match=r"model\.safetensors: not a readable weights file"):
+        mt.TimeSformer.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(UserError, match=r"config\.json: not valid JSON"):
+        mt.TimeSformer.from_pretrained(tmp_path)
+    (tmp_path / "run.pt").write_bytes(b"not a pickle")
+    with pytest.raises(UserError, match="not a readable PyTorch checkpoint"):
+        mt.TimeSformer.from_pretrained(tmp_path / "run.pt")

@@ -73,18 +73,30 @@ def _build(model_class, cfg: TimeSformerConfig, state: dict, overrides: dict, so
 # ------------------------------------------------------------------ formats
 def _read_weights(directory: Path) -> dict:
     """The state dict in a directory: model.safetensors or pytorch_model.bin."""
-    if (directory / "model.safetensors").is_file():
-        from safetensors.torch import load_file
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            if name.endswith(".safetensors"):
+                from safetensors.torch import load_file
 
-        return load_file(str(directory / "model.safetensors"))
-    if (directory / "pytorch_model.bin").is_file():
-        return torch.load(directory / "pytorch_model.bin", map_location="cpu", weights_only=True)
+                return load_file(str(path))
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any failure to read is a bad file here
+            raise UserError(f"{path}: not a readable weights file ({type(err).__name__})"
+                            ) from None
     raise MissingPathError(f"{directory}: no model.safetensors or pytorch_model.bin next to "
                             f"config.json")
 
 
 def _from_directory(model_class, directory: Path, overrides: dict):
-    config = json.loads((directory / "config.json").read_text())
+    try:
+        config = json.loads((directory / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{directory / 'config.json'}: not valid JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{directory / 'config.json'}: expected a JSON object")
     state = _read_weights(directory)
     kind = config.get("model_type")
     if kind == OUR_MODEL_TYPE:
