@@ -208,3 +208,11 @@ def test_demo_with_the_smoke_budget_writes_report_and_results(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0 and f"({name})" in report
     printed = capsys.readouterr().out
     assert "| scheme | params |" in printed and "demo finished" in printed
+
+
+def test_unreadable_checkpoint_is_a_user_error(tmp_path):
+    from mini_timesformer.errors import UserError
+
+    (tmp_path / "last.pt").write_bytes(b"half a checkpoint")
+    with pytest.raises(UserError, match="not a readable training checkpoint"):
+        ckpt.load_checkpoint(tmp_path / "last.pt")

@@ -77,7 +77,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     if not path.is_file():
         raise MissingPathError(f"no checkpoint at {path} (expected a .pt file written by "
                                 f"`mini-timesformer train` or its run directory)")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file here
+        raise UserError(f"{path}: not a readable training checkpoint ({type(err).__name__})"
+                        ) from None
     if not isinstance(state, dict) or "model_config" not in state:
         raise UserError(f"{path} is not a mini-timesformer training checkpoint")
     return state
