@@ -10,6 +10,7 @@ from .attention import (
     check_multi_head_masked,
     check_split_qkv,
 )
+from .ceiling import check_catch_probability, check_ceiling, check_fewest_frames
 from .classifier import (
     check_classify_space,
     check_param_count,
@@ -45,4 +46,5 @@ __all__ = [
     "check_classify_space", "check_param_count", "check_table1", "check_untabulated",
     "check_dense_indices", "check_segment_indices", "check_three_crops", "check_predict_views",
     "check_step_matrix", "check_axial_rollout", "check_macs",
+    "check_catch_probability", "check_ceiling", "check_fewest_frames",
 ]
