@@ -242,6 +242,8 @@ assert ours["joint"] / ours["divided"] < gmacs["joint"][3] / gmacs["divided"][3]
 # 4. Using `mt.cost`, at which T does joint attention cost twice divided's GMACs for our
 #    16 px clips — and for 32 px clips (16 patches per frame)?
 #
-# **Exercise** — `exercises/09_flop_formula.ipynb` (MAC formulas, derived the way this
-# course derives divided attention's) gives the cost side of this lesson; `exercises/07_sampling_and_views.ipynb` builds the
-# frame samplers.
+# **Exercise** — `exercises/10_sampler_ceiling.ipynb`: the exact ceiling for flashes of any
+# length and for T that does not divide the clip, where this lesson's `min(L, s) / s` and its
+# binomial no longer hold, and the fewest frames that reach a target.
+# `exercises/09_flop_formula.ipynb` (MAC formulas, derived the way this course derives
+# divided attention's) gives the cost side.
