@@ -14,6 +14,7 @@ import torch
 
 from ..argtypes import int_list
 from ..errors import UserError
+from ..runtime import cpu_threads
 from ..schemes import SCHEMES, canonical_scheme
 from . import hf, timing
 from .bench import (
@@ -100,39 +101,42 @@ def _modes(text: str) -> tuple[str, ...]:
 
 
 def _bench_command(args) -> int:
-    """Handler of ``mini-timesformer bench``."""
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)  # for the whole command, as asked
+    """Handler of ``mini-timesformer bench``: check the flags, run on ``--threads``."""
     for name in ("frames", "size", "batch", "reps"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be >= 1, got {args.threads}")
     modes = _modes(args.modes)
     scheme = canonical_scheme(args.scheme)
-    common = dict(batch=args.batch, device=args.device, dtype=args.dtype)
-    if args.memory_curve:
-        rows = memory_curve(args.preset, scheme, int_list(args.memory_curve), args.size,
-                            mode=modes[-1], use_hf=not args.no_hf, **common)
-        result, text = {"memory_curve": rows}, format_curve(rows, scheme, modes[-1])
-    elif args.schemes:
-        result = compare_schemes(args.preset, args.frames, args.size, modes=modes,
-                                 reps=args.reps, warmup=args.warmup,
-                                 memory=not args.no_memory, **common)
-        text = format_schemes(result)
-    else:
-        cfg = hf.bench_config(args.preset, scheme, args.frames, args.size)
-        use_hf = not args.no_hf and scheme in hf.HF_SCHEMES
-        result = compare_with_hf(cfg, modes=modes, reps=args.reps, warmup=args.warmup,
-                                 use_hf=use_hf, memory=not args.no_memory,
-                                 check=not args.no_check, compile=args.compile, **common)
-        text = format_comparison(result)
-    result["load_avg_end"] = timing.machine_info(torch.device("cpu")).get("load_avg")
+    with cpu_threads(args.threads):
+        result, text = _run_bench(args, modes, scheme)
+        result["load_avg_end"] = timing.machine_info(torch.device("cpu")).get("load_avg")
     print(text + f"\nload average at end (1/5/15 min): {result['load_avg_end']}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
+
+
+def _run_bench(args, modes: tuple[str, ...], scheme: str) -> tuple[dict, str]:
+    """The comparison ``bench``'s flags ask for: ``(result, text)``."""
+    common = dict(batch=args.batch, device=args.device, dtype=args.dtype)
+    if args.memory_curve:
+        rows = memory_curve(args.preset, scheme, int_list(args.memory_curve), args.size,
+                            mode=modes[-1], use_hf=not args.no_hf, **common)
+        return {"memory_curve": rows}, format_curve(rows, scheme, modes[-1])
+    if args.schemes:
+        result = compare_schemes(args.preset, args.frames, args.size, modes=modes,
+                                 reps=args.reps, warmup=args.warmup,
+                                 memory=not args.no_memory, **common)
+        return result, format_schemes(result)
+    cfg = hf.bench_config(args.preset, scheme, args.frames, args.size)
+    use_hf = not args.no_hf and scheme in hf.HF_SCHEMES
+    result = compare_with_hf(cfg, modes=modes, reps=args.reps, warmup=args.warmup,
+                             use_hf=use_hf, memory=not args.no_memory,
+                             check=not args.no_check, compile=args.compile, **common)
+    return result, format_comparison(result)
 
 
 def _add_bench(subparsers) -> None:
