@@ -2,14 +2,15 @@
 
 ``mini-timesformer train --attention-every N`` calls ``AttentionSnapshots.render`` every N
 epochs (rank 0 only, after validation). Each call writes one PNG strip, rows = clips,
-columns = frames, heat = CLS rollout (``viz.rollout``, paper §4.6 and Fig. 7) on a fixed scale, and rewrites one animated GIF made of all the strips so far:
+columns = frames, heat = CLS rollout (``viz.rollout``, paper §4.8, Fig. 7) on a fixed
+scale, and rewrites one animated GIF made of all the strips so far:
 
     RUN/attention/epoch_000.png, epoch_001.png, ...   (epoch numbers as in epochs.csv)
     RUN/attention/epochs.gif                           (one frame per strip)
 
 The scale is "× uniform": 1 means a patch gets the mass it would get if attention ignored
-where and when it is, so an untrained model looks flat and a trained one lights up the
-moving object. The model runs in eval mode under ``no_grad`` on the explicit attention
+where and when it is, so an untrained model with ViT's init looks flat and a trained one
+lights up the moving object. The model runs in eval mode under ``no_grad`` on the explicit attention
 path for these clips only (one at a time: the weights of every block are kept), then
 goes back to train mode; the random-number state is saved and restored, so a run with
 snapshots trains exactly like one without.
