@@ -568,9 +568,9 @@ else:
 # %%
 K_RUN = RUNS / "kinetics"
 if SUBSET and VIT and GPU and not SMOKE:
-    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8, image_size=224,
-          stride=32, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15, batch_size=32,
-          accum=2, workers=8, out=str(K_RUN), plots=False)
+    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8,
+          image_size=224, stride=32, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15,
+          batch_size=32, accum=2, workers=8, out=str(K_RUN), plots=False)
     k_metrics = json.loads((K_RUN / "metrics.json").read_text())
     print(f"{K_RUN}: {k_metrics['steps']} steps in {k_metrics['train_seconds'] / 60:.1f} min; "
           f"1-view validation top-1 {k_metrics['val']['top1']:.1%}")
