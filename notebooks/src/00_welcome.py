@@ -3,7 +3,7 @@
 #
 # **Objectives** — after this lesson you can
 # 1. say in two sentences what TimeSformer is and which questions the paper asks;
-# 2. find your way around the eleven lessons and the exercises;
+# 2. find your way around the twelve lessons and the exercises;
 # 3. check that your environment works (CPU, GPU or Colab);
 # 4. run a first forward pass through the `mini_timesformer` package and read its output.
 #
@@ -78,6 +78,7 @@ print(f"smoke mode: {SMOKE}")
 # | 08 attention maps | attention rollout, per-step maps, where the model looks |
 # | 09 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
 # | 10 time matters | positional-embedding ablation, more frames, test-time views |
+# | 11 long clips | a task only long clips solve: accuracy and cost vs frames (Table 8, Fig. 3) |
 #
 # Every lesson has the same shape: **objectives and time budget → the concept (with the
 # paper section) → build the piece from scratch in small cells → check it against the

@@ -220,5 +220,5 @@ assert package["views_per_video"] == 3
 # 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 09.
 #
 # **Exercise** — `exercises/07_sampling_and_views.ipynb` covers the test views and
-# `exercises/09_flop_formula.ipynb` the cost of longer clips. This is the last lesson — thank
-# you for following it.
+# `exercises/09_flop_formula.ipynb` the cost of longer clips. Next: lesson 11 (long clips) trains
+# models that *need* more frames and reads them against Table 8.

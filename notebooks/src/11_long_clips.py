@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 10 · Long clips: when more frames pay off
+# # 11 · Long clips: when more frames pay off
 #
 # **Objectives** — after this lesson you can
 # 1. explain why a model that samples few frames misses brief events, and compute the best
@@ -35,7 +35,7 @@ from mini_timesformer.demo import long_range, long_report
 from mini_timesformer.runtime import runs_dir
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
-RUNS = runs_dir(f"course-10-long{'-smoke' * SMOKE}")
+RUNS = runs_dir(f"course-11-long{'-smoke' * SMOKE}")
 BUDGET = "smoke" if SMOKE else "cpu"  # demo --long's budgets; the thresholds below: "cpu"
 THREADS = 1 if SMOKE else None  # None: on a CPU, one single-threaded run per core at once
 # Paper, Table 8: HowTo100M task-classification top-1 for clips of 8, 32, 64, 96 frames
