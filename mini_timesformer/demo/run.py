@@ -56,8 +56,13 @@ def make_data(kind: str, budget: DemoBudget, seed: int = 0):
 
 
 def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, out: Path,
-                 device: str, threads: int | None, seed: int = 0, progress: bool = True) -> dict:
-    """Train one scheme on one dataset; returns its row of results.json."""
+                 device: str, threads: int | None, seed: int = 0, progress: bool = True,
+                 attention_every: int = 0) -> dict:
+    """Train one scheme on one dataset; returns its row of results.json.
+
+    ``attention_every`` > 0 also draws the rollout of fixed validation clips every that many
+    epochs into the run's ``attention/`` folder (``epoch_NNN.png``, ``epochs.gif``).
+    """
     train_raw, val_raw = data
     cfg = model_config(budget, scheme, len(train_raw.classes))
     torch.manual_seed(seed)
@@ -69,7 +74,7 @@ def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, o
     run = train(model=model, datasets=datasets, steps=steps, batch_size=budget.batch_size,
                 lr=budget.lr, warmup_steps=max(1, steps // 10), seed=seed, device=device,
                 threads=threads, val_every=0, out=str(out / kind / scheme), plots=False,
-                progress=progress, progress_label=f"{kind:>10} {scheme:>12}")
+                attention_every=attention_every, progress=progress, progress_label=f"{kind:>10} {scheme:>12}")
     metrics = json.loads((run / "metrics.json").read_text())
     return {"accuracy": metrics["val"]["top1"], "params": cost.params(cfg),
             "gmacs": cost.macs(cfg) / 1e9, "train_seconds": metrics["train_seconds"],

@@ -324,8 +324,10 @@ plan = {"motion": (mt.SCHEMES, BUDGET.motion_steps),
 for kind, (schemes, steps) in plan.items():
     clips = motion_clips if kind == "motion" else demo.make_data(kind, BUDGET)  # shared
     for scheme in schemes:
+        watch = kind == "motion" and scheme == "divided"  # its attention, epoch by epoch
         results[kind, scheme] = demo.train_scheme(kind, scheme, clips, SCHEME_BUDGET, steps,
-                                                  SCHEME_RUNS, DEVICE, THREADS)
+                                                  SCHEME_RUNS, DEVICE, THREADS,
+                                                  attention_every=1 if watch else 0)
         r = results[kind, scheme]
         print(f"{kind:>10} {scheme:>12}: top-1 {r['accuracy']:6.1%}  ({r['params']:,} params, "
               f"{r['gmacs']:.3f} GMACs/view, {r['train_seconds']:.0f} s)")
@@ -337,6 +339,44 @@ print(f"one run directory, {run}: {sorted(p.name for p in run.iterdir())}")
 steps_rows = {s: read_csv(Path(results["motion", s]["run"]) / "steps.csv") for s in mt.SCHEMES}
 assert len(steps_rows["divided"]) == metrics["steps"] == BUDGET.motion_steps
 curves_figure(steps_rows, title="training on synthetic motion, same budget for every scheme")
+
+# %% [markdown]
+# ### Watching attention while it trains
+#
+# The divided run above was trained with `attention_every=1` (the command line's
+# `--attention-every 1`): after every epoch the trainer drew the attention rollout (lesson 08)
+# of four fixed validation clips, one per class pair, into `attention/epoch_NNN.png` and
+# animated them in `attention/epochs.gif`. Left: that run's loss; right: the animation — watch
+# the mass gather on the moving object as the loss falls.
+
+# %%
+import base64
+import io
+
+from IPython.display import HTML, display
+
+gif = run / "attention" / "epochs.gif"
+strips = sorted((run / "attention").glob("epoch_*.png"))
+assert gif.exists() and len(strips) == len(read_csv(run / "epochs.csv")), "one strip per epoch"
+loss_fig, ax = plt.subplots(figsize=(4.5, 3.4))
+ax.plot([int(r["step"]) for r in steps_rows["divided"]],
+        [float(r["loss"]) for r in steps_rows["divided"]], lw=0.8)
+ax.axhline(math.log(2), color="k", ls=":", lw=1, label="ln 2 (order-blind)")
+ax.set(xlabel="step", ylabel="training loss", title="divided, motion")
+ax.legend(fontsize=8)
+buffer = io.BytesIO()
+loss_fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+plt.close(loss_fig)
+
+
+def inline(data: bytes, kind: str, width: int) -> str:
+    return f'<img width="{width}" src="data:image/{kind};base64,{base64.b64encode(data).decode()}">'
+
+
+display(HTML("<div style='display:flex;gap:12px;align-items:center'>"
+             + inline(buffer.getvalue(), "png", 420) + inline(gif.read_bytes(), "gif", 560)
+             + "</div>"))
+print(f"{len(strips)} snapshots in {gif.parent}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
