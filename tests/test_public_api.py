@@ -74,3 +74,24 @@ def test_unknown_keys_share_one_message(build):
 def test_train_config_and_budget_use_the_model_config_names():
     assert TrainConfig(num_frames=4, drop_path_rate=0.1).num_frames == 4
     assert DemoBudget().num_frames == mt.TimeSformerConfig().num_frames
+
+
+def test_atomic_write_gives_the_usual_permissions_and_keeps_the_old_file_on_error(tmp_path):
+    import os
+    import stat
+
+    from mini_timesformer.runtime import atomic_write, atomic_write_text
+
+    target = atomic_write_text(tmp_path / "a.txt", "first")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask  # not mkstemp's 0600
+
+    def broken(tmp):
+        open(tmp, "w").write("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, broken)
+    assert target.read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left
