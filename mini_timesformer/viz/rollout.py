@@ -2,7 +2,8 @@
 
 A block's attention steps mix tokens one after the other, each with a residual. Rollout
 turns every step into a token-to-token matrix over [CLS, T·N patches], adds the
-residual as ``(1 - r)·A + r·I`` (r = 0.5, heads averaged, as in the paper's §4.6), and
+residual as ``(1 - r)·A + r·I`` (r = 0.5, heads averaged: Abnar & Zuidema's recipe; the
+paper's §4.8 / Fig. 7 only says it visualises with attention rollout), and
 multiplies the matrices of all steps of all blocks:
 
     R = M_L ··· M_1,   M_block = R_last_step ··· R_first_step
