@@ -97,8 +97,8 @@ def long_clips(budget: LongBudget, seed: int = 0) -> tuple[CachedClips, CachedCl
                                         **common)))
 
 
-def cost_row(budget: LongBudget, scheme: str, T: int, device: str, threads: int | None,
-             time_it: bool = True) -> dict:
+def measured_cost(budget: LongBudget, scheme: str, T: int, device: str, threads: int | None,
+                  time_it: bool = True) -> dict:
     """Analytic cost (``cost``) and, with ``time_it``, measured time and peak memory of one
     training step (forward + backward, batch of the budget; ``perf.measure``)."""
     cfg = model_config(budget.model.replace(num_frames=T), scheme, len(LONG_CLASSES))
@@ -149,7 +149,7 @@ def run_long(out="runs/demo-long", budget: str | LongBudget = "auto", device: st
         row = {"accuracy": row["accuracy"], "train_seconds": row["train_seconds"],
                "seconds_per_step": row["train_seconds"] / budget.steps,
                "ceiling": sampler_ceiling(T, budget.clip_frames)}
-        results[scheme][T] = row | cost_row(budget, scheme, T, device, threads)
+        results[scheme][T] = row | measured_cost(budget, scheme, T, device, threads)
     results = {s: dict(sorted(r.items())) for s, r in results.items()}
     meta = {"budget": name, "settings": asdict(budget), "device": device, "threads": threads,
             "parallel_runs": workers, "train_seconds": trained,

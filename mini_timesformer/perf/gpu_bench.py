@@ -107,7 +107,7 @@ def peak_memory(model, cfg, batch, device, dtype) -> int:
     return torch.cuda.max_memory_allocated(device)
 
 
-def measure(models: dict, cfg, batch, device, dtype, reps, warmup, peak, nominal) -> dict:
+def measure_models(models: dict, cfg, batch, device, dtype, reps, warmup, peak, nominal) -> dict:
     """Interleaved timing of the models' training steps at one batch size."""
     fns = {name: train_step(m, cfg, batch, device, dtype) for name, m in models.items()}
     times = timing.time_interleaved(fns, reps, warmup, device)
@@ -158,11 +158,11 @@ def run_gpu_bench(smoke: bool = False, compile: bool = False, max_batch: int = 2
     result = {"machine": info, "config": cfg.to_dict(), "dtype": dtype, "max_abs_diff": diffs,
               "matmul_tflops": peak / 1e12, "nominal_tflops": nominal and nominal / 1e12,
               "nominal_source": source, "largest_batch": largest,
-              "same_batch": measure(models, cfg, common, device, dtype, reps, warmup, peak,
-                                    nominal)}
+              "same_batch": measure_models(models, cfg, common, device, dtype, reps, warmup, peak,
+                                           nominal)}
     best = max(largest, key=lambda n: largest[n] if n != "hf" else -1)
-    result["own_largest_batch"] = measure({best: models[best]}, cfg, largest[best], device,
-                                          dtype, reps, warmup, peak, nominal)
+    result["own_largest_batch"] = measure_models({best: models[best]}, cfg, largest[best], device,
+                                                 dtype, reps, warmup, peak, nominal)
     same = result["same_batch"]
     result["ratio_ours_hf"] = same["ours"]["clips_per_s"] / same["hf"]["clips_per_s"]
     for label, rows in (("same batch", same), ("own largest batch", result["own_largest_batch"])):
