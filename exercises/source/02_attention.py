@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import mini_timesformer as mt
 from mini_timesformer import checks
 
 torch.manual_seed(0)

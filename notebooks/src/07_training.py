@@ -29,7 +29,9 @@
 
 # %%
 # %matplotlib inline
+import base64
 import inspect
+import io
 import json
 import math
 import os
@@ -40,6 +42,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from IPython.display import HTML, display
 
 import mini_timesformer as mt
 import mini_timesformer.data as data
@@ -350,11 +353,6 @@ curves_figure(steps_rows, title="training on synthetic motion, same budget for e
 # the mass gather on the moving object as the loss falls.
 
 # %%
-import base64
-import io
-
-from IPython.display import HTML, display
-
 gif = run / "attention" / "epochs.gif"
 strips = sorted((run / "attention").glob("epoch_*.png"))
 assert gif.exists() and len(strips) == len(read_csv(run / "epochs.csv")), "one strip per epoch"
@@ -642,8 +640,6 @@ else:
 
 # %%
 if SUBSET and k_checkpoint.is_file():
-    from IPython.display import display  # noqa: E402
-
     from mini_timesformer import viz  # noqa: E402
     from mini_timesformer.viz import rollout  # noqa: E402
 
