@@ -174,7 +174,7 @@ class _Split:
     def describe(self, num_parts, finished, expected, part_bytes) -> str:
         rarest = min(self.chosen, key=lambda name: self.annotated[name])
         per_part = self.annotated[rarest] / max(num_parts, 1)
-        size = (f"≈ {_size(expected * part_bytes)} streamed at {_size(part_bytes)} a part"
+        size = (f"≈ {format_size(expected * part_bytes)} streamed at {format_size(part_bytes)} a part"
                 if part_bytes else "size unknown")
         short = [name for name in self.chosen if self.annotated[name] < self.quota]
         return (f"{self.split}: {len(self.chosen)} classes × {self.quota} clips; rarest "
@@ -297,7 +297,8 @@ def _finish(out: Path, tables, chosen, quotas, state: DownloadState, run: dict) 
     return report
 
 
-def _size(num_bytes: float) -> str:
+def format_size(num_bytes: float) -> str:
+    """Bytes as "1.4 GB" or "0.20 MB" (decimal units, as the download report prints them)."""
     return f"{num_bytes / 1e9:.1f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:.2f} MB"
 
 
@@ -310,8 +311,8 @@ def format_report(report: dict) -> str:
                      + ", ".join(f"{name} {n}" for name, n in counts.items()))
         for name, n in report["short"][split].items():
             lines.append(f"  short: {name!r} has {n} of {report['quota'][split]} clips")
-    lines.append(f"downloaded {_size(report['bytes_downloaded'])} this run "
-                 f"({_size(report['bytes_downloaded_all_runs'])} in all runs)")
+    lines.append(f"downloaded {format_size(report['bytes_downloaded'])} this run "
+                 f"({format_size(report['bytes_downloaded_all_runs'])} in all runs)")
     lines += [f"skipped part {name}: {why}" for name, why in report["skipped_parts"]]
     lines += [f"corrupt part {line}" for line in report["corrupt_parts"]]
     lines += [f"skipped {where}: {why}" for where, why in report["skipped_members"]]

@@ -49,6 +49,7 @@ import mini_timesformer.data as data
 from mini_timesformer import demo
 from mini_timesformer.checks import capstone
 from mini_timesformer.checks.measured import budget_name, expect
+from mini_timesformer.data.download import format_size
 from mini_timesformer.perf.table1 import PAPER_TABLE1
 from mini_timesformer.runtime import pick_device, runs_dir, threads_for_load
 from mini_timesformer.train import optim, train
@@ -551,20 +552,16 @@ print(f"subset: {SUBSET or 'not given'}; ViT weights: {VIT or 'not given'}; GPU:
 # Measured by a real download: **not yet measured**. If you ran it, its report:
 
 # %%
-def size(num_bytes: float) -> str:
-    return f"{num_bytes / 1e9:.1f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:.1f} MB"
-
-
 report_file = SUBSET / "download_report.json" if SUBSET else None
 if report_file and report_file.is_file():
     report = json.loads(report_file.read_text())
     for split, counts in report["clips"].items():
         print(f"{split}: {sum(counts.values())} clips, {len(report['parts_read'][split])} parts "
               f"read in the last run; short classes: {report['short'][split] or 'none'}")
-    print(f"streamed {size(report['bytes_downloaded_all_runs'])} in all runs")
+    print(f"streamed {format_size(report['bytes_downloaded_all_runs'])} in all runs")
     kept = sum(f.stat().st_size for split in ("train", "val")
                for f in (SUBSET / split).rglob("*.mp4"))
-    print(f"kept on disk: {size(kept)} of clips")
+    print(f"kept on disk: {format_size(kept)} of clips")
 else:
     print("skipped: no download report (set MINI_TIMESFORMER_KINETICS to the folder "
           "kinetics-download wrote)")
@@ -579,7 +576,7 @@ else:
 cache_dirs = [SUBSET / "cache" / split for split in ("train", "val")] if SUBSET else []
 if cache_dirs and all((d / "index.json").is_file() for d in cache_dirs):
     for d in cache_dirs:
-        print(f"{d}: {size((d / 'frames.u8').stat().st_size)} of decoded frames")
+        print(f"{d}: {format_size((d / 'frames.u8').stat().st_size)} of decoded frames")
 else:
     print("skipped: no decoded cache (kinetics-download --cache, or "
           "mini-timesformer data-cache <subset> --split train / --split val)")
