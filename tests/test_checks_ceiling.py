@@ -34,7 +34,7 @@ def test_references_pass(capsys):
 
 
 def test_the_lessons_shortcuts_fail_where_they_do_not_hold():
-    """Lesson 11_long_clips: p = min(L, s) / s and one binomial for every flash."""
+    """Lesson 13_long_clips: p = min(L, s) / s and one binomial for every flash."""
     def lesson_p(N, T, event_frames, j):
         s, (lo, hi) = N / T, event_frames
         return sum(min(L, s) for L in range(lo, hi + 1)) / (hi - lo + 1) / s

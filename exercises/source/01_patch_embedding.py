@@ -158,7 +158,7 @@ checks.check_token_layout(to_time_major, to_patch_major, grid=(4, 3, 2), batch=1
 #
 # An official or Hugging Face model returns joint-attention weights (B, heads, L, L)
 # indexed by *its* tokens: row i is query token i, column j key token j, both in the
-# `(h w t)` order, CLS first. To compare them with this package's maps (lessons 08 and
+# `(h w t)` order, CLS first. To compare them with this package's maps (lessons 10 and
 # exercise 8), reorder them to the time-major `(t h w)` tokens. Both axes are tokens.
 
 # %%
@@ -231,4 +231,4 @@ checks.check_num_tokens(num_tokens, sizes=((1, 16, 16, 16), (16, 448, 448, 16), 
 # 3. The time embedding is learned for 8 frames. What does `mt.embed.resize_time_embed`
 #    do when a clip has 16 frames, and why is that a reasonable choice?
 # 4. Without a time embedding, can attention alone tell frame 0 from frame 7?
-#    (Lesson 10 and the paper's Table 4 answer this.)
+#    (Lesson 12 and the paper's Table 4 answer this.)

@@ -11,10 +11,10 @@
 #
 # **Goal:** compute where a TimeSformer "looks" with attention rollout (Abnar & Zuidema
 # 2020), the method behind the paper's Fig. 7 (§4.8), for the scheme with the most steps:
-# axial attention (time → width → height). Lesson 08 did it for divided attention; here
+# axial attention (time → width → height). Lesson 10 did it for divided attention; here
 # every block has three steps, two of them added steps and the last one carrying T·W'
 # copies of the CLS token.
-# **Before this:** lesson 08 (attention maps); exercises 2-4.
+# **Before this:** lesson 10 (attention maps); exercises 2-4.
 # **Time:** about 50 minutes. **Points:** 7.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below

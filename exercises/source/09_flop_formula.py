@@ -10,10 +10,10 @@
 # # Exercise 9 (stretch): MAC formulas for axial and local-global attention
 #
 # **Goal:** predict the compute of a TimeSformer forward pass with pencil and paper for
-# the two schemes whose costs lesson 09 took from the package (axial and local-global;
+# the two schemes whose costs lesson 11 took from the package (axial and local-global;
 # the lesson derived joint and divided), and check each formula against PyTorch's own
 # counter (`torch.utils.flop_counter.FlopCounterMode`).
-# **Before this:** lesson 09 (cost curves); exercises 3, 4 and 6.
+# **Before this:** lesson 11 (cost curves); exercises 3, 4 and 6.
 # **Time:** about 45 minutes. **Points:** 5.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below

@@ -14,7 +14,7 @@
 # and Table 8: 8, 32, 64, 96 frames on HowTo100M). You compute it exactly for the `long`
 # synthetic clips, for flashes of any length and for frame counts T that do not divide the
 # clip — where the lesson's formula `p = min(L, s) / s` and its binomial no longer hold.
-# **Before this:** lesson 11 (long clips). **Time:** about 40 minutes. **Points:** 7.
+# **Before this:** lesson 13 (long clips). **Time:** about 40 minutes. **Points:** 7.
 #
 # Replace each `raise NotImplementedError()` with your code and run the test cell below
 # it. Without Jupyter: `mini-timesformer check exercises/10_sampler_ceiling.ipynb`.

@@ -301,7 +301,7 @@ print("same weights, time-major (ours) vs patch-major (Hugging Face): same logit
 # clip's size differs (`vit.py`, `forward_features`). The paper's bigger models were *trained*
 # at their own sizes — TimeSformer-HR on 16×448, TimeSformer-L on 96×224 (§4.2, Table 3;
 # Appendix A) — not run as 8×224 models on bigger clips; a model run at a size it was not
-# trained for usually loses accuracy (lesson 10 measures it). The package, like the official
+# trained for usually loses accuracy (lesson 12 measures it). The package, like the official
 # code, uses nearest-neighbour interpolation. From scratch, nearest-neighbour picks for output
 # cell `i` the input cell `floor(i · old / new)`:
 

@@ -61,7 +61,7 @@ print(f"output {tuple(out.shape)}, weights {tuple(weights.shape)}: matches PyTor
 # * **a single key gets all the weight** (`L = 1` → the output is that value);
 # * **attention is permutation-equivariant**: shuffle the tokens and the outputs are shuffled
 #   the same way. Attention alone cannot know token order — that is what position embeddings
-#   are for (lesson 01), and why *time* embeddings matter for video (lesson 10).
+#   are for (lesson 01), and why *time* embeddings matter for video (lesson 12).
 
 # %%
 one, w1 = attention(q[:, :1], k[:, :1], v[:, :1])
@@ -121,7 +121,7 @@ print(f"ours == package (fast and explicit path); weights {tuple(their_weights.s
 # Here the tokens are the patch embeddings of one frame of a clip (lesson 01) plus the spatial
 # position embedding, passed through a freshly initialised attention layer. A row of the
 # weight matrix is "where query patch `i` looks". Random weights give no meaning yet — the
-# point is how to read the picture; lesson 08 looks at a trained model.
+# point is how to read the picture; lesson 10 looks at a trained model.
 
 # %%
 cfg = mt.TimeSformerConfig.preset("nano", attention="space")

@@ -197,7 +197,7 @@ print("a full divided block matches the package")
 # grouping except local-global's stride-2 global step treats the frames of a group as a set
 # too. What tells them apart is the **time embedding**: with it at zero (as the package — like
 # the official `vit.py` — initialises it) even divided attention is blind to frame order; with
-# a non-zero one, order matters. This is the paper's Table 4 in one experiment (lesson 10
+# a non-zero one, order matters. This is the paper's Table 4 in one experiment (lesson 12
 # trains it).
 
 # %%

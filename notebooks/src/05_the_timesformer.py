@@ -311,7 +311,7 @@ plt.show()
 
 # %% [markdown]
 # At 8×224 divided attention costs a little *more* per view than joint attention: its extra
-# qkv, projection and `Linear` outweigh the smaller attention matrices. Lesson 09 shows the
+# qkv, projection and `Linear` outweigh the smaller attention matrices. Lesson 11 shows the
 # order flip as the resolution and the number of frames grow.
 
 # %%

@@ -317,7 +317,7 @@ expect("small-model init, validation top-1", final["small"], 0.85, measured=MEAS
 
 # %%
 SCHEME_BUDGET = BUDGET if INIT == "small" else replace(BUDGET, embed_std=None)
-SCHEME_RUNS = RUNS if INIT == "small" else RUNS / "vit-init"  # lesson 08 reuses RUNS' model
+SCHEME_RUNS = RUNS if INIT == "small" else RUNS / "vit-init"  # lesson 10 reuses RUNS' model
 SCHEME_RUNS.mkdir(parents=True, exist_ok=True)
 print("every model below starts from " + (
     f"demo.small_model_init(model, embed_std={SCHEME_BUDGET.embed_std}, extra=True)"
@@ -348,7 +348,7 @@ curves_figure(steps_rows, title="training on synthetic motion, same budget for e
 # ### Watching attention while it trains
 #
 # The divided run above was trained with `attention_every=1` (the command line's
-# `--attention-every 1`): after every epoch the trainer drew the attention rollout (lesson 08)
+# `--attention-every 1`): after every epoch the trainer drew the attention rollout (lesson 10)
 # of four fixed validation clips, one per class pair, into `attention/epoch_NNN.png` and
 # animated them in `attention/epochs.gif`. Left: that run's loss; right: the animation — watch
 # the mass gather on the moving object as the loss falls.
@@ -633,7 +633,7 @@ else:
     print(f"skipped: needs the subset and a trained checkpoint ({k_checkpoint})")
 
 # %% [markdown]
-# **6. Rollout on a real clip**: where the trained model looks (lesson 08 explains rollout).
+# **6. Rollout on a real clip**: where the trained model looks (lesson 10 explains rollout).
 
 # %%
 if SUBSET and k_checkpoint.is_file():
@@ -667,4 +667,4 @@ else:
 #
 # **Exercise** — `exercises/06_classifier_and_parameters.ipynb` builds the model you trained
 # here; the view averaging is part of `exercises/07_sampling_and_views.ipynb`.
-# Next: `08_attention_maps.ipynb`.
+# Next: `10_attention_maps.ipynb`.

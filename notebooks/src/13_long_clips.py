@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 11 · Long clips: when more frames pay off
+# # 13 · Long clips: when more frames pay off
 #
 # **Objectives** — after this lesson you can
 # 1. explain why a model that samples few frames misses brief events, and compute the best
@@ -54,7 +54,7 @@ _ = torch.manual_seed(0)
 # HowTo100M — long instructional videos labelled by task — with 8, 32, 64 and 96 frames
 # (§4.6, Table 8): 56.8 → 61.2 → 62.2 → 62.6% top-1. Divided attention is what makes 96
 # frames affordable: its cost grows about linearly in the frames, joint attention's
-# quadratically (§4.1, Fig. 3; lesson 09).
+# quadratically (§4.1, Fig. 3; lesson 11).
 #
 # The lesson "time matters" ran an 8-frame model on 16 frames without retraining; no
 # synthetic task so far *needed* more than 8 frames. Here is one: the `long` clips. Each has

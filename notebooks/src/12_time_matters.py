@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 10 · Time matters: positional embeddings, clip length, test views
+# # 12 · Time matters: positional embeddings, clip length, test views
 #
 # **Objectives** — after this lesson you can
 # 1. run the paper's positional-embedding ablation in miniature — none, space-only,
@@ -134,7 +134,7 @@ expect("space-time minus the best order-blind (points)",
 #
 # The paper's long-clip experiment (HowTo100M, Table 8) trains with 8, 32, 64 and 96 frames and
 # gains accuracy as the clip covers more of the video — at a cost that grows about linearly in
-# the number of frames for divided attention (lesson 09). We cannot retrain at every length
+# the number of frames for divided attention (lesson 11). We cannot retrain at every length
 # here, but we can ask a cheaper question: the model trained on 8 frames, run on other frame
 # counts — the time embedding is interpolated (lesson 01) — on clips whose motion continues.
 
@@ -208,7 +208,7 @@ assert package["views_per_video"] == 3
 # * **VideoMAE** (Tong et al., NeurIPS 2022) — masked-autoencoder pre-training on video itself,
 #   removing the dependence on ImageNet initialisation that Table 3 shows.
 # * **Fused attention kernels** (FlashAttention, Dao et al., 2022) — joint attention's memory
-#   wall (lesson 09) is gone; its quadratic compute is not.
+#   wall (lesson 11) is gone; its quadratic compute is not.
 #
 # ## Questions
 # 1. Space-only embeddings helped in the paper on SSv2 (45.8 → 52.5). Where could spatial
@@ -217,8 +217,8 @@ assert package["views_per_video"] == 3
 #    accuracy drop although the clip contains more evidence?
 # 3. Averaging three temporal clips: when does it help most, and why does it cost three times
 #    the inference?
-# 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 09.
+# 4. With a fused kernel, would you now choose joint attention for long clips? Use lesson 11.
 #
 # **Exercise** — `exercises/07_sampling_and_views.ipynb` covers the test views and
-# `exercises/09_flop_formula.ipynb` the cost of longer clips. Next: lesson 11 (long clips) trains
+# `exercises/09_flop_formula.ipynb` the cost of longer clips. Next: lesson 13 (long clips) trains
 # models that *need* more frames and reads them against Table 8.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 08 · Attention maps: where does a trained TimeSformer look?
+# # 10 · Attention maps: where does a trained TimeSformer look?
 #
 # **Objectives** — after this lesson you can
 # 1. compute attention rollout (Abnar & Zuidema, 2020) for divided space-time attention from
@@ -252,4 +252,4 @@ else:
 #
 # **Exercise** — `exercises/08_attention_rollout.ipynb`: turn attention steps into
 # token-to-token matrices, add the residual and multiply through the blocks; checked against
-# `mt.rollout`. Next: `09_cost_curves.ipynb`.
+# `mt.rollout`. Next: `11_cost_curves.ipynb`.

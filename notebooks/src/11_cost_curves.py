@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 09 · Cost curves: FLOPs and memory against resolution and clip length
+# # 11 · Cost curves: FLOPs and memory against resolution and clip length
 #
 # **Objectives** — after this lesson you can
 # 1. write the multiply-add count of joint and divided attention as a function of frames `T`
@@ -222,4 +222,4 @@ assert all(r["time_s"] > 0 and r["peak_bytes"] >= 0 for r in measured)
 #
 # **Exercise** — `exercises/09_flop_formula.ipynb` (stretch): MAC formulas for axial and
 # local-global attention, checked against `FlopCounterMode`.
-# Next: `10_time_matters.ipynb`.
+# Next: `12_time_matters.ipynb`.
