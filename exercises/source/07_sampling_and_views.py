@@ -10,7 +10,7 @@
 # # Exercise 7: frame sampling and multi-view testing
 #
 # **Goal:** choose which frames make a clip and how a video is scored at test time,
-# the way the paper does (§4 "Implementation details", Appendix A): 8 frames every 32
+# the way the paper does (§4 opening and Appendix A "Implementation Details"): 8 frames every 32
 # (8×32) for training and testing, and at test time the middle clip, short side 224,
 # three 224 crops, softmax scores averaged.
 # **Before this:** lesson 06 (video data). **Time:** about 45 minutes. **Points:** 8.
@@ -90,8 +90,10 @@ checks.check_segment_indices(segment_indices, cases=((1, 4), (1000, 96), (33, 8)
 # %% [markdown]
 # ## 3. Three spatial crops (2 points)
 #
-# After the short side is resized to the crop size, the paper takes three crops along
-# the **long** side: left (or top), centre and right (or bottom). The centre crop starts
+# After the short side is resized to the crop size, take three crops along the **long**
+# side: left (or top), centre and right (or bottom) — the official code's rule
+# (`timesformer/datasets/transform.py`, `uniform_crop`) and the package's; the paper's text
+# says "top-left, center, bottom-right" (§4). The centre crop starts
 # at (long − crop) // 2. A square clip gives three identical crops.
 #
 # `three_crops(clip, crop)`: uint8 clip (T, 3, H, W) with min(H, W) = crop →

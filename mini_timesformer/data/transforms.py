@@ -4,7 +4,8 @@ Training (§4): scale the short side to a random size in [256, 320] (for 224 cro
 the same 8/7–10/7 ratio for other crop sizes), random crop, horizontal flip — the same
 parameters for every frame of the clip. Flip is off for direction-sensitive data (our
 synthetic motion, SSv2). Testing: short side = crop size, then 1 centre crop or 3 crops
-(left/centre/right along the long side). ``to_float_clip`` is the last step: uint8 → float
+(left/centre/right along the long side: official ``datasets/transform.py``
+``uniform_crop``; the paper says top-left, center, bottom-right, §4). ``to_float_clip`` is the last step: uint8 → float
 in [0, 1] → ``(x - mean) / std`` with the mean/std the model config carries.
 """
 

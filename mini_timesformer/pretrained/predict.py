@@ -1,8 +1,8 @@
 """Classify one video file with a model (``mini-timesformer predict``, see ``cli.py``).
 
 Test protocol of the paper (Appendix A): T frames every r frames from the middle of the
-video, short side resized to the crop size, three spatial crops (left/centre/right along
-the long side), softmax scores averaged over the views. ``--views 3x3`` takes three
+video, short side resized to the crop size, three spatial crops (placed left/centre/right
+along the long side as official ``datasets/transform.py`` ``uniform_crop`` does), softmax scores averaged over the views. ``--views 3x3`` takes three
 evenly spaced temporal clips as well (V = clips × crops views, all averaged).
 """
 

@@ -39,8 +39,10 @@ print(f"smoke mode: {SMOKE}")
 # The catch is cost. A clip of `T` frames with `N` patches each has `T·N` tokens, and full
 # self-attention compares every token with every other one, so its cost grows with
 # `(T·N)²`. The paper therefore studies **which tokens each patch should attend to**. In
-# plain words, its research questions — later lessons cite them as RQ1–RQ5, and
-# `docs/course.md` maps every section, table and figure of the paper to the lessons — are:
+# plain words, the questions it studies — grouped by this course into five research
+# questions, RQ1–RQ5 (the grouping and numbering are ours, not a list in the paper); later
+# lessons cite them by number, and `docs/course.md` maps every section, table and figure of
+# the paper to the lessons:
 #
 # * **RQ1 · Which space-time attention scheme works best?** Five candidates (§3, Figs. 1–2):
 #   attend only within the frame (*space*), to everything (*joint*), first along time and

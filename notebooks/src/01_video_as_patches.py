@@ -10,8 +10,8 @@
 # 5. add the CLS token, the spatial and the temporal position embeddings, in the time-major
 #    token layout the package uses;
 # 6. convert between this package's time-major `(t h w)` token order and the patch-major
-#    `(h w t)` order of the official code and Hugging Face, and show that the same weights
-#    give the same logits in either order;
+#    `(h w t)` order of the official code and Hugging Face, and show that attention's groups
+#    hold the same tokens in either order;
 # 7. resize the embeddings when a clip has another size than the model was trained on.
 #
 # **Time budget** — 40 min; compute under half a minute on a 2-core CPU.
@@ -192,12 +192,18 @@ assert changed.nonzero().tolist() == [[0, 5, 1 * (W // P) + 2]]
 # ## CLS token, spatial and temporal embeddings, time-major layout
 #
 # Self-attention treats its input as a *set*: it does not know where a token came from
-# (lesson 02 proves it). TimeSformer therefore adds (§3)
+# (lesson 02 proves it). The paper (§3, Eq. 1) adds one learned position embedding
+# `e^pos_(p,t)` per patch `p` and frame `t`, and prepends a learned **CLS** token whose final
+# state is classified (§3, Eq. 10). The official code (`timesformer/models/vit.py`,
+# `VisionTransformer`: `pos_embed` and `time_embed`), and this package after it, factor that
+# embedding into two:
 # * a learned **spatial** position embedding `e^pos_n`, one per patch location, **shared by
 #   all frames**;
 # * a learned **temporal** embedding `e^time_t`, one per frame, **shared by all patches of the
-#   frame** (the official code adds it after the spatial one; paper Table 4 ablates both);
-# * a learned **CLS** token in front, whose final state is classified.
+#   frame**, added after the spatial one (same file, `forward_features`).
+#
+# Table 4 (§4.4) ablates "no", "space-only" and "space-time" embeddings; lesson 12 trains all
+# three.
 #
 # Tokens are laid out **time-major**: `[CLS, frame 0's N patches, frame 1's N patches, …]`,
 # so patch `(t, h, w)` sits at index `1 + t·N + h·W' + w`. The package keeps the CLS slot
@@ -249,7 +255,8 @@ print(f"frames of a still clip differ only by e_time: checked for all {T} frames
 # No weight is tied to a position in the sequence: the embeddings are indexed by frame `t` and
 # patch `n`, and attention sees sets of tokens. So the two orders are one `rearrange` apart,
 # every attention group holds the same tokens in either order, and the same weights give the
-# same logits — checkpoints load without any permutation (lesson 05 loads them).
+# same logits — checkpoints load without any permutation (lesson 05 checks it end to end
+# against the Hugging Face port and loads checkpoints).
 
 # %%
 ours = tokens[:, 1:]  # (B, T·N, D), time-major (t h w)
@@ -268,42 +275,26 @@ for step, (ours_p, official_p) in {
 print("token orders convert both ways; time and space groups are identical from either order")
 
 # %% [markdown]
-# The end-to-end check: a divided model of this package with random weights (time embedding
-# and extra `Linear` made non-zero, so every part counts), its weights written into a Hugging
-# Face `TimesformerForVideoClassification` — which runs patch-major inside — and the logits
-# compared.
-
-# %%
-import transformers  # noqa: E402
-
-nano = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=5)
-model = mt.TimeSformer(nano).eval()
-with torch.no_grad():
-    for p in model.parameters():
-        p.normal_(std=0.2)
-hf = transformers.TimesformerForVideoClassification(transformers.TimesformerConfig(
-    image_size=nano.image_size, patch_size=nano.patch_size, num_frames=nano.num_frames,
-    hidden_size=nano.embed_dim, num_hidden_layers=nano.depth, num_attention_heads=nano.num_heads,
-    intermediate_size=4 * nano.embed_dim, num_labels=5, attention_type="divided_space_time")).eval()
-hf.load_state_dict(mt.pretrained.to_hf_state_dict(model))  # same tensors, renamed keys only
-clips = torch.randn(2, nano.num_frames, 3, nano.image_size, nano.image_size)
-with torch.no_grad():
-    torch.testing.assert_close(hf(clips).logits, model(clips), atol=1e-5, rtol=1e-4)
-print("same weights, time-major (ours) vs patch-major (Hugging Face): same logits")
-
-# %% [markdown]
 # ## Other clip sizes: resizing the embeddings
 #
 # The embeddings are learned for `T` frames and an `H'×W'` grid. Another clip size needs them
-# resized: the spatial embedding in 2-D over the patch grid (the CLS slot is kept), the temporal
-# one in 1-D over frames. The official code does this when it starts a TimeSformer from a ViT
-# of another grid (`timesformer/models/helpers.py`, `load_pretrained`) and on the fly when a
-# clip's size differs (`vit.py`, `forward_features`). The paper's bigger models were *trained*
-# at their own sizes — TimeSformer-HR on 16×448, TimeSformer-L on 96×224 (§4.2, Table 3;
-# Appendix A) — not run as 8×224 models on bigger clips; a model run at a size it was not
-# trained for usually loses accuracy (lesson 12 measures it). The package, like the official
-# code, uses nearest-neighbour interpolation. From scratch, nearest-neighbour picks for output
-# cell `i` the input cell `floor(i · old / new)`:
+# resized. The official code does it in two places, two ways:
+# * loading ImageNet weights into a TimeSformer (`timesformer/models/helpers.py`,
+#   `load_pretrained`): the flattened grid part of `pos_embed` is resized in **1-D**
+#   (`F.interpolate`, nearest, `size=num_patches`; the CLS slot kept) — a 1-D resize of a
+#   2-D grid, exact only when the grid does not change;
+# * on the fly when a clip's size differs (`timesformer/models/vit.py`, `forward_features`):
+#   the grid is resized in **2-D** (nearest), the time embedding in 1-D (nearest).
+#
+# This package resizes on the fly like `forward_features` (2-D nearest for space, 1-D nearest
+# for time: `embed.resize_pos_embed`, `resize_time_embed`); its `TimeSformer.from_vit`
+# resizes a ViT's grid in 2-D **bicubic** instead (our choice: smooth, like timm's ViT
+# loader). The paper's bigger models were *trained* at their own sizes — TimeSformer-HR on
+# 16×448, TimeSformer-L on 96×224 (§4.2, Table 3; Appendix A) — not run as 8×224 models on
+# bigger clips. What running at another size costs, measured here (lesson 12, divided model
+# trained on 8 frames): 16 frames 96.9% vs 96.4% at 8 — no drop — but 4 frames 45.6%.
+# From scratch, nearest-neighbour picks for output cell `i` the input cell
+# `floor(i · old / new)`:
 
 # %%
 def nearest_indices(old: int, new: int) -> torch.Tensor:

@@ -384,8 +384,11 @@ assert gap.max() < 1.0  # ... but the same kind of features
 # (`facebook/timesformer-base-finetuned-k400` and friends). `mt.TimeSformer.from_pretrained`
 # reads both (and its own `save_pretrained` format), mapping every key one to one — no tensor
 # is permuted, although both layouts order tokens patch-major `(h w t)` and this package
-# time-major `(t h w)` (lesson 01). Offline, we make a small random Hugging Face model, save
-# it, load it, and compare logits.
+# time-major `(t h w)` (lesson 01). Offline, we make a small Hugging Face model with random
+# weights everywhere (its zero-initialised time embedding and `temporal_dense` too, so every
+# part counts), save it, load it, and compare logits: the Hugging Face model runs patch-major
+# inside, ours time-major, with the same tensors — the end-to-end check of lesson 01's claim
+# that the token order does not touch the weights.
 
 # %%
 import transformers  # noqa: E402

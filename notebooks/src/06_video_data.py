@@ -86,7 +86,7 @@ plt.show()
 # %% [markdown]
 # ## Frame sampling: which frames make a clip
 #
-# TimeSformer sees `T` frames taken every `r` frames — written `T×r`. The base model uses 8×32
+# TimeSformer sees `T` frames spread over a window of `T·r` frames — written `T×r`. The base model uses 8×32
 # (§4), TimeSformer-L 96×4 (§4.2: frame rate 1/4) and TimeSformer-HR 16×16 (the official
 # config `configs/Kinetics/TimeSformer_divST_16x16_448.yaml`; the paper gives HR's size, not its
 # rate). Training picks a random window. For testing the paper takes "a single temporal clip
@@ -96,7 +96,13 @@ plt.show()
 # (`TEST.NUM_ENSEMBLE_VIEWS: 1`) it takes the **first** window, and with `K` views it spaces
 # them from the start. The package's `dense_indices` takes the middle for one view and spaces
 # `K` views from the first to the last possible start (`slack · k / (K − 1)`). Both are
-# legitimate choices; they differ only on videos longer than the window.
+# legitimate choices; they differ only on videos longer than the window. Inside the window
+# they differ too: the official decoder (`timesformer/datasets/decoder.py`, `decode` and
+# `temporal_sampling`) first resamples the video to 30 fps, then takes
+# `linspace(start, start + T·r − 1, T)` rounded down — for 8×32 the frames 0, 36, 72, 109,
+# 145, 182, 218, 255 of the window, a step of about 36.4, not `start + 32·t`. The package
+# takes exactly every `r`-th frame, `start + r·t` (our choice: the stride the paper names,
+# "frame rate 1/32", §4); both cover the same window.
 # Something-Something-style *segment* sampling instead cuts the video into `T` equal parts and
 # takes one frame from each. From scratch, the middle dense window:
 
@@ -124,6 +130,17 @@ def official_start(num_video_frames: int, T: int, r: int, k: int = 0, K: int = 1
     return max(num_video_frames - T * r, 0) * k / K
 
 
+def official_clip(start: float, T: int, r: int) -> list[int]:
+    """The official decoder's frames (at 30 fps): linspace(start, start + T·r − 1, T), floored."""
+    return torch.linspace(start, start + T * r - 1, T).long().tolist()
+
+
+window = official_clip(0, 8, 32)
+print(f"official 8×32 frames of a window starting at 0: {window}; ours: {middle_clip(256, 8, 32)}")
+assert window[0] == 0 and window[-1] == 8 * 32 - 1  # first and last frame of the window
+assert middle_clip(256, 8, 32) == [32 * t for t in range(8)]  # ours: every 32nd frame
+
+
 print(f"8×32 test clip of a {kinetics_frames}-frame video starts at frame "
       f"{middle_clip(kinetics_frames, 8, 32)[0]} here (middle), "
       f"{official_start(kinetics_frames, 8, 32):.0f} in the official code (first window)")
@@ -134,8 +151,7 @@ assert short[-1] == 99 and short == data.dense_indices(100, 8, 32, clip_index=0,
 # %%
 gen = torch.Generator().manual_seed(0)
 rows = {"8×32 middle (test)": data.dense_indices(kinetics_frames, 8, 32, clip_index=0),
-        "8×32 official test": [int(official_start(kinetics_frames, 8, 32)) + 32 * t
-                               for t in range(8)],
+        "8×32 official test": official_clip(official_start(kinetics_frames, 8, 32), 8, 32),
         "8×32 random (train)": data.dense_indices(kinetics_frames, 8, 32, generator=gen),
         "16×16 middle": data.dense_indices(kinetics_frames, 16, 16, clip_index=0),
         "96×4 middle": data.dense_indices(kinetics_frames, 96, 4, clip_index=0),
@@ -161,9 +177,10 @@ plt.show()
 # take a random square crop, flip horizontally at random (the flip is the official code's,
 # `DATA.RANDOM_FLIP`; the paper does not mention it) — the *same* parameters for every
 # frame, or the clip would jitter. Testing: short side = crop size and three crops along the
-# long side — left, centre, right on a landscape video (official `kinetics.py`, spatial index
-# 0/1/2; the paper words it "top-left, center, bottom-right" in §4 and "to cover a larger
-# spatial extent" in Appendix A). Last, `to_float_clip` maps uint8 to floats normalised with
+# long side — left, centre, right on a landscape video. That is the official code's rule
+# (`timesformer/datasets/transform.py`, `uniform_crop`, spatial index 0/1/2 passed by
+# `kinetics.py`), which the package follows (our choice); the paper says "top-left, center,
+# bottom-right" (§4) and "to cover a larger spatial extent" (Appendix A). Last, `to_float_clip` maps uint8 to floats normalised with
 # the model's mean and std (0.45 / 0.225 for the official checkpoints). We use a 112-px crop
 # to keep it light.
 

@@ -182,7 +182,8 @@ display(fig)
 #   only N = 4 patches per frame joint attention is even the cheaper one here (its GMACs are
 #   0.74–0.99× divided's: divided pays for its extra attention step) — the gap opens with N,
 #   as the next cell shows at the paper's 224 px (N = 196), where joint attention runs out of
-#   a 32 GB GPU at 32 frames (§4.1).
+#   GPU memory at 32 frames (§4.1; the paper names no memory size — 32 GB is our assumption,
+#   lesson 11).
 # * **The ceiling saturates.** From 32 to 64 frames the sampler already catches every flash;
 #   the extra frames cost twice as much and cannot add accuracy. The paper's last step
 #   (64 → 96 frames, +0.4 points) is the same law of diminishing returns.
@@ -238,7 +239,9 @@ assert ours["joint"] / ours["divided"] < gmacs["joint"][3] / gmacs["divided"][3]
 # 2. Our 8-frame models reach their ceiling of 35.8% and stop. Would a bigger model or more
 #    steps help them? What would?
 # 3. The paper samples 96 frames every 4 for TimeSformer-L (§4.2) but 8 every 32 for the base
-#    model: the same span, different density. Which of the two would count our flashes?
+#    model: 384 vs 256 frames, about 12.8 s vs 8.5 s at 30 fps (our arithmetic; §4.5 speaks of
+#    about 12 s for the L clip) — a somewhat longer span, 12× as dense. Which of the two would
+#    count our flashes?
 # 4. Using `mt.cost`, at which T does joint attention cost twice divided's GMACs for our
 #    16 px clips — and for 32 px clips (16 patches per frame)?
 #
