@@ -96,45 +96,9 @@ def test_exercise_pointers_name_existing_exercises(source):
     assert not missing, f"no exercise source for {missing} in exercises/source/"
 
 
-# --- the paper's references and research questions (docs/course.md is the one table) ---
+# --- the research questions (paper citations: tests/test_citations.py) ---
 
-def _paper_structure() -> dict[str, set[str]]:
-    """Section ('§4.1', 'Appendix A') -> its tables and figures ('Table 1', 'Fig. 3')."""
-    text = (ROOT / "docs" / "course.md").read_text()
-    rows = text.split("## The paper's structure")[1].split("\n## ")[0].splitlines()
-    table = {}
-    for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        name = re.match(r"(§\d(?:\.\d)?|Appendix A)\b", cells[0]) if len(cells) == 4 else None
-        if name:
-            table[name.group(1)] = set(re.findall(r"(?:Table|Fig\.) \d+", cells[2]))
-    return table
-
-
-PAPER = _paper_structure()
-# "§4.8 and Fig. 7", "§4.1, Fig. 3", "§4.4 and Table 4" ... and "Fig. 6 (§4.5)"
-SECTION_THEN_ITEM = re.compile(r"§(\d(?:\.\d)?)(?: and |, )((?:Table|Fig\.) \d+)")
-ITEM_THEN_SECTION = re.compile(r"((?:Table|Fig\.) \d+) \(§(\d(?:\.\d)?)\)")
 CITING = {s.stem: s.read_text() for s in SOURCES}
-CITING.update({"README": (ROOT / "README.md").read_text()})
-CITING.update({f"docs/{p.name}": p.read_text() for p in (ROOT / "docs").glob("*.md")})
-
-
-def test_the_reference_table_lists_the_papers_sections():
-    assert {"§3", "§4", "§4.1", "§4.6", "§4.8", "Appendix A"} <= set(PAPER)
-    assert "Table 8" in PAPER["§4.6"] and "Fig. 7" in PAPER["§4.8"] and "Table 2" in PAPER["§4.2"]
-
-
-@pytest.mark.parametrize("name", sorted(CITING))
-def test_section_citations_agree_with_the_reference_table(name):
-    text = " ".join(CITING[name].replace("#", " ").split())  # lesson comments joined into prose
-    cited = {f"§{s}" for s in re.findall(r"§(\d(?:\.\d)?)", text)}
-    unknown = cited - set(PAPER)
-    assert not unknown, f"{name} cites sections that docs/course.md does not list: {unknown}"
-    pairs = [(f"§{s}", item) for s, item in SECTION_THEN_ITEM.findall(text)]
-    pairs += [(f"§{s}", item) for item, s in ITEM_THEN_SECTION.findall(text)]
-    wrong = [(s, item) for s, item in pairs if item not in PAPER[s]]
-    assert not wrong, f"{name}: per docs/course.md these are in other sections: {wrong}"
 
 
 def test_research_questions_are_defined_once_and_cited_by_every_lesson():
