@@ -40,6 +40,26 @@ _ = torch.manual_seed(0)
 # subsets form a **partition**: tokens fall into groups and attend only within their group, so
 # one step is a batched attention over groups. A scheme is an ordered list of such steps.
 #
+# ### Notation: the paper's symbols and the course's names
+#
+# | paper (§3) | course / package | meaning |
+# |---|---|---|
+# | `F` | `T`, `cfg.num_frames` | frames per clip |
+# | `t = 1 … F` | `t = 0 … T−1` | frame index |
+# | `p = 1 … N` | `n = h·W' + w = 0 … N−1` | patch index within a frame (row-major) |
+# | `N = HW/P²` | `N`, `cfg.num_patches` | patches per frame |
+# | `D` | `D`, `cfg.embed_dim` | token width |
+# | `A`, `D_h = D/A` | `num_heads`, `head_dim` | heads, width per head |
+# | `(0, 0)` | token 0 | the CLS token |
+# | `z^(ℓ)_(p,t)` | `x[:, 1 + t·N + n]` | token of patch `p` of frame `t` after block `ℓ` |
+#
+# **The CLS rule** (official `timesformer/models/vit.py`, class `Block`; our extension to axial
+# and local-global): in the **last** step of a block the CLS token joins every group (it is
+# copied into each, and its copies' outputs are averaged); **earlier** steps leave it out. So
+# a query meets the CLS key once per block, in the last step. The paper's equations instead
+# list the CLS key `k_(0,0)` in every step (Eq. 5, 6 and 11); lesson 04 writes them out beside
+# the code that computes them.
+#
 # A patch token has coordinates `(t, h, w)` (frame, row, column in the `H'×W'` grid) and index
 # `t·N + h·W' + w` (time-major, lesson 01). A grouping is then just a **key function**: two
 # tokens are in the same group when their keys agree.
@@ -182,7 +202,7 @@ plt.show()
 # ## Comparisons per query
 #
 # Summing a mask row counts the keys one query is compared with. The last step of a block also
-# sees the CLS token (the CLS policy of lesson 04). At the paper's size — 8 frames of 224×224 with
+# sees the CLS token (the CLS rule above; lesson 04 builds it). At the paper's size — 8 frames of 224×224 with
 # 16×16 patches — the paper gives `NT + 1` comparisons for joint and `N + T + 2` for divided
 # attention (§3).
 

@@ -117,6 +117,53 @@ class MyStep(nn.Module):
 
 
 # %% [markdown]
+# ### The paper's equations, beside the code
+#
+# In lesson 03's notation (paper `F`, `p` = course `T`, `n`), with `q`, `k` the query and key
+# of head `a` in block `ℓ` (Eqs. 2–4), the paper's attention weights of query `(p, t)` are
+#
+# $$\text{joint (Eq. 5):}\quad \alpha_{(p,t)} = \mathrm{SM}\Big(\tfrac{q_{(p,t)}^\top}{\sqrt{D_h}}
+#   \big[k_{(0,0)}\ \{k_{(p',t')}\}_{p'=1..N,\ t'=1..F}\big]\Big)$$
+#
+# $$\text{space (Eq. 6):}\quad \alpha^{\text{space}}_{(p,t)} = \mathrm{SM}\Big(\tfrac{q_{(p,t)}^\top}{\sqrt{D_h}}
+#   \big[k_{(0,0)}\ \{k_{(p',t)}\}_{p'=1..N}\big]\Big)$$
+#
+# $$\text{time (Eq. 11):}\quad \alpha^{\text{time}}_{(p,t)} = \mathrm{SM}\Big(\tfrac{q_{(p,t)}^\top}{\sqrt{D_h}}
+#   \big[k_{(0,0)}\ \{k_{(p,t')}\}_{t'=1..F}\big]\Big)$$
+#
+# In `MyStep` these are `self.attn(groups)`: the groups of `group_index("joint" | "space" |
+# "time")` are exactly the key sets in brackets, and `MultiHeadAttention` computes
+# `softmax(q·kᵀ / √D_h)`. One difference, the CLS rule (lesson 03): the added time step
+# leaves `k_(0,0)` out (official `vit.py`, `Block`), so its softmax runs over the `F` keys
+# only. The next cell computes Eq. 11 (without the CLS key) and Eq. 6 (with it) by hand for
+# one query and compares them with `MyStep`'s weights.
+
+# %%
+from mini_timesformer.attention import split_heads  # noqa: E402
+
+D_demo, heads_demo, grid_demo = 16, 2, (3, 2, 2)  # T = F = 3 frames, N = 4 patches
+T_d, N_d = grid_demo[0], grid_demo[1] * grid_demo[2]
+x_demo = torch.randn(1, 1 + T_d * N_d, D_demo)  # (B, 1 + T·N, D), CLS first
+t_q, n_q, a = 1, 2, 0  # query: patch n = p − 1 of frame t, head a
+for grouping, added in (("time", True), ("space", False)):
+    step = MyStep(D_demo, heads_demo, grouping, added).eval()
+    with torch.no_grad():
+        _, w = step(x_demo, grid_demo)  # (B, G, heads, L', L')
+        q, k, _ = split_heads(step.attn.qkv(step.norm(x_demo)), heads_demo)  # (B, heads, L, d_h)
+    query = 1 + t_q * N_d + n_q  # token index of (n, t)
+    if grouping == "time":  # Eq. 11 without k_(0,0): keys (n, t') for every frame t'
+        keys = [1 + t * N_d + n_q for t in range(T_d)]
+    else:  # Eq. 6: k_(0,0), then keys (n', t) for every patch n' of frame t
+        keys = [0] + [1 + t_q * N_d + n for n in range(N_d)]
+    by_hand = torch.softmax(q[0, a, query] @ k[0, a, keys].T / (D_demo // heads_demo) ** 0.5, -1)
+    idx = group_index(grouping, grid_demo)  # (G, L) the groups MyStep used
+    g, row = [(g, r.tolist().index(query - 1)) for g, r in enumerate(idx) if query - 1 in r][0]
+    row += 0 if added else 1  # the last step puts the CLS copy first in its group
+    torch.testing.assert_close(w[0, g, a, row], by_hand)
+    print(f"Eq. {'11' if added else '6'} by hand == MyStep's {grouping} weights for query "
+          f"(n={n_q}, t={t_q}): {by_hand.numpy().round(3)}")
+
+# %% [markdown]
 # ## Check: every step of every scheme, with copied weights
 #
 # The package zero-initialises the extra `Linear`, as the official `vit.py` does for
