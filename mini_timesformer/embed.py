@@ -73,7 +73,7 @@ class VideoEmbedding(nn.Module):
         self.pos_drop = nn.Dropout(cfg.dropout)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        # time_embed starts at zero (paper Appendix A): step 0 sees per-frame ViT features
+        # time_embed starts at zero (official vit.py, not the paper): step 0 = per-frame ViT features
 
     def forward(self, video: torch.Tensor, use_time: bool = True):
         """Return ``(tokens, grid)`` where grid = (T, H', W').

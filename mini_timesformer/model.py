@@ -142,7 +142,7 @@ class TimeSformer(PretrainedMixin, nn.Module):
         self.head_drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.embed_dim, cfg.num_classes) if cfg.num_classes else nn.Identity()
         self.apply(_init_vit_weights)
-        for block in self.blocks:  # added steps start as identity (paper Appendix A)
+        for block in self.blocks:  # added steps start as identity (official vit.py, temporal_fc)
             for step in block.steps.values():
                 if step.extra is not None:
                     nn.init.zeros_(step.extra.weight)

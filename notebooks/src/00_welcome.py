@@ -77,10 +77,10 @@ print(f"smoke mode: {SMOKE}")
 # | 05 the TimeSformer | blocks and classifier; Table 1 parameter counts; ViT init; checkpoints |
 # | 06 video data | decoding, frame sampling, augmentation, synthetic motion vs appearance |
 # | 07 training | a training loop; the five schemes on motion vs appearance clips |
-# | 08 attention maps | attention rollout, per-step maps, where the model looks |
-# | 09 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
-# | 10 time matters | positional-embedding ablation, more frames, test-time views |
-# | 11 long clips | a task only long clips solve: accuracy and cost vs frames (Table 8, Fig. 3) |
+# | 10 attention maps | attention rollout, per-step maps, where the model looks |
+# | 11 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
+# | 12 time matters | positional-embedding ablation, more frames, test-time views |
+# | 13 long clips | a task only long clips solve: accuracy and cost vs frames (Table 8, Fig. 3) |
 #
 # Every lesson has the same shape: **objectives and time budget → the concept (with the
 # paper section) → build the piece from scratch in small cells → check it against the
