@@ -11,7 +11,7 @@ from mini_timesformer.data import (
     read_frames,
     resize_short_side,
     sample_video_paths,
-    test_views,
+    eval_views,
     to_float_clip,
     train_transform,
 )
@@ -78,7 +78,7 @@ def test_train_transform_default_scale_range_is_the_papers_for_224():
 @pytest.mark.parametrize("H, W", [(36, 60), (60, 36)])
 def test_test_views_three_crops_along_the_long_side(H, W):
     clip = _clip(H=H, W=W)
-    views = test_views(clip, 24, num_crops=3)
+    views = eval_views(clip, 24, num_crops=3)
     assert views.shape == (3, 4, 3, 24, 24)
     scaled = resize_short_side(clip, 24)
     long = max(scaled.shape[-2:])
@@ -86,12 +86,12 @@ def test_test_views_three_crops_along_the_long_side(H, W):
         expected = (scaled[..., :, start:start + 24] if W > H
                     else scaled[..., start:start + 24, :])
         torch.testing.assert_close(view, expected, rtol=0, atol=0)
-    centre = test_views(clip, 24, num_crops=1)
+    centre = eval_views(clip, 24, num_crops=1)
     torch.testing.assert_close(centre[0], views[1], rtol=0, atol=0)
-    normalised = test_views(clip, 24, mean=MEAN, std=STD)
+    normalised = eval_views(clip, 24, mean=MEAN, std=STD)
     torch.testing.assert_close(normalised, to_float_clip(views, MEAN, STD))
     with pytest.raises(ValueError, match="num_crops 1 or 3"):
-        test_views(clip, 24, num_crops=2)
+        eval_views(clip, 24, num_crops=2)
 
 
 def test_load_clip_views_is_the_paper_protocol_clip_major():
@@ -103,7 +103,7 @@ def test_load_clip_views_is_the_paper_protocol_clip_major():
         indices = dense_indices(info.num_frames, 4, 8, video_fps=info.fps, clip_index=k,
                                 num_clips=2)
         frames = read_frames(path, indices)
-        expected = test_views(frames, 64, 3, mean=MEAN, std=STD)
+        expected = eval_views(frames, 64, 3, mean=MEAN, std=STD)
         torch.testing.assert_close(views[3 * k:3 * k + 3], expected)
     # the crops really are different parts of a landscape frame
     assert not torch.equal(views[0], views[2])

@@ -1,5 +1,5 @@
 """Checks for exercise 7: frame sampling and multi-view testing (paper §4 and Appendix A;
-``mt.data.dense_indices``, ``segment_indices``, ``test_views``; ``evaluate.py``).
+``mt.data.dense_indices``, ``segment_indices``, ``eval_views``; ``evaluate.py``).
 
 ``mt.data`` is imported inside the checks, so the video libraries load only here.
 """
@@ -108,7 +108,7 @@ def check_segment_indices(fn, cases=((300, 8), (7, 8), (64, 16))) -> None:
 
 
 def _crops_case(fn, clip: torch.Tensor, crop: int) -> None:
-    from ..data import test_views
+    from ..data import eval_views
 
     T, _, H, W = clip.shape
     got = fn(clip.clone(), crop)
@@ -128,19 +128,19 @@ def _crops_case(fn, clip: torch.Tensor, crop: int) -> None:
         "three copies of the centre crop; take left/top, centre and right/bottom":
             lambda: crops((long // 2,) * 3, W >= H),
     }
-    compare(got, test_views(clip, crop, 3), what, variants)
+    compare(got, eval_views(clip, crop, 3), what, variants)
 
 
 @single_thread
 def check_three_crops(fn, shapes=((2, 8, 14), (2, 13, 8), (1, 8, 8)), crop: int = 8,
                       seed: int = 0) -> None:
     """fn(clip uint8 (T, 3, H, W) with short side = crop, crop) -> (3, T, 3, crop, crop):
-    left/top, centre, right/bottom crops along the long side (``mt.data.test_views``)."""
+    left/top, centre, right/bottom crops along the long side (``mt.data.eval_views``)."""
     g = torch.Generator().manual_seed(seed)
     for T, H, W in shapes:
         _crops_case(fn, torch.randint(0, 256, (T, 3, H, W), dtype=torch.uint8, generator=g),
                     crop)
-    passed("three_crops: landscape, portrait and square clips, as mt.data.test_views")
+    passed("three_crops: landscape, portrait and square clips, as mt.data.eval_views")
 
 
 @single_thread

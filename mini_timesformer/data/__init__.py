@@ -18,7 +18,7 @@ from .transforms import (
     load_clip_views,
     parse_views,
     resize_short_side,
-    test_views,
+    eval_views,
     to_float_clip,
     train_transform,
 )
@@ -36,7 +36,7 @@ from .video import (
 __all__ = [
     "KineticsDataset", "read_annotations", "VideoClipDataset", "VideoFolder", "clip_span", "dense_indices",
     "segment_indices", "MOTION_CLASSES", "SyntheticVideos", "LONG_CLASSES", "sampler_ceiling", "TrainTransform",
-    "load_clip_views", "parse_views", "resize_short_side", "test_views", "to_float_clip", "train_transform",
+    "load_clip_views", "parse_views", "resize_short_side", "eval_views", "to_float_clip", "train_transform",
     "VIDEO_EXTENSIONS", "VideoInfo", "probe_video", "read_clip", "read_frames", "read_video",
     "sample_video_paths", "write_video",
 ]

@@ -119,7 +119,7 @@ def check_views(num_clips: int, num_crops: int) -> None:
                         f"got {num_clips}x{num_crops}")
 
 
-def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
+def eval_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
                short_side: int | None = None, mean: Sequence[float] | None = None,
                std: Sequence[float] | None = None) -> torch.Tensor:
     """Test-time spatial views: (num_crops, T, 3, crop, crop), uint8 or normalised float.
@@ -127,12 +127,12 @@ def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
     Short side → ``short_side`` (default: crop size, as the paper), then 1 centre crop or
     3 crops spread along the long side (left/top, centre, right/bottom).
     """
-    _check_clip(clip, "test_views")
+    _check_clip(clip, "eval_views")
     if num_crops not in (1, 3):
-        raise UserError(f"test_views: expected num_crops 1 or 3, got {num_crops}")
+        raise UserError(f"eval_views: expected num_crops 1 or 3, got {num_crops}")
     short_side = crop_size if short_side is None else short_side
     if short_side < crop_size:
-        raise UserError(f"test_views: short_side {short_side} is smaller than crop {crop_size}")
+        raise UserError(f"eval_views: short_side {short_side} is smaller than crop {crop_size}")
     clip = resize_short_side(clip, short_side)
     height, width = clip.shape[-2:]
     centre = ((height - crop_size) // 2, (width - crop_size) // 2)
@@ -148,7 +148,7 @@ def test_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
     return views  # (num_crops, T, 3, crop, crop)
 
 
-test_views.__test__ = False  # not a pytest test when imported into a test module
+eval_views.__test__ = False  # not a pytest test when imported into a test module
 
 
 def load_clip_views(path, num_frames: int, stride: int, crop_size: int,
@@ -167,6 +167,6 @@ def load_clip_views(path, num_frames: int, stride: int, crop_size: int,
                                        clip_index=k, num_clips=num_clips)]
 
     frames, _ = read_clip(path, choose)  # (num_clips·T, 3, H, W)
-    views = [test_views(frames[k * num_frames:(k + 1) * num_frames], crop_size, num_crops,
+    views = [eval_views(frames[k * num_frames:(k + 1) * num_frames], crop_size, num_crops,
                         short_side, mean, std) for k in range(num_clips)]
     return torch.cat(views)  # (num_clips·num_crops, T, 3, crop, crop)

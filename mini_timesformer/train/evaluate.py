@@ -44,7 +44,7 @@ class MultiViewClips(torch.utils.data.Dataset):
         return len(self.base)
 
     def __getitem__(self, index: int):
-        from ..data import load_clip_views, test_views
+        from ..data import load_clip_views, eval_views
 
         if self.samples is not None:
             path, label = self.samples[index][:2]
@@ -53,7 +53,7 @@ class MultiViewClips(torch.utils.data.Dataset):
                                     num_crops=self.num_crops)
             return views, int(label)  # (V, T, 3, crop, crop), clip-major
         clip, label = self.base[index]
-        return test_views(clip, self.crop_size, self.num_crops, mean=self.mean,
+        return eval_views(clip, self.crop_size, self.num_crops, mean=self.mean,
                           std=self.std), int(label)
 
 

@@ -118,7 +118,7 @@ class EvalViews(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         clip, label = self.base[index]
-        view = data.test_views(clip, self.crop_size, num_crops=1, mean=self.mean, std=self.std)
+        view = data.eval_views(clip, self.crop_size, num_crops=1, mean=self.mean, std=self.std)
         return view[0], label  # (T, 3, crop, crop)
 
 

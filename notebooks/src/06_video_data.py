@@ -188,7 +188,7 @@ plt.show()
 clip = data.read_frames(path, data.dense_indices(info.num_frames, 8, 8, clip_index=0))
 augment = data.train_transform(112, generator=torch.Generator().manual_seed(1))
 augmented = augment(clip)
-views = data.test_views(clip, 112, num_crops=3)
+views = data.eval_views(clip, 112, num_crops=3)
 print(f"clip {tuple(clip.shape)} -> train crop {tuple(augmented.shape)}, "
       f"test views {tuple(views.shape)}")
 assert augmented.shape == (8, 3, 112, 112) and views.shape == (3, 8, 3, 112, 112)
