@@ -1,7 +1,7 @@
 """Small shared helpers for the tests (no fixtures with side effects)."""
 
 import mini_timesformer as mt
-from mini_timesformer.checks.core import randomize  # the one randomiser (exercises use it too)
+from mini_timesformer.random_weights import randomize  # the one randomiser (a leaf)
 
 
 def nano(attention="divided", **overrides):

@@ -6,12 +6,12 @@ from torchvision.transforms.v2 import functional as TF
 
 from mini_timesformer.data import (
     dense_indices,
+    eval_views,
     load_clip_views,
     probe_video,
     read_frames,
     resize_short_side,
     sample_video_paths,
-    eval_views,
     to_float_clip,
     train_transform,
 )

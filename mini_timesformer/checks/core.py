@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
+from ..random_weights import randomize  # noqa: F401 - re-exported for the checks
 from ..runtime import single_thread as single_thread  # checks run on one thread: tiny tensors
 
 ATOL = 1e-4
@@ -23,6 +23,19 @@ RTOL = 1e-4
 
 class CheckFailed(AssertionError):
     """A check found a mismatch; the message says what was expected and the likely mistake."""
+
+
+def call(fn, *args, what: str, hint: str):
+    """``fn(*args)``, a student's function; a crash becomes a ``CheckFailed`` naming the call,
+    the error and the likely mistake (an unfinished stub's NotImplementedError passes through)."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any crash in student code gets the hint
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise CheckFailed(f"{what} raised {type(error).__name__}: {first}. "
+                          f"Likely mistake: {hint}") from error
 
 
 def passed(message: str) -> None:
@@ -37,29 +50,6 @@ def generator(seed: int) -> torch.Generator:
 def randn(*shape, seed: int) -> torch.Tensor:
     """A reproducible standard-normal float32 tensor."""
     return torch.randn(*shape, generator=generator(seed))
-
-
-@torch.no_grad()
-def randomize(module: nn.Module, seed: int = 0, std: float | None = None) -> nn.Module:
-    """Give every parameter a random value so that each piece of the maths matters.
-
-    (The package zero-initialises the extra Linear of added steps and the time
-    embedding; a check run with those zeros could not tell a forgotten piece apart.)
-    ``std=None``: weight matrices and embeddings get N(0, 1/fan_in), LayerNorm gains
-    1 + N(0, 0.2²), biases N(0, 0.2²). ``std``: every value N(0, std²), gains 1 + that
-    (small ``std`` gives soft attention). Returns the module in eval mode.
-    """
-    g = generator(seed)
-    spread = 0.2 if std is None else std
-    for name, p in module.named_parameters():
-        noise = torch.randn(p.shape, generator=g)
-        if p.ndim >= 2:
-            p.copy_(noise / math.sqrt(p[0].numel()) if std is None else noise * std)
-        elif name.endswith("weight"):  # LayerNorm gains near 1
-            p.copy_(1 + spread * noise)
-        else:
-            p.copy_(spread * noise)
-    return module.eval()
 
 
 def as_tensor(value, what: str) -> torch.Tensor:

@@ -8,7 +8,7 @@ from einops import rearrange
 
 from ..embed import PatchEmbed, VideoEmbedding
 from ..model import TimeSformer
-from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
+from .core import CheckFailed, call, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import grouped, run_step, tiny_config
 from .steps import to_patch_major as package_patch_major
 
@@ -32,7 +32,10 @@ def check_patchify(patchify, frames: int = 3, grid=(2, 3), patch: int = 4, chann
     H, W = grid
     video = randn(batch, frames, channels, H * patch, W * patch, seed=seed)
     given = video.permute(0, 1, 3, 4, 2).contiguous() if channels_last else video
-    got = patchify(given.clone(), patch)
+    got = call(patchify, given.clone(), patch, what=f"patchify(video {tuple(given.shape)}, P)",
+               hint="the video here is channels-last (B, T, H, W, C), as PyAV returns; "
+               "move C next to T first" if channels_last else
+               "the video is (B, T, C, H, W); H and W are multiples of P")
     check_shape(got, (batch, frames, H * W, channels * patch * patch), "patchify(video, P)",
                 "N = H'·W' patches per frame, each flattened to C·P·P numbers")
     ref = randomize(PatchEmbed(patch, channels, 8), seed + 1)

@@ -15,7 +15,7 @@ from ..config import TimeSformerConfig
 from ..cost import step_shapes
 from ..model import TimeSformer
 from ..schemes import STEPS
-from .core import CheckFailed, passed, single_thread
+from .core import CheckFailed, call, passed, single_thread
 from .steps import tiny_config
 
 
@@ -59,7 +59,10 @@ def check_macs(fn, scheme: str, sizes=None) -> None:
     name = f"{scheme}_macs"
     for T, S in sizes or DEFAULT_SIZES[scheme]:
         cfg = tiny_config(attention=scheme, num_frames=T, image_size=S, depth=2)
-        expected, got = measured_macs(cfg, T, S), fn(cfg, T, S)
+        expected = measured_macs(cfg, T, S)
+        got = call(fn, cfg, T, S, what=f"{name}(cfg, {T}, {S})",
+                   hint=f"{scheme} needs its own formula: count each of its steps "
+                   f"{STEPS[scheme]} with its own group sizes")
         if not isinstance(got, int):
             raise CheckFailed(f"{name}: expected an int, got {type(got).__name__}")
         if got == expected:

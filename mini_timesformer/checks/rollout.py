@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..model import TimeSformer
-from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
+from .core import CheckFailed, call, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import tiny_config
 
 AXIAL = ("time", "width", "height")
@@ -47,7 +47,12 @@ def check_step_matrix(fn, grid=(2, 2, 3), batch: int = 2, seed: int = 0) -> None
     M = 1 + T * H * W
     for i, step in enumerate(AXIAL):
         weights = _axial_weights(batch, grid, step, seed + i)
-        got = check_shape(fn(weights.clone(), step, grid), (batch, M, M),
+        given = call(fn, weights.clone(), step, grid, what=f"step_matrix(weights, {step!r}, grid)",
+                     hint=f"the {step} step's groups are not the divided ones: "
+                     + {"time": "H'·W' groups of T tokens",
+                        "width": "T·H' groups (one row of a frame) of W' tokens",
+                        "height": "T·W' groups (one column of a frame) of H' tokens"}[step])
+        got = check_shape(given, (batch, M, M),
                           f"step_matrix(weights, {step!r}, grid)",
                           "one row and one column per token, CLS included: (B, 1 + T·N, 1 + T·N)")
         variants = {}
@@ -123,7 +128,9 @@ def check_axial_rollout(fn, frames: int = 2, grid=(2, 3), depth: int = 2, batch:
     with torch.no_grad():
         _, attention = model(video, return_attention=True)
     grid3 = (frames, H, W)
-    got = fn(attention, grid3)
+    got = call(fn, attention, grid3, what="axial_rollout(attention, grid)",
+               hint="an axial block's steps are 'time', 'width' and 'height' (in that order), "
+               "not a divided block's 'time' and 'space'")
     check_shape(got, (batch, *grid3), "axial_rollout(attention, grid)",
                 "one relevance per patch: the CLS row without its CLS column, as (B, T, H', W')")
     variants = {

@@ -15,10 +15,10 @@ from .synthetic import MOTION_CLASSES, SyntheticVideos
 from .synthetic_long import LONG_CLASSES, sampler_ceiling
 from .transforms import (
     TrainTransform,
+    eval_views,
     load_clip_views,
     parse_views,
     resize_short_side,
-    eval_views,
     to_float_clip,
     train_transform,
 )

@@ -44,7 +44,7 @@ class MultiViewClips(torch.utils.data.Dataset):
         return len(self.base)
 
     def __getitem__(self, index: int):
-        from ..data import load_clip_views, eval_views
+        from ..data import eval_views, load_clip_views
 
         if self.samples is not None:
             path, label = self.samples[index][:2]
