@@ -13,6 +13,27 @@ from tests.helpers import nano, randomize
 # attention as masked softmax(QKᵀ/√d)V, the CLS copied into each group and averaged.
 
 
+# The steps of each scheme and who sees whom, from the paper's §3 / Fig. 1-2 (local-global:
+# our documented choice of fixed 2×2 quadrant windows), built here without mt.schemes.
+PAPER_STEPS = {"space": ("space",), "joint": ("joint",), "divided": ("time", "space"),
+               "local_global": ("local", "global"), "axial": ("time", "width", "height")}
+
+
+def paper_masks(scheme, T, h, w):
+    """{step: (T·N, T·N) bool}, entry [i, j]: token i may attend to token j (time-major)."""
+    t, y, x = torch.meshgrid(torch.arange(T), torch.arange(h), torch.arange(w), indexing="ij")
+    t, y, x = t.flatten(), y.flatten(), x.flatten()  # (T·N,) coordinates of every token
+
+    def same(a):
+        return a[:, None] == a[None, :]
+
+    rule = {"space": same(t), "joint": torch.ones(len(t), len(t), dtype=torch.bool),
+            "time": same(y) & same(x), "width": same(t) & same(y), "height": same(t) & same(x),
+            "local": same(y // (h // 2)) & same(x // (w // 2)),
+            "global": same(t % 2) & same(y % 2) & same(x % 2)}
+    return {step: rule[step] for step in PAPER_STEPS[scheme]}
+
+
 def ref_attention(attn, queries, keys):
     """Multi-head attention of ``queries`` (Lq, D) over ``keys`` (Lk, D), explicit."""
     D, H = queries.shape[-1], attn.num_heads
@@ -56,7 +77,7 @@ def ref_forward(model, video):
     logits = []
     for b in range(B):
         if cfg.attention == "space":  # a ViT on every frame, final tokens averaged
-            mask = mt.schemes.visibility("space", 1, h, w)["space"]
+            mask = paper_masks("space", 1, h, w)["space"]
             finals = []
             for t in range(T):
                 x = torch.cat([cls, tokens[b, t]])
@@ -66,7 +87,7 @@ def ref_forward(model, video):
                 finals.append(x)
             x = torch.stack(finals).mean(0)
         else:
-            masks = mt.schemes.visibility(cfg.attention, T, h, w)
+            masks = paper_masks(cfg.attention, T, h, w)
             x = torch.cat([cls, (tokens[b] + emb.time_embed[0, :, None]).reshape(T * h * w, D)])
             for block in model.blocks:
                 for name, step in block.steps.items():
@@ -142,7 +163,7 @@ def test_visibility_matches_the_modules(scheme):
     """Perturb one input token of a single step: exactly the visible outputs change."""
     T, h, w = 4, 4, 4
     model = randomize(mt.TimeSformer(nano(scheme, num_frames=T)), std=0.05)  # soft attention
-    masks = mt.schemes.visibility(scheme, T, h, w)
+    masks = paper_masks(scheme, T, h, w)
     D = model.config.embed_dim
     for name, step in model.blocks[0].steps.items():
         if scheme == "space":  # frames folded into the batch, one CLS each
@@ -161,6 +182,14 @@ def test_visibility_matches_the_modules(scheme):
                     bumped[0, 1 + j] += torch.randn(D)
                 changed = (run(bumped) - base).abs().amax(-1) > 1e-6
                 assert torch.equal(changed, masks[name][:, j]), (scheme, name, j)
+
+
+@pytest.mark.parametrize("scheme", mt.SCHEMES)
+def test_package_visibility_equals_the_paper_masks(scheme):
+    for T, h, w in [(4, 4, 4), (2, 6, 4), (8, 2, 2)]:
+        got = mt.schemes.visibility(scheme, T, h, w)
+        want = paper_masks(scheme, T, h, w)
+        assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)
 
 
 def test_visibility_counts_match_the_paper():
