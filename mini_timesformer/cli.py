@@ -8,6 +8,7 @@ a bug keeps its traceback) into a one-line message with exit status 2.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from .errors import UserError
@@ -58,6 +59,7 @@ def _feature_commands():
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the library's reports
     try:
         return args.func(args) or 0
     except UserError as err:

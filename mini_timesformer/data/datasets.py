@@ -9,8 +9,8 @@ a small file, so reports from DataLoader worker processes reach ``.skipped`` too
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import tempfile
 import weakref
 from pathlib import Path
@@ -21,6 +21,8 @@ from ..errors import MissingPathError, NotAFolderError, UserError
 from .cache import FrameCache
 from .sampling import dense_indices, segment_indices
 from .video import VIDEO_EXTENSIONS, read_clip
+
+logger = logging.getLogger(__name__)  # skip reports: shown on stderr unless logging is set up
 
 SAMPLINGS = ("dense", "segment")
 
@@ -54,8 +56,7 @@ class SkipLog:
         with open(self.path, "a") as log:  # one short append: atomic between processes
             log.write(f"{path}\t{reason}\n")
         if not quiet:
-            print(f"mini-timesformer: skipping unreadable video {path}: {reason}",
-                  file=sys.stderr)
+            logger.warning("mini-timesformer: skipping unreadable video %s: %s", path, reason)
 
 
 class VideoClipDataset(torch.utils.data.Dataset):
@@ -90,9 +91,9 @@ class VideoClipDataset(torch.utils.data.Dataset):
             else:
                 self.samples.append((Path(path), int(label)))
         if missing:  # one line, not thousands: the list is in .skipped
-            print(f"mini-timesformer: skipping {len(missing)} missing video(s) of "
-                  f"{len(missing) + len(self.samples)}, e.g. {missing[0]} "
-                  f"(all listed by .skip_summary())", file=sys.stderr)
+            logger.warning("mini-timesformer: skipping %d missing video(s) of %d, e.g. %s "
+                        "(all listed by .skip_summary())", len(missing),
+                        len(missing) + len(self.samples), missing[0])
         if not self.samples:
             raise UserError(f"{type(self).__name__}: no readable video found "
                              f"({len(self.skip_log.entries())} missing)")

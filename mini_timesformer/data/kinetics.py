@@ -10,12 +10,14 @@ convention of every released checkpoint. PySlowFast lists hold one ``path label`
 from __future__ import annotations
 
 import csv
-import sys
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MissingPathError, NotAFolderError, UserError
 from .datasets import VideoClipDataset, _read_classes
+
+logger = logging.getLogger(__name__)  # skip reports: shown on stderr unless logging is set up
 
 OFFICIAL_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
 
@@ -138,7 +140,7 @@ class KineticsDataset(VideoClipDataset):
         file = Path(annotations) if annotations is not None else find_annotation_file(root, split)
         rows, problems = read_annotations(file)
         for problem in problems:
-            print(f"mini-timesformer: skipping annotation {problem}", file=sys.stderr)
+            logger.warning("mini-timesformer: skipping annotation %s", problem)
         self.annotation_problems = problems
         if classes is None and (root / "classes.txt").is_file():
             classes = root / "classes.txt"
