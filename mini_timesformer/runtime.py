@@ -95,6 +95,11 @@ def runs_dir(*parts: str) -> Path:
     return base.joinpath(*parts)
 
 
+def last_checkpoint(run) -> Path:
+    """The checkpoint a training run keeps: ``RUN/checkpoints/last.pt`` (the run layout)."""
+    return Path(run) / "checkpoints" / "last.pt"
+
+
 def atomic_write(path, write, suffix: str = ".tmp") -> Path:
     """Call ``write(tmp)`` on a temporary path next to ``path``, fsync it, rename it over
     ``path`` (``os.replace``: atomic on POSIX and Windows). On any error the temporary

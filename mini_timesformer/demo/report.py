@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import SCHEMES
 from ..perf.table1 import format_table1, table1_rows
+from ..runtime import last_checkpoint
 
 MOTION_CEILING = 0.5  # space-only cannot tell a clip from its reverse (demo/__init__.py)
 GOOD = 0.9  # what a scheme that models time should reach on motion clips
@@ -119,7 +120,7 @@ def _attention(out: Path, results: dict, budget) -> str | None:
     from ..model import TimeSformer
     from ..train.config import VAL_SEED_OFFSET
 
-    model = TimeSformer.from_pretrained(Path(row["run"]) / "checkpoints" / "last.pt")
+    model = TimeSformer.from_pretrained(last_checkpoint(row["run"]))
     clips = SyntheticVideos("motion", num_frames=budget.num_frames, image_size=budget.image_size,
                             size=1, seed=VAL_SEED_OFFSET)
     frames, label = clips[0]  # uint8 (T, 3, H, W)

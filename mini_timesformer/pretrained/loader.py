@@ -21,7 +21,7 @@ import torch
 
 from ..config import TimeSformerConfig
 from ..errors import MissingPathError, UserError
-from ..runtime import atomic_write, atomic_write_text
+from ..runtime import atomic_write, atomic_write_text, last_checkpoint
 from .formats import (
     config_from_hf,
     config_from_official,
@@ -182,8 +182,8 @@ def load_pretrained(model_class, path, **overrides):
     if path.is_dir():
         if (path / "config.json").is_file():
             return _from_directory(model_class, path, overrides)
-        if (path / "checkpoints" / "last.pt").is_file():
-            return _from_file(model_class, path / "checkpoints" / "last.pt", overrides)
+        if last_checkpoint(path).is_file():
+            return _from_file(model_class, last_checkpoint(path), overrides)
         raise MissingPathError(f"{path}: no config.json (Hugging Face or save_pretrained "
                                 f"directory) and no checkpoints/last.pt (training run)")
     return _from_file(model_class, path, overrides)

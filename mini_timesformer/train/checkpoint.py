@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import MissingPathError, UserError
-from ..runtime import atomic_write
+from ..runtime import atomic_write, last_checkpoint
 
 
 def rng_state() -> dict:
@@ -73,7 +73,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     """Read a checkpoint written by ``save_checkpoint`` (tensors and plain types only)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "checkpoints" / "last.pt" if (path / "checkpoints").is_dir() else path
+        path = last_checkpoint(path) if last_checkpoint(path).parent.is_dir() else path
     if not path.is_file():
         raise MissingPathError(f"no checkpoint at {path} (expected a .pt file written by "
                                 f"`mini-timesformer train` or its run directory)")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..errors import UserError
-from ..runtime import cpu_threads, pick_device
+from ..runtime import cpu_threads, last_checkpoint, pick_device
 from . import distributed as dist
 from .checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from .config import TrainConfig, attention_every, resolve_init
@@ -134,7 +134,7 @@ class _Trainer:
         self.init = init
         self.main = ctx.rank == 0
         self.out = Path(cfg.out)
-        self.ckpt_path = self.out / "checkpoints" / "last.pt"
+        self.ckpt_path = last_checkpoint(self.out)
         self.model = model.to(device)
         self.net = dist.wrap_model(self.model, device, ctx)  # DDP when world_size > 1
         self.train_set, self.val_set = train_set, val_set
