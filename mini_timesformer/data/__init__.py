@@ -8,7 +8,7 @@
     clip, label = ds[0]                                 # uint8 (T, 3, H, W), int
 """
 
-from .datasets import VideoClipDataset, VideoFolder
+from .datasets import VideoClipDataset, VideoFolder, item_generator
 from .kinetics import KineticsDataset, read_annotations
 from .sampling import clip_span, dense_indices, segment_indices
 from .synthetic import MOTION_CLASSES, SyntheticVideos
@@ -34,7 +34,8 @@ from .video import (
 )
 
 __all__ = [
-    "KineticsDataset", "read_annotations", "VideoClipDataset", "VideoFolder", "clip_span", "dense_indices",
+    "KineticsDataset", "read_annotations", "VideoClipDataset", "VideoFolder", "item_generator",
+    "clip_span", "dense_indices",
     "segment_indices", "MOTION_CLASSES", "SyntheticVideos", "LONG_CLASSES", "sampler_ceiling", "TrainTransform",
     "load_clip_views", "parse_views", "resize_short_side", "eval_views", "to_float_clip", "train_transform",
     "VIDEO_EXTENSIONS", "VideoInfo", "probe_video", "read_clip", "read_frames", "read_video",

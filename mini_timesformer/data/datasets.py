@@ -24,6 +24,12 @@ from .video import VIDEO_EXTENSIONS, read_clip
 
 logger = logging.getLogger(__name__)  # skip reports: shown on stderr unless logging is set up
 
+
+def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """The random stream of one item in one epoch: the same in any DataLoader worker, and
+    after a resume (our choice of formula: two large primes keep (seed, epoch, index) apart)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 10_000_019 + index)
+
 SAMPLINGS = ("dense", "segment")
 
 
@@ -143,8 +149,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 continue
             path, label = self.samples[i]
             if self.seed is not None:
-                self._generator = torch.Generator().manual_seed(
-                    (self.seed * 1_000_003 + self.epoch) * 10_000_019 + i)
+                self._generator = item_generator(self.seed, self.epoch, i)
             try:
                 clip = self.load_clip(path)
             except Exception as err:  # noqa: BLE001 — any decoder failure means "skip"

@@ -55,8 +55,7 @@ class AugmentedClips(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         clip, label = self.base[index]  # uint8 (T, 3, H, W)
         if self.crop_size is not None:
-            generator = torch.Generator().manual_seed(
-                (self.seed * 1_000_003 + self.epoch) * 10_000_019 + index)
+            generator = data.item_generator(self.seed, self.epoch, index)
             clip = data.train_transform(self.crop_size, flip=self.flip, generator=generator)(clip)
         return data.to_float_clip(clip, self.mean, self.std), label
 
