@@ -55,6 +55,13 @@ class FrameCache:
         return torch.from_numpy(picked).permute(0, 3, 1, 2)  # (T, 3, H, W)
 
 
+def cache_folder(root, split: str | None = None) -> Path:
+    """Where a dataset's decoded cache lives: ``ROOT/cache/<split>`` for a Kinetics root
+    (beside ``train/``, ``val/``, ``annotations/``); ``ROOT/.cache`` for a folder per class
+    (hidden, so that it is not read as one more class)."""
+    return Path(root) / ".cache" if split is None else Path(root) / "cache" / split
+
+
 def build_cache(paths, folder, *, progress=None) -> dict:
     """Decode every readable file of ``paths`` into ``folder`` (frames.u8 + index.json).
 

@@ -66,14 +66,15 @@ def _kinetics_download(args) -> int:
 
 
 def _build_cache(root: Path, split: str | None) -> None:
-    from .cache import build_cache
+    from .cache import build_cache, cache_folder
     from .datasets import VideoFolder
     from .kinetics import KineticsDataset
 
     if split is None:
-        dataset, folder = VideoFolder(root, cache=None), root / ".cache"
+        dataset = VideoFolder(root, cache=None)
     else:
-        dataset, folder = KineticsDataset(root, split, cache=None), root / "cache" / split
+        dataset = KineticsDataset(root, split, cache=None)
+    folder = cache_folder(root, split)
     report = build_cache([path for path, _ in dataset.samples], folder)
     size = (folder / "frames.u8").stat().st_size / 2**20
     print(f"cache {folder}: {report['written']} decoded, {report['kept']} already cached, "

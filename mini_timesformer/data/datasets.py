@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MissingPathError, NotAFolderError, UserError
-from .cache import FrameCache
+from .cache import FrameCache, cache_folder
 from .sampling import dense_indices, segment_indices
 from .video import VIDEO_EXTENSIONS, read_clip
 
@@ -193,5 +193,5 @@ class VideoFolder(VideoClipDataset):
                              f"class folders of {root}")
         cache = kwargs.pop("cache", "auto")
         if cache == "auto":
-            cache = root / ".cache" if (root / ".cache" / "index.json").is_file() else None
+            cache = cache_folder(root) if (cache_folder(root) / "index.json").is_file() else None
         super().__init__(samples, names, cache=cache, **kwargs)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MissingPathError, NotAFolderError, UserError
+from .cache import cache_folder
 from .datasets import VideoClipDataset, _read_classes
 
 logger = logging.getLogger(__name__)  # skip reports: shown on stderr unless logging is set up
@@ -159,7 +160,7 @@ class KineticsDataset(VideoClipDataset):
             raise UserError(f"KineticsDataset: {file} has no usable rows for the "
                              f"{len(names)} classes ({len(problems)} malformed)")
         if cache == "auto":
-            folder = root / "cache" / split
+            folder = cache_folder(root, split)
             cache = folder if (folder / "index.json").is_file() else None
         self.root, self.split = root, split
         super().__init__(samples, names, cache=cache,

@@ -123,7 +123,7 @@ def section_demo(out: Path, device: str, smoke: bool) -> dict:
 def write_recipe_data(root: Path, plan: RecipePlan) -> dict:
     """Synthetic motion mp4s in the Kinetics layout + the decoded-frame cache of both splits."""
     from ..data import KineticsDataset
-    from ..data.cache import build_cache
+    from ..data.cache import build_cache, cache_folder
     from ..data.prepare import write_synthetic_dataset
 
     start = time.perf_counter()
@@ -134,7 +134,7 @@ def write_recipe_data(root: Path, plan: RecipePlan) -> dict:
     written = time.perf_counter()
     for split in ("train", "val"):
         dataset = KineticsDataset(root, split, cache=None)
-        report = build_cache([path for path, _ in dataset.samples], root / "cache" / split)
+        report = build_cache([path for path, _ in dataset.samples], cache_folder(root, split))
         if report["failed"]:
             raise RuntimeError(f"gpu-check: could not decode {report['failed'][0]}")
     return {"clips": counts, "write_seconds": written - start,
