@@ -1,6 +1,7 @@
 """Attention plots, Fig. 2, animations and the explorer: real figures from real attention."""
 
 import sys
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -142,3 +143,14 @@ def test_predict_attention_flag_writes_the_rollout_gif(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["attention"] == str(out)
     with Image.open(out) as im:
         assert im.n_frames == 4 and im.size[0] == 2 * im.size[1]
+
+
+def test_mp4_animation_keeps_a_fractional_frame_rate(tmp_path):
+    """The one encoder (``data.video.add_video_stream``) keeps fps exact: 2.5 is 5/2, not 2."""
+    images = np.random.default_rng(0).integers(0, 255, (5, 32, 48, 3), dtype=np.uint8)
+    path = viz.write_animation(images, tmp_path / "a.mp4", fps=2.5)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == Fraction(5, 2)
+        assert (stream.width, stream.height) == (48, 32)
+        assert sum(1 for _ in container.decode(stream)) == 5

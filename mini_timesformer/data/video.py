@@ -198,6 +198,21 @@ def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
     return _to_tensor(frames), info
 
 
+def add_video_stream(container, fps: float, width: int, height: int, *,
+                     crf: int | None = None, codec: str = "libx264"):
+    """The one PyAV encoder set-up: H.264 (MPEG-4 where a build lacks it), yuv420p, and the
+    frame rate kept exact as a fraction (29.97 -> 30000/1001, 2.5 -> 5/2)."""
+    rate = Fraction(fps).limit_denominator(1001)
+    try:
+        stream = container.add_stream(codec, rate=rate)
+    except (av.error.FFmpegError, ValueError):  # builds without H.264
+        codec, stream = "mpeg4", container.add_stream("mpeg4", rate=rate)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    if crf is not None and codec == "libx264":
+        stream.options = {"crf": str(crf)}
+    return stream
+
+
 def write_video(path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20,
                 codec: str = "libx264") -> Path:
     """Encode a uint8 clip (T, 3, H, W) as an H.264 mp4 (H and W rounded down to even)."""
@@ -209,9 +224,7 @@ def write_video(path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf)} if codec == "libx264" else {}
+        stream = add_video_stream(container, fps, width, height, crf=crf, codec=codec)
         for array in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
                 container.mux(packet)
@@ -258,9 +271,7 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
                 width, height = round(width * ratio), round(height * ratio)
             width, height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
             with av.open(partial, mode="w", format="mp4") as output:
-                out = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-                out.width, out.height, out.pix_fmt = width, height, "yuv420p"
-                out.options = {"crf": str(crf)}
+                out = add_video_stream(output, fps, width, height, crf=crf)
                 first = int(round(start_sec * info.fps))
                 previous = None
                 for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,

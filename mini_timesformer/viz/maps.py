@@ -249,13 +249,10 @@ def write_animation(images: np.ndarray, path, fps: float = 4.0,
         return path
     import av
 
+    from ..data.video import add_video_stream
+
     with av.open(str(path), "w", format="mp4") as container:
-        try:
-            stream = container.add_stream("libx264", rate=int(round(fps)))
-        except (av.error.FFmpegError, ValueError):  # builds without H.264
-            stream = container.add_stream("mpeg4", rate=int(round(fps)))
-        stream.height, stream.width = images.shape[1:3]
-        stream.pix_fmt = "yuv420p"
+        stream = add_video_stream(container, fps, width=images.shape[2], height=images.shape[1])
         for im in images:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(im, format="rgb24")))
         container.mux(stream.encode())  # flush
