@@ -166,8 +166,9 @@ class TimeSformer(PretrainedMixin, nn.Module):
                              f"{cfg.patch_size}")
         check_grid(cfg.attention, video.shape[1], H // cfg.patch_size, W // cfg.patch_size)
 
-    def forward_features(self, video: torch.Tensor, return_attention: bool = False):
-        """Video (B, T, C, H, W) -> final normalised CLS features (B, D) [, attention]."""
+    def _run(self, video: torch.Tensor, need_weights: bool):
+        """Video (B, T, C, H, W) -> final normalised CLS features (B, D) and the attention
+        list (empty unless ``need_weights``)."""
         self.check_input(video)
         B = video.shape[0]
         per_frame = self.config.attention == "space"
@@ -176,23 +177,29 @@ class TimeSformer(PretrainedMixin, nn.Module):
             grid = (1, *grid[1:])
         attention = []
         for block in self.blocks:
-            x, weights = block(x, grid, return_attention)
+            x, weights = block(x, grid, need_weights)
             attention.append(weights)
         if per_frame:  # average the frames' tokens (official space-only), then normalise
             x = rearrange(x, "(b t) l d -> b t l d", b=B).mean(dim=1)
             attention = [{k: rearrange(w, "(b t) 1 h q k -> b t h q k", b=B)
-                          for k, w in a.items()} for a in attention] if return_attention else []
+                          for k, w in a.items()} for a in attention] if need_weights else []
         features = self.norm(x)[:, 0]  # the CLS token
-        return (features, attention) if return_attention else features
+        return features, (attention if need_weights else [])
 
-    def forward(self, video: torch.Tensor, return_attention: bool = False):
-        """Logits (B, num_classes); with ``return_attention=True`` also a list with one dict
-        per block, ``{step name: weights (B, G, heads, L, L)}`` (see ``AttentionStep``)."""
-        out = self.forward_features(video, return_attention)
-        features, attention = out if return_attention else (out, None)
-        logits = self.head(self.head_drop(features))
-        return (logits, attention) if return_attention else logits
+    def forward_features(self, video: torch.Tensor) -> torch.Tensor:
+        """Video (B, T, C, H, W) -> final normalised CLS features (B, D)."""
+        return self._run(video, need_weights=False)[0]
 
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        """Video (B, T, C, H, W) -> logits (B, num_classes), on the fused attention path."""
+        features, _ = self._run(video, need_weights=False)
+        return self.head(self.head_drop(features))
+
+    def forward_with_attention(self, video: torch.Tensor):
+        """``(logits, attention)``: the explicit softmax(QKᵀ)V path, keeping a list with one
+        dict per block, ``{step name: weights (B, G, heads, L, L)}`` (see ``AttentionStep``)."""
+        features, attention = self._run(video, need_weights=True)
+        return self.head(self.head_drop(features)), attention
 
 
 def _init_vit_weights(module: nn.Module) -> None:

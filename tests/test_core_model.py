@@ -134,7 +134,7 @@ def test_fast_path_equals_explicit_path_and_rows_sum_to_one(scheme):
     video = torch.randn(2, 8, 3, 32, 32)
     with torch.no_grad():
         fast = model(video)
-        explicit, attention = model(video, return_attention=True)
+        explicit, attention = model.forward_with_attention(video)
     torch.testing.assert_close(fast, explicit, atol=1e-5, rtol=1e-5)
     assert len(attention) == model.config.depth
     assert list(attention[0]) == list(mt.schemes.STEPS[scheme])
@@ -154,7 +154,7 @@ def test_fast_path_equals_explicit_path_and_rows_sum_to_one(scheme):
 def test_attention_shapes_documented_per_step(scheme, expected):
     """(B, G, heads, L, L): G groups of L tokens; L counts the CLS copy in the last step."""
     model = mt.TimeSformer(nano(scheme)).eval()
-    _, attention = model(torch.randn(1, 8, 3, 32, 32), return_attention=True)
+    _, attention = model.forward_with_attention(torch.randn(1, 8, 3, 32, 32))
     assert {k: (w.shape[1], w.shape[3]) for k, w in attention[-1].items()} == expected
 
 

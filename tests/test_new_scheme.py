@@ -26,7 +26,7 @@ def test_a_sixth_scheme_needs_one_steps_entry(sixth_scheme, one_thread):
     assert cost.params(cfg) == sum(p.numel() for p in model.parameters())
     video = torch.randn(1, 4, 3, 32, 32)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        logits, attention = model(video, return_attention=True)
+        logits, attention = model.forward_with_attention(video)
     assert logits.shape == (1, 3)
     assert abs(cost.macs(cfg, 4, 32) / (counter.get_total_flops() / 2) - 1) < 0.01
     masks = schemes.visibility(sixth_scheme, 4, 4, 4)

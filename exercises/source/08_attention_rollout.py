@@ -33,7 +33,7 @@ torch.manual_seed(0)
 # %% [markdown]
 # ## 1. Each axial step as one token-to-token matrix (4 points)
 #
-# `model(video, return_attention=True)` returns, per block, `{step: weights}` with
+# `model.forward_with_attention(video)` returns, per block, `{step: weights}` with
 # weights (B, G, heads, L, L): G groups of L tokens, in the order of the package's
 # rearranges (`mt.schemes`). Averaged over heads they are (B, G, L, L). For rollout each
 # step becomes a matrix A over **all** tokens [CLS, T·N patches] (token 1 + t·N + h·W' + w):

@@ -42,7 +42,7 @@ torch.manual_seed(0)
 cfg = mt.TimeSformerConfig.preset("nano", attention="axial", num_classes=4)
 model = mt.TimeSformer(cfg).eval()
 with FlopCounterMode(display=False) as counter, torch.no_grad():
-    model(torch.zeros(1, 8, 3, 32, 32), return_attention=True)  # the explicit attention path
+    model.forward_with_attention(torch.zeros(1, 8, 3, 32, 32))  # the explicit attention path
 print(f"axial nano, 8×32: {counter.get_total_flops() // 2:,} MACs")
 
 # %% [markdown]
@@ -151,5 +151,5 @@ for scheme, fn in (("axial", axial_macs), ("local_global", local_global_macs)):
 #    functions of T and N and find where the attention products take over.
 # 2. Axial attention compares each query with the fewest keys, yet at 8×224 it costs more
 #    than divided (249.4 vs 195.8 GMACs per view). Which terms make up the difference?
-# 3. With the fast path (`return_attention=False`), FlopCounterMode reports less on CPU.
+# 3. With the fast path (plain `model(video)`), FlopCounterMode reports less on CPU.
 #    What is it not seeing?

@@ -3,7 +3,7 @@
 
 Convention (fvcore, as the paper): one multiply-add (MAC) = one "FLOP"; only matrix
 products count. FlopCounterMode counts 2 FLOPs per MAC and sees every product of the
-explicit attention path (``return_attention=True``).
+explicit attention path (``forward_with_attention``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def measured_macs(cfg: TimeSformerConfig, frames: int, size: int) -> int:
     """MACs of one forward pass of ``TimeSformer(cfg)`` on one clip, counted by PyTorch."""
     model = TimeSformer(cfg).eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.zeros(1, frames, 3, size, size), return_attention=True)
+        model.forward_with_attention(torch.zeros(1, frames, 3, size, size))
     return counter.get_total_flops() // 2
 
 

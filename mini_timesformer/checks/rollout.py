@@ -126,7 +126,7 @@ def check_axial_rollout(fn, frames: int = 2, grid=(2, 3), depth: int = 2, batch:
     model = randomize(TimeSformer(cfg), seed)
     video = randn(batch, frames, 3, 4 * H, 4 * W, seed=seed + 1)
     with torch.no_grad():
-        _, attention = model(video, return_attention=True)
+        _, attention = model.forward_with_attention(video)
     grid3 = (frames, H, W)
     got = call(fn, attention, grid3, what="axial_rollout(attention, grid)",
                hint="an axial block's steps are 'time', 'width' and 'height' (in that order), "

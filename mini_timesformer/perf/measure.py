@@ -112,7 +112,7 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
     (on CPU the smallest of three runs' peaks: the RSS peak varies by ~10 MiB from run
     to run).
 
-    ``eager=True`` runs the explicit softmax(QKᵀ)V path (``return_attention=True``),
+    ``eager=True`` runs the explicit softmax(QKᵀ)V path (``forward_with_attention``),
     which materialises the scores; the default is the fused SDPA path.
     Memory is the extra memory of the step (model weights excluded). On CPU measuring
     memory switches glibc to slower allocation for the rest of the process (see above),
@@ -126,7 +126,7 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
 
     def step():
         with torch.set_grad_enabled(backward):
-            out = model(video, return_attention=eager)
+            out = model.forward_with_attention(video) if eager else model(video)
             logits = out[0] if eager else out
             if backward:
                 logits.float().sum().backward()

@@ -63,11 +63,9 @@ def machine_info(device: torch.device) -> dict:
     return info
 
 
-def logits_of(model, video: torch.Tensor, **kwargs) -> torch.Tensor:
+def logits_of(model, video: torch.Tensor) -> torch.Tensor:
     """Logits from our model or HF's (which returns an output object)."""
-    out = model(video, **kwargs)
-    if isinstance(out, tuple):  # ours with return_attention=True
-        return out[0]
+    out = model(video)
     return out.logits if hasattr(out, "logits") else out
 
 

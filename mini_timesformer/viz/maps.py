@@ -3,7 +3,7 @@ fields (Fig. 2), animations and a widget explorer.
 
 Every plot is a pure function that returns a ``matplotlib.figure.Figure`` (nothing is
 shown or saved behind your back; call ``fig.savefig``). Inputs are the attention list of
-``model(video, return_attention=True)`` (see ``rollout.py`` for the token maths) and the
+``model.forward_with_attention(video)`` (see ``rollout.py`` for the token maths) and the
 clip's frames, as uint8 ``(T, 3, H, W)`` or the model's normalised float input.
 
 * ``plot_attention_frames`` — a (T, H', W') map over the clip's frames (Fig. 7 style);

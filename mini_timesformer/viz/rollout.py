@@ -57,7 +57,7 @@ def _steps(attention: list[dict], scheme: str, head: int | None):
         steps = []
         for i, (name, w) in enumerate(block.items()):
             if w is None:
-                raise UserError("no attention weights: call model(video, return_attention=True)")
+                raise UserError("no attention weights: call model.forward_with_attention(video)")
             if scheme == "space":  # (B, T, heads, 1+N, 1+N) -> (B·T, 1, heads, 1+N, 1+N)
                 w = rearrange(w, "b t h q k -> (b t) 1 h q k")
             steps.append((name, head_reduce(w, head), i == len(block) - 1))
@@ -135,7 +135,7 @@ def _normalise(relevance: torch.Tensor) -> torch.Tensor:
 
 def rollout(attention: list[dict], scheme: str, grid, head: int | None = None,
             residual: float = 0.5, dense: bool = False) -> torch.Tensor:
-    """CLS relevance (B, T, H', W') from ``model(video, return_attention=True)[1]``.
+    """CLS relevance (B, T, H', W') from ``model.forward_with_attention(video)[1]``.
 
     Sums to 1 over each clip's patches (the CLS token's mass on itself is dropped, as in
     the usual ViT rollout plots). ``dense=True`` multiplies the full matrices (small inputs).
@@ -207,7 +207,7 @@ def model_attention(model, video: torch.Tensor):
     was_training = model.training
     model.eval()
     try:
-        logits, attention = model(video, return_attention=True)
+        logits, attention = model.forward_with_attention(video)
     finally:
         model.train(was_training)
     return logits, attention, _grid_of(model, video)

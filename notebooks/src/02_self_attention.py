@@ -128,7 +128,7 @@ cfg = mt.TimeSformerConfig.preset("nano", attention="space")
 model = mt.TimeSformer(cfg).eval()
 video = torch.rand(1, cfg.num_frames, 3, cfg.image_size, cfg.image_size)
 with torch.no_grad():
-    _, maps = model(video, return_attention=True)
+    _, maps = model.forward_with_attention(video)
 w = maps[0]["space"]  # block 0: (B, G = T frames, heads, 1 + N, 1 + N)
 print(f"block 0 'space' weights: {tuple(w.shape)} (B, groups, heads, queries, keys)")
 torch.testing.assert_close(w.sum(-1), torch.ones_like(w.sum(-1)))

@@ -73,7 +73,7 @@ motion = data.SyntheticVideos("motion", num_frames=cfg.num_frames, image_size=cf
 clips = torch.stack([motion[i][0] for i in range(8)])  # uint8 (8, T, 3, H, W), one per class
 video = data.to_float_clip(clips, cfg.mean, cfg.std)
 with torch.no_grad():
-    logits, attention = model(video, return_attention=True)
+    logits, attention = model.forward_with_attention(video)
 grid = (cfg.num_frames, cfg.grid_size, cfg.grid_size)
 print(f"block 0 steps: { {k: tuple(w.shape) for k, w in attention[0].items()} }")
 
