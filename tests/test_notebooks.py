@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = ["00_welcome", "01_video_as_patches", "02_self_attention", "03_space_time_attention",
            "04_attention_steps", "05_the_timesformer", "06_video_data", "07_training",
+           "08_five_schemes", "09_real_data",
            "10_attention_maps", "11_cost_curves", "12_time_matters", "13_long_clips"]
 
 

@@ -125,7 +125,7 @@ checks.check_axial_rollout(axial_rollout, frames=3, grid=(2, 2), depth=3, seed=2
 # The package does the same for all five schemes (`mt.rollout.attention_rollout`),
 # without ever building the (1 + T·N)² matrices: it multiplies only the CLS row through
 # the steps, from the last step backwards. Here on an untrained nano
-# model, so the map is close to uniform: try it on a trained checkpoint from lesson 07.
+# model, so the map is close to uniform: try it on the trained model lesson 08 saves.
 
 # %%
 cfg = mt.TimeSformerConfig.preset("nano", attention="axial", num_classes=4)

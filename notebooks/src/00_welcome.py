@@ -3,7 +3,7 @@
 #
 # **Objectives** — after this lesson you can
 # 1. say in two sentences what TimeSformer is and which questions the paper asks;
-# 2. find your way around the twelve lessons and the exercises;
+# 2. find your way around the fourteen lessons and the exercises;
 # 3. check that your environment works (CPU, GPU or Colab);
 # 4. run a first forward pass through the `mini_timesformer` package and read its output.
 #
@@ -76,7 +76,9 @@ print(f"smoke mode: {SMOKE}")
 # | 04 attention steps | one attention step and the CLS policy; the divided block; frame shuffling |
 # | 05 the TimeSformer | blocks and classifier; Table 1 parameter counts; ViT init; checkpoints |
 # | 06 video data | decoding, frame sampling, augmentation, synthetic motion vs appearance |
-# | 07 training | a training loop; the five schemes on motion vs appearance clips |
+# | 07 training | a training loop; your own model trained with it; the init that decides |
+# | 08 five schemes | the five schemes on motion vs appearance clips (Table 1 in miniature) |
+# | 09 real data | test views on real videos; a Kinetics subset on one GPU; a UCF101 subset |
 # | 10 attention maps | attention rollout, per-step maps, where the model looks |
 # | 11 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
 # | 12 time matters | positional-embedding ablation, more frames, test-time views |
@@ -94,7 +96,7 @@ print(f"smoke mode: {SMOKE}")
 # * **CPU (laptop)** — everything runs on a CPU; the lessons use small models (the `nano`
 #   preset) that train in minutes. `make lab` creates `.venv` and opens JupyterLab.
 # * **GPU** — the same notebooks pick `cuda` (or Apple `mps`) automatically when present;
-#   lessons 07 and 10 then train longer, and the cost lesson measures on the GPU.
+#   lessons 07, 08 and 10 then train longer, and the cost lesson measures on the GPU.
 # * **Colab** — `!pip install git+<this repository>` in the first cell, then open a lesson.
 # * **Smoke mode** — `MINI_TIMESFORMER_SMOKE=1` shrinks every size and step count so the
 #   whole course runs in CI (`make test`, via `pytest --nbval-lax`). The text then still
