@@ -22,13 +22,24 @@ __version__ = "0.1.0"
 
 # loaded on first attribute access: mt.data, mt.viz, mt.optim, ... -> where they live
 _LAZY = {
-    "data": "data", "pretrained": "pretrained", "train": "train", "perf": "perf",
-    "viz": "viz", "demo": "demo", "checks": "checks", "runtime": "runtime",
+    "data": "data",
+    "pretrained": "pretrained",
+    "train": "train",
+    "perf": "perf",
+    "viz": "viz",
+    "demo": "demo",
+    "checks": "checks",
+    "runtime": "runtime",
     "errors": "errors",
     # short names for modules inside the subpackages
-    "optim": "train.optim", "checkpoint": "train.checkpoint", "evaluate": "train.evaluate",
-    "rollout": "viz.rollout", "curves": "perf.curves", "measure": "perf.measure",
-    "bench": "perf.bench", "summary": "perf.table1",
+    "optim": "train.optim",
+    "checkpoint": "train.checkpoint",
+    "evaluate": "train.evaluate",
+    "rollout": "viz.rollout",
+    "curves": "perf.curves",
+    "measure": "perf.measure",
+    "bench": "perf.bench",
+    "summary": "perf.table1",
 }
 
 
@@ -38,5 +49,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'mini_timesformer' has no attribute {name!r}")
 
 
-__all__ = ["SCHEMES", "TimeSformerConfig", "TimeSformer", "cost", "schemes", "__version__",
-           *_LAZY]
+__all__ = ["SCHEMES", "TimeSformerConfig", "TimeSformer", "cost", "schemes", "__version__", *_LAZY]

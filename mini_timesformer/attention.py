@@ -18,8 +18,14 @@ from torch import nn
 class MultiHeadAttention(nn.Module):
     """Self-attention over a batch of token groups ``(B, L, D) -> (B, L, D)``."""
 
-    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
-                 attention_dropout: float = 0.0, dropout: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        qkv_bias: bool = True,
+        attention_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.num_heads = num_heads
         self.head_dim = dim // num_heads

@@ -34,7 +34,8 @@ class OneLineErrorParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="mini-timesformer",
-        description="TimeSformer (Bertasius et al., ICML 2021): all five attention schemes.")
+        description="TimeSformer (Bertasius et al., ICML 2021): all five attention schemes.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("summary", help="the five schemes side by side vs the paper's Table 1")
     p.add_argument("--preset", default="base", help="model size (default: base, as the paper)")
@@ -53,8 +54,14 @@ def _feature_commands():
     from .pretrained import cli as pretrained_cli
     from .train import cli as train_cli
 
-    return [demo_cli.add_commands, pretrained_cli.add_commands, perf_cli.add_commands,
-            train_cli.add_commands, checks_cli.add_commands, data_cli.add_commands]
+    return [
+        demo_cli.add_commands,
+        pretrained_cli.add_commands,
+        perf_cli.add_commands,
+        train_cli.add_commands,
+        checks_cli.add_commands,
+        data_cli.add_commands,
+    ]
 
 
 def main(argv=None) -> int:

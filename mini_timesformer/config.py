@@ -20,10 +20,13 @@ OFFICIAL_STD = (0.225, 0.225, 0.225)
 PRESETS = {
     "nano": dict(num_frames=8, image_size=32, patch_size=8, embed_dim=64, depth=4, num_heads=4),
     "tiny": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=192, depth=12, num_heads=3),
-    "small": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=384, depth=12, num_heads=6),
-    "base": dict(num_frames=8, image_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12),
+    "small": dict(
+        num_frames=8, image_size=224, patch_size=16, embed_dim=384, depth=12, num_heads=6
+    ),
+    "base": dict(
+        num_frames=8, image_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12
+    ),
 }
-
 
 
 @dataclass
@@ -61,27 +64,35 @@ class TimeSformerConfig:
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
         """Raise a one-line ValueError for any inconsistent field."""
-        for name in ("num_frames", "image_size", "patch_size", "in_channels", "embed_dim",
-                     "depth", "num_heads"):
+        for name in (
+            "num_frames",
+            "image_size",
+            "patch_size",
+            "in_channels",
+            "embed_dim",
+            "depth",
+            "num_heads",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise UserError(f"{name} must be a positive integer, got {value!r}")
         if self.num_classes < 0:
             raise UserError(f"num_classes must be >= 0 (0 = no head), got {self.num_classes}")
         if self.image_size % self.patch_size:
-            raise UserError(f"image_size {self.image_size} is not a multiple of "
-                             f"patch_size {self.patch_size}")
+            raise UserError(
+                f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
+            )
         if self.embed_dim % self.num_heads:
-            raise UserError(f"embed_dim {self.embed_dim} is not divisible by "
-                             f"num_heads {self.num_heads}")
+            raise UserError(
+                f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}"
+            )
         for name in ("drop_path_rate", "dropout", "attention_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise UserError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
             raise UserError(f"mean/std need {self.in_channels} values (one per channel)")
         if self.label_names is not None and len(self.label_names) != self.num_classes:
-            raise UserError(f"{len(self.label_names)} label_names for "
-                             f"{self.num_classes} classes")
+            raise UserError(f"{len(self.label_names)} label_names for {self.num_classes} classes")
         if self.attention == "local_global":
             grid = self.image_size // self.patch_size
             check_grid("local_global", self.num_frames, grid, grid)
@@ -131,9 +142,18 @@ def check_known_fields(dataclass_type, values: dict) -> None:
     known = {f.name for f in fields(dataclass_type)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise UserError(f"unknown config field {unknown[0]!r}; "
-                        f"known fields: {', '.join(sorted(known))}")
+        raise UserError(
+            f"unknown config field {unknown[0]!r}; known fields: {', '.join(sorted(known))}"
+        )
 
 
-__all__ = ["SCHEMES", "SCHEME_ALIASES", "canonical_scheme", "OFFICIAL_MEAN", "OFFICIAL_STD",
-           "PRESETS", "TimeSformerConfig", "check_known_fields"]
+__all__ = [
+    "SCHEMES",
+    "SCHEME_ALIASES",
+    "canonical_scheme",
+    "OFFICIAL_MEAN",
+    "OFFICIAL_STD",
+    "PRESETS",
+    "TimeSformerConfig",
+    "check_known_fields",
+]

@@ -33,8 +33,9 @@ class StepShape:
     added: bool
 
 
-def step_shapes(cfg: TimeSformerConfig, num_frames: int | None = None,
-                image_size: int | None = None) -> list[StepShape]:
+def step_shapes(
+    cfg: TimeSformerConfig, num_frames: int | None = None, image_size: int | None = None
+) -> list[StepShape]:
     """The groups each step of one block forms for one clip (see ``schemes.py``)."""
     T = num_frames or cfg.num_frames
     side = (image_size or cfg.image_size) // cfg.patch_size
@@ -63,8 +64,9 @@ def params(cfg: TimeSformerConfig) -> int:
     return embed + cfg.depth * block + 2 * D + head
 
 
-def macs(cfg: TimeSformerConfig, num_frames: int | None = None,
-         image_size: int | None = None) -> int:
+def macs(
+    cfg: TimeSformerConfig, num_frames: int | None = None, image_size: int | None = None
+) -> int:
     """Multiply-accumulates of one forward pass on one clip (one "view")."""
     T = num_frames or cfg.num_frames
     N = ((image_size or cfg.image_size) // cfg.patch_size) ** 2
@@ -84,15 +86,21 @@ def macs(cfg: TimeSformerConfig, num_frames: int | None = None,
     return total + cfg.depth * block + D * cfg.num_classes
 
 
-def keys_per_query(cfg: TimeSformerConfig, num_frames: int | None = None,
-                   image_size: int | None = None) -> int:
+def keys_per_query(
+    cfg: TimeSformerConfig, num_frames: int | None = None, image_size: int | None = None
+) -> int:
     """How many keys one patch query is compared with in one block (all steps)."""
     return sum(s.length for s in step_shapes(cfg, num_frames, image_size))
 
 
-def attention_memory(cfg: TimeSformerConfig, batch: int = 1, fused: bool = True,
-                     num_frames: int | None = None, image_size: int | None = None,
-                     bytes_per_element: int = 4) -> int:
+def attention_memory(
+    cfg: TimeSformerConfig,
+    batch: int = 1,
+    fused: bool = True,
+    num_frames: int | None = None,
+    image_size: int | None = None,
+    bytes_per_element: int = 4,
+) -> int:
     """Bytes one attention step holds for its largest grouping (one layer).
 
     Eager attention materialises the scores and the softmax, 2·G·heads·L² numbers;
@@ -136,21 +144,31 @@ def activation_elements(cfg: TimeSformerConfig, fused: bool) -> tuple[int, int]:
     return cfg.depth * block, transient
 
 
-def training_memory(cfg: TimeSformerConfig, batch: int = 1, fused: bool = False,
-                    bytes_per_element: int = 4, optimizer_states: int = 1) -> dict:
+def training_memory(
+    cfg: TimeSformerConfig,
+    batch: int = 1,
+    fused: bool = False,
+    bytes_per_element: int = 4,
+    optimizer_states: int = 1,
+) -> dict:
     """Estimated bytes of one training step: weights, gradients, optimizer state
     (1 = SGD with momentum, the paper's optimizer; 2 = Adam) and activations of a batch."""
     p = params(cfg) * bytes_per_element
     stored, transient = activation_elements(cfg, fused)
-    parts = {"weights": p, "gradients": p, "optimizer": optimizer_states * p,
-             "activations": batch * stored * bytes_per_element,
-             "transient": batch * transient * bytes_per_element}
+    parts = {
+        "weights": p,
+        "gradients": p,
+        "optimizer": optimizer_states * p,
+        "activations": batch * stored * bytes_per_element,
+        "transient": batch * transient * bytes_per_element,
+    }
     parts["total"] = sum(parts.values())
     return parts
 
 
-def max_batch(cfg: TimeSformerConfig, fused: bool = False, budget: int = V100_BYTES,
-              **kwargs) -> int:
+def max_batch(
+    cfg: TimeSformerConfig, fused: bool = False, budget: int = V100_BYTES, **kwargs
+) -> int:
     """The largest batch whose training-memory estimate fits in ``budget`` bytes (0 = none)."""
     fixed = training_memory(cfg, 0, fused, **kwargs)["total"]
     per_clip = training_memory(cfg, 1, fused, **kwargs)["total"] - fixed

@@ -56,8 +56,9 @@ class AttentionStep(nn.Module):
         self.grouping = grouping
         self.with_cls = not added  # the block's last (ViT) step also updates the CLS token
         self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
-        self.attn = MultiHeadAttention(cfg.embed_dim, cfg.num_heads, cfg.qkv_bias,
-                                       cfg.attention_dropout, cfg.dropout)
+        self.attn = MultiHeadAttention(
+            cfg.embed_dim, cfg.num_heads, cfg.qkv_bias, cfg.attention_dropout, cfg.dropout
+        )
         self.extra = nn.Linear(cfg.embed_dim, cfg.embed_dim) if added else None
         self.drop_path = DropPath(drop_path)
 
@@ -108,10 +109,12 @@ class Block(nn.Module):
     def __init__(self, cfg: TimeSformerConfig, drop_path: float = 0.0):
         super().__init__()
         names = STEPS[cfg.attention]
-        self.steps = nn.ModuleDict({
-            name: AttentionStep(cfg, name, added=(i < len(names) - 1), drop_path=drop_path)
-            for i, name in enumerate(names)
-        })
+        self.steps = nn.ModuleDict(
+            {
+                name: AttentionStep(cfg, name, added=(i < len(names) - 1), drop_path=drop_path)
+                for i, name in enumerate(names)
+            }
+        )
         self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
         self.mlp = MLP(cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio), cfg.dropout)
         self.drop_path = DropPath(drop_path)
@@ -155,15 +158,19 @@ class TimeSformer(PretrainedMixin, nn.Module):
         cfg = self.config
         if not torch.is_tensor(video) or video.ndim != 5:
             shape = tuple(video.shape) if torch.is_tensor(video) else type(video).__name__
-            raise UserError(f"expected a video batch of shape (B, T, {cfg.in_channels}, H, W), "
-                             f"got {shape}")
+            raise UserError(
+                f"expected a video batch of shape (B, T, {cfg.in_channels}, H, W), got {shape}"
+            )
         if video.shape[2] != cfg.in_channels:
-            raise UserError(f"expected {cfg.in_channels} channels at dim 2 of (B, T, C, H, W), "
-                             f"got {video.shape[2]} (shape {tuple(video.shape)})")
+            raise UserError(
+                f"expected {cfg.in_channels} channels at dim 2 of (B, T, C, H, W), "
+                f"got {video.shape[2]} (shape {tuple(video.shape)})"
+            )
         H, W = video.shape[-2:]
         if H % cfg.patch_size or W % cfg.patch_size:
-            raise UserError(f"frame size {H}×{W} is not a multiple of the patch size "
-                             f"{cfg.patch_size}")
+            raise UserError(
+                f"frame size {H}×{W} is not a multiple of the patch size {cfg.patch_size}"
+            )
         check_grid(cfg.attention, video.shape[1], H // cfg.patch_size, W // cfg.patch_size)
 
     def _run(self, video: torch.Tensor, need_weights: bool):
@@ -181,8 +188,14 @@ class TimeSformer(PretrainedMixin, nn.Module):
             attention.append(weights)
         if per_frame:  # average the frames' tokens (official space-only), then normalise
             x = rearrange(x, "(b t) l d -> b t l d", b=B).mean(dim=1)
-            attention = [{k: rearrange(w, "(b t) 1 h q k -> b t h q k", b=B)
-                          for k, w in a.items()} for a in attention] if need_weights else []
+            attention = (
+                [
+                    {k: rearrange(w, "(b t) 1 h q k -> b t h q k", b=B) for k, w in a.items()}
+                    for a in attention
+                ]
+                if need_weights
+                else []
+            )
         features = self.norm(x)[:, 0]  # the CLS token
         return features, (attention if need_weights else [])
 

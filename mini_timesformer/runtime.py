@@ -38,8 +38,9 @@ def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UserError(f"unknown device {name!r}; expected one of: {', '.join(DEVICES)} "
-                        f"(or e.g. cuda:1)") from None
+        raise UserError(
+            f"unknown device {name!r}; expected one of: {', '.join(DEVICES)} (or e.g. cuda:1)"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} requested, but torch sees no CUDA GPU here")
     if device.type == "mps" and not torch.backends.mps.is_available():
@@ -133,5 +134,12 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-__all__ = ["pick_device", "cpu_threads", "single_thread", "threads_for_load", "runs_dir",
-           "atomic_write", "atomic_write_text"]
+__all__ = [
+    "pick_device",
+    "cpu_threads",
+    "single_thread",
+    "threads_for_load",
+    "runs_dir",
+    "atomic_write",
+    "atomic_write_text",
+]

@@ -116,7 +116,8 @@ def check_grid(scheme: str, t: int, h: int, w: int) -> None:
         raise UserError(
             f"local_global needs an even patch grid and an even number of frames (or 1): "
             f"got T={t}, H'={h}, W'={w} patches; e.g. 8 frames at 224 px with patch 16 "
-            f"(14×14) or 32 px with patch 8 (4×4) work")
+            f"(14×14) or 32 px with patch 8 (4×4) work"
+        )
 
 
 def visibility(scheme: str, num_frames: int, grid_h: int, grid_w: int) -> OrderedDict:
@@ -135,10 +136,20 @@ def visibility(scheme: str, num_frames: int, grid_h: int, grid_w: int) -> Ordere
         groups = split_groups(index, step, grid)[..., 0]  # (G, L): token ids per group
         group_of = torch.empty(index.numel(), dtype=torch.long)
         group_of[groups.flatten()] = torch.arange(groups.shape[0]).repeat_interleave(
-            groups.shape[1])
+            groups.shape[1]
+        )
         masks[step] = group_of[:, None] == group_of[None, :]  # (T·N, T·N)
     return masks
 
 
-__all__ = ["SCHEMES", "SCHEME_ALIASES", "canonical_scheme", "STEPS", "split_groups", "merge_groups", "num_groups", "check_grid",
-           "visibility"]
+__all__ = [
+    "SCHEMES",
+    "SCHEME_ALIASES",
+    "canonical_scheme",
+    "STEPS",
+    "split_groups",
+    "merge_groups",
+    "num_groups",
+    "check_grid",
+    "visibility",
+]

@@ -58,11 +58,15 @@ def build_mirror(root: Path) -> dict:
             # part 1 nests its members (like CVDF's part_120 once), the others use ./<clip>;
             # part 3 is a plain tar named .tar.gz (CVDF's part_120 was, until May 2022)
             prefix = "home/user/kinetics/train/" if part == 1 else "./"
-            _write_part(folder / name, [(prefix + n, clip) for n, clip in clips],
-                        "w" if part == 3 else "w:gz")
+            _write_part(
+                folder / name,
+                [(prefix + n, clip) for n, clip in clips],
+                "w" if part == 3 else "w:gz",
+            )
             contents[split][name] = [n for n, _ in clips]
-        listing = [f"{PUBLISHED}/{split}/{name}" if split == "train" else name
-                   for name in contents[split]]
+        listing = [
+            f"{PUBLISHED}/{split}/{name}" if split == "train" else name for name in contents[split]
+        ]
         (folder / f"k400_{split}_path.txt").write_text("\n".join(listing) + "\n")
         (root / "annotations").mkdir(exist_ok=True)
         with open(root / "annotations" / f"{split}.csv", "w", newline="") as file:
@@ -100,11 +104,10 @@ class _Handler(SimpleHTTPRequestHandler):
         if fault in (404, 500):
             self.send_error(fault)
         elif fault == "reset":  # drop the connection with a TCP RST, no answer
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
         elif isinstance(fault, tuple):  # ("cut", n): n of the promised bytes, then hang up
-            kind, n = fault          # ("truncate", n): an honest but truncated file
+            kind, n = fault  # ("truncate", n): an honest but truncated file
             data = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(data) if kind == "cut" else n))

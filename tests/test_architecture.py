@@ -20,8 +20,17 @@ MATHS = {"schemes", "config", "embed", "attention", "model", "cost"}
 LEAVES = {"errors", "runtime", "argtypes", "random_weights"}  # helpers any layer may use
 # rank of each layer: a module imports its own subpackage and lower ranks only
 # (maths <- data <- pretrained <- viz <- train/perf <- demo <- checks <- commands)
-RANK = {"maths": 0, "data": 1, "pretrained": 2, "viz": 3, "train": 4, "perf": 4,
-        "demo": 5, "checks": 6, "app": 7}
+RANK = {
+    "maths": 0,
+    "data": 1,
+    "pretrained": 2,
+    "viz": 3,
+    "train": 4,
+    "perf": 4,
+    "demo": 5,
+    "checks": 6,
+    "app": 7,
+}
 MAX_LINES = 420
 
 
@@ -41,7 +50,7 @@ def imports_of(path: Path) -> set[str]:
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
@@ -67,7 +76,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = "done"
@@ -137,8 +146,9 @@ def test_imports_point_down_the_layers(name):
         elif other == layer or (name == "mini_timesformer.model" and other == "pretrained"):
             continue  # same subpackage, or model.py's mixin (checked above)
         else:
-            assert RANK[other] < RANK[layer], \
+            assert RANK[other] < RANK[layer], (
                 f"{name} ({layer}) imports {target} ({other}): against the layers"
+            )
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

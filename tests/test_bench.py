@@ -85,30 +85,52 @@ def test_memory_probe_sees_the_gradients():
 
 def test_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["bench", "--preset", "nano", "--size", "32", "--modes", "forward",
-                 "--reps", "1", "--warmup", "0", "--no-memory", "--no-hf", "--no-check",
-                 "--json", str(out)])
+    code = main(
+        [
+            "bench",
+            "--preset",
+            "nano",
+            "--size",
+            "32",
+            "--modes",
+            "forward",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--no-memory",
+            "--no-hf",
+            "--no-check",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     assert [r["impl"] for r in result["rows"]] == ["ours"]
     assert "forward" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--modes", "fwd"], "--modes expects"),
-    (["--scheme", "bogus"], "unknown attention scheme"),
-    (["--frames", "0"], "--frames must be >= 1"),
-    (["--memory-curve", "2,x"], "expected positive integers separated by commas"),
-    (["--device", "tpu"], "unknown device"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--modes", "fwd"], "--modes expects"),
+        (["--scheme", "bogus"], "unknown attention scheme"),
+        (["--frames", "0"], "--frames must be >= 1"),
+        (["--memory-curve", "2,x"], "expected positive integers separated by commas"),
+        (["--device", "tpu"], "unknown device"),
+    ],
+)
 def test_bad_options_give_one_line_errors(argv, expected, capsys):
     assert main(["bench", "--preset", "nano", "--size", "32", "--no-memory"] + argv) == 2
     err = capsys.readouterr().err.strip()
     assert expected in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("capacity, cap, granularity", [(37, 256, 1), (37, 256, 8), (300, 256, 8),
-                                                        (1, 64, 1), (64, 64, 1)])
+@pytest.mark.parametrize(
+    "capacity, cap, granularity",
+    [(37, 256, 1), (37, 256, 8), (300, 256, 8), (1, 64, 1), (64, 64, 1)],
+)
 def test_largest_batch_search(capacity, cap, granularity):
     tried = []
     best = timing.largest_batch(lambda b: tried.append(b) or b <= capacity, cap, granularity)
@@ -130,6 +152,7 @@ def test_gpu_script_smoke_runs_on_cpu(tmp_path):
     assert max(result["max_abs_diff"].values()) < 1e-5
     same = result["same_batch"]
     assert result["ratio_ours_hf"] == pytest.approx(
-        same["ours"]["clips_per_s"] / same["hf"]["clips_per_s"])
+        same["ours"]["clips_per_s"] / same["hf"]["clips_per_s"]
+    )
     for r in same.values():
         assert r["mfu_measured"] == pytest.approx(r["tflops"] / result["matmul_tflops"])

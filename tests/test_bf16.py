@@ -79,7 +79,8 @@ def test_bf16_logits_within_tolerance_of_fp32(one_thread, attention):
             bf16 = model(clips).float()
     difference = (bf16 - fp32).abs().max().item()
     assert 0 < difference <= LOGIT_TOLERANCE, (
-        f"max |logit difference| bf16 vs fp32 = {difference:.4f} (tolerance {LOGIT_TOLERANCE})")
+        f"max |logit difference| bf16 vs fp32 = {difference:.4f} (tolerance {LOGIT_TOLERANCE})"
+    )
 
 
 def training_head_dtypes(model) -> list:
@@ -94,19 +95,35 @@ def training_head_dtypes(model) -> list:
     return seen
 
 
-@pytest.mark.parametrize("bf16, expected", [(True, torch.bfloat16), (None, torch.float32),
-                                            (False, torch.float32)])
+@pytest.mark.parametrize(
+    "bf16, expected", [(True, torch.bfloat16), (None, torch.float32), (False, torch.float32)]
+)
 def test_train_loop_autocasts_on_cpu_only_when_asked(one_thread, tmp_path, bf16, expected):
     """``TrainConfig.bf16``: True = bf16 autocast on any device (CPU too), None (default)
     = on CUDA only, False = never; steps.csv records the DataLoader wait of each step."""
     import csv
 
-    model = mt.TimeSformer(mt.TimeSformerConfig.preset(
-        "nano", attention="divided", num_frames=4, image_size=16, depth=1, num_classes=8))
+    model = mt.TimeSformer(
+        mt.TimeSformerConfig.preset(
+            "nano", attention="divided", num_frames=4, image_size=16, depth=1, num_classes=8
+        )
+    )
     seen = training_head_dtypes(model)
-    run = mt.train.train(model=model, data="synthetic-motion", num_frames=4, image_size=16,
-                         train_size=16, val_size=8, batch_size=8, steps=3, bf16=bf16,
-                         device="cpu", out=str(tmp_path / "run"), progress=False, plots=False)
+    run = mt.train.train(
+        model=model,
+        data="synthetic-motion",
+        num_frames=4,
+        image_size=16,
+        train_size=16,
+        val_size=8,
+        batch_size=8,
+        steps=3,
+        bf16=bf16,
+        device="cpu",
+        out=str(tmp_path / "run"),
+        progress=False,
+        plots=False,
+    )
     assert len(seen) == 3 and set(seen) == {expected}
     with open(run / "steps.csv", newline="") as f:
         rows = list(csv.DictReader(f))

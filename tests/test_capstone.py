@@ -27,10 +27,12 @@ def _notebook(path: Path, *cells: str) -> Path:
 
 
 def test_definitions_by_name_skipping_magics_and_broken_cells(tmp_path):
-    path = _notebook(tmp_path / "01_x.ipynb",
-                     "%matplotlib inline\nimport torch\n\ndef f(x):\n    return x + 1\n",
-                     "def g(:\n    broken",  # a cell being written: skipped
-                     "class C:\n    pass\n\n\ndef f(x):\n    return x + 2  # redefined\n")
+    path = _notebook(
+        tmp_path / "01_x.ipynb",
+        "%matplotlib inline\nimport torch\n\ndef f(x):\n    return x + 1\n",
+        "def g(:\n    broken",  # a cell being written: skipped
+        "class C:\n    pass\n\n\ndef f(x):\n    return x + 2  # redefined\n",
+    )
     found = capstone.definitions(path, ("f", "C"))
     assert list(found) == ["f", "C"]
     assert found["f"] == "def f(x):\n    return x + 2  # redefined"  # the later cell wins

@@ -35,6 +35,7 @@ def test_references_pass(capsys):
 
 def test_the_lessons_shortcuts_fail_where_they_do_not_hold():
     """Lesson 13_long_clips: p = min(L, s) / s and one binomial for every flash."""
+
     def lesson_p(N, T, event_frames, j):
         s, (lo, hi) = N / T, event_frames
         return sum(min(L, s) for L in range(lo, hi + 1)) / (hi - lo + 1) / s
@@ -49,12 +50,15 @@ def test_the_lessons_shortcuts_fail_where_they_do_not_hold():
     checks.check_ceiling(lambda p: binomial_ceiling(p[0]), cases=equal)
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda N, T, ef, j: min((ef[0] + ef[1]) / 2, N / T) / (N / T), "mean length"),
-    (lambda N, T, ef, j: _catch(N, T, ef, j, middle=0.0), "segment starts"),
-    (lambda N, T, ef, j: _catch(N, T, ef, j, extra=1), r"covers L \+ 1 frames"),
-    (lambda N, T, ef, j: _catch(N, T, (ef[0], ef[0]), j), "only the shortest"),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        (lambda N, T, ef, j: min((ef[0] + ef[1]) / 2, N / T) / (N / T), "mean length"),
+        (lambda N, T, ef, j: _catch(N, T, ef, j, middle=0.0), "segment starts"),
+        (lambda N, T, ef, j: _catch(N, T, ef, j, extra=1), r"covers L \+ 1 frames"),
+        (lambda N, T, ef, j: _catch(N, T, (ef[0], ef[0]), j), "only the shortest"),
+    ],
+)
 def test_catch_probability_mistakes_are_named(mistake, hint):
     with pytest.raises(CheckFailed, match=hint):
         checks.check_catch_probability(mistake)
@@ -63,18 +67,24 @@ def test_catch_probability_mistakes_are_named(mistake, hint):
 def _catch(N, T, event_frames, j, middle=0.5, extra=0):
     S = N // 4
     sampled = {int((t + middle) * N / T) for t in range(T)}
-    draws = [(j * S + S // 8 + u, L) for u in range(S // 2)
-             for L in range(event_frames[0], event_frames[1] + 1)]
+    draws = [
+        (j * S + S // 8 + u, L)
+        for u in range(S // 2)
+        for L in range(event_frames[0], event_frames[1] + 1)
+    ]
     return sum(any(f in sampled for f in range(a, a + L + extra)) for a, L in draws) / len(draws)
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda p: count_table(p).max(1).values.sum().item() / 4, "max over k for each n"),
-    (lambda p: count_table(p).max(0).values.sum().item(), "no division"),
-    (lambda p: count_table(p)[:, 1:].max(0).values.sum().item() / 4, "k = 0 left out"),
-    (lambda p: sum(count_table(p)[n, n + 1].item() for n in range(4)) / 4, "seeing every"),
-    (lambda p: "0.5", None),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        (lambda p: count_table(p).max(1).values.sum().item() / 4, "max over k for each n"),
+        (lambda p: count_table(p).max(0).values.sum().item(), "no division"),
+        (lambda p: count_table(p)[:, 1:].max(0).values.sum().item() / 4, "k = 0 left out"),
+        (lambda p: sum(count_table(p)[n, n + 1].item() for n in range(4)) / 4, "seeing every"),
+        (lambda p: "0.5", None),
+    ],
+)
 def test_ceiling_mistakes_are_named(mistake, hint):
     with pytest.raises(CheckFailed, match=hint or "got"):
         checks.check_ceiling(mistake)
@@ -87,5 +97,6 @@ def test_fewest_frames_mistakes_are_named():
     with pytest.raises(CheckFailed, match="most frames"):
         checks.check_fewest_frames(most)
     with pytest.raises(CheckFailed, match="return the number of frames"):
-        checks.check_fewest_frames(lambda t, N, ef, c: sampler_ceiling(
-            reference_fewest(t, N, ef, c), N, ef))
+        checks.check_fewest_frames(
+            lambda t, N, ef, c: sampler_ceiling(reference_fewest(t, N, ef, c), N, ef)
+        )

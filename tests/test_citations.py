@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- the reference table ---
 
+
 def _paper_structure() -> dict[str, set[str]]:
     """Section ('§4.1', 'Appendix A') -> its tables and figures ('Table 1', 'Fig. 3')."""
     text = (ROOT / "docs" / "course.md").read_text()
@@ -59,8 +60,10 @@ ITEM_THEN_SECTION = re.compile(r"((?:Table|Fig\.) \d+) \(§(\d(?:\.\d)?)\)")
 def citation_errors(text: str) -> list[str]:
     """What a text cites that docs/course.md's table does not list (or lists elsewhere)."""
     text = " ".join(text.replace("#", " ").split())  # lesson comments joined into prose
-    errors = [f"no section {s}" for s in sorted({f"§{s}" for s in re.findall(
-        r"§(\d(?:\.\d)?)", text)} - set(PAPER))]
+    errors = [
+        f"no section {s}"
+        for s in sorted({f"§{s}" for s in re.findall(r"§(\d(?:\.\d)?)", text)} - set(PAPER))
+    ]
     errors += [f"not in the table: {item}" for item in sorted(cited_items(text) - LISTED)]
     pairs = [(f"§{s}", item) for s, item in SECTION_THEN_ITEM.findall(text)]
     pairs += [(f"§{s}", item) for item, s in ITEM_THEN_SECTION.findall(text)]
@@ -70,10 +73,14 @@ def citation_errors(text: str) -> list[str]:
 
 # --- the official repository's files ---
 
-OFFICIAL = [line.strip() for line in (ROOT / "tests" / "official_timesformer_files.txt")
-            .read_text().splitlines() if line.strip() and not line.startswith("#")]
-TRACKED = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+OFFICIAL = [
+    line.strip()
+    for line in (ROOT / "tests" / "official_timesformer_files.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+TRACKED = subprocess.run(
+    ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+).stdout.split()
 # files of other projects that the docs name (not the official TimeSformer's)
 OTHER_PROJECTS = {"arrange_by_classes.py", "k400_downloader.sh"}  # CVDF's Kinetics scripts
 BACKTICKED = re.compile(r"`([A-Za-z0-9_][\w./-]*\.(?:py|yaml|sh))`")
@@ -100,9 +107,16 @@ def official_file_errors(text: str) -> list[str]:
 
 # --- everything that cites ---
 
-SOURCES = sorted([*ROOT.glob("notebooks/src/*.py"), *ROOT.glob("exercises/source/*.py"),
-                  ROOT / "exercises" / "README.md", ROOT / "README.md",
-                  *ROOT.glob("docs/*.md"), *ROOT.glob("mini_timesformer/**/*.py")])
+SOURCES = sorted(
+    [
+        *ROOT.glob("notebooks/src/*.py"),
+        *ROOT.glob("exercises/source/*.py"),
+        ROOT / "exercises" / "README.md",
+        ROOT / "README.md",
+        *ROOT.glob("docs/*.md"),
+        *ROOT.glob("mini_timesformer/**/*.py"),
+    ]
+)
 IDS = [str(p.relative_to(ROOT)) for p in SOURCES]
 
 
@@ -114,7 +128,16 @@ def test_the_reference_table_lists_the_papers_sections():
 
 def test_ranges_and_lists_are_expanded():
     assert cited_items("Tables 2 and 5, Figs. 1–2, Eq. 2-4, Eq. 11 and 6") == {
-        "Table 2", "Table 5", "Fig. 1", "Fig. 2", "Eq. 2", "Eq. 3", "Eq. 4", "Eq. 11", "Eq. 6"}
+        "Table 2",
+        "Table 5",
+        "Fig. 1",
+        "Fig. 2",
+        "Eq. 2",
+        "Eq. 3",
+        "Eq. 4",
+        "Eq. 11",
+        "Eq. 6",
+    }
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)
@@ -132,14 +155,20 @@ def test_cited_official_files_exist(path):
 def test_planted_wrong_citations_are_caught():
     real = (ROOT / "notebooks" / "src" / "01_video_as_patches.py").read_text()
     assert not citation_errors(real) and not official_file_errors(real)
-    planted = real + ("\n# As §4.9 and Table 9 show (Eq. 12), see Fig. 7 (§4.1) and the\n"
-                      "# official `timesformer/models/vitt.py`, `decoders.py` and\n"
-                      "# configs/Kinetics/TimeSformer_divST_8x64_224.yaml.\n")
+    planted = real + (
+        "\n# As §4.9 and Table 9 show (Eq. 12), see Fig. 7 (§4.1) and the\n"
+        "# official `timesformer/models/vitt.py`, `decoders.py` and\n"
+        "# configs/Kinetics/TimeSformer_divST_8x64_224.yaml.\n"
+    )
     assert citation_errors(planted) == [
-        "no section §4.9", "not in the table: Eq. 12", "not in the table: Table 9",
-        "Fig. 7 is not in §4.1"]
+        "no section §4.9",
+        "not in the table: Eq. 12",
+        "not in the table: Table 9",
+        "Fig. 7 is not in §4.1",
+    ]
     assert official_file_errors(planted) == [
         "neither ours nor official: decoders.py",
         "neither ours nor official: timesformer/models/vitt.py",
         "not an official file: configs/Kinetics/TimeSformer_divST_8x64_224.yaml",
-        "not an official file: timesformer/models/vitt.py"]
+        "not an official file: timesformer/models/vitt.py",
+    ]

@@ -9,8 +9,13 @@ from mini_timesformer import cost
 from mini_timesformer.cli import main
 from tests.helpers import nano
 
-PAPER_PARAMS_174 = {"space": 85_938_606, "joint": 85_938_606, "divided": 121_392_558,
-                    "local_global": 121_392_558, "axial": 156_846_510}
+PAPER_PARAMS_174 = {
+    "space": 85_938_606,
+    "joint": 85_938_606,
+    "divided": 121_392_558,
+    "local_global": 121_392_558,
+    "axial": 156_846_510,
+}
 
 
 def count(model):
@@ -18,8 +23,15 @@ def count(model):
 
 
 @pytest.mark.parametrize("scheme", mt.SCHEMES)
-@pytest.mark.parametrize("overrides", [{}, dict(embed_dim=48, num_heads=3, mlp_ratio=2.0,
-                                                qkv_bias=False, num_classes=0, image_size=64)])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        dict(
+            embed_dim=48, num_heads=3, mlp_ratio=2.0, qkv_bias=False, num_classes=0, image_size=64
+        ),
+    ],
+)
 def test_analytic_params_equal_the_module_count(scheme, overrides):
     cfg = nano(scheme, **overrides)
     assert cost.params(cfg) == count(mt.TimeSformer(cfg))
@@ -53,8 +65,9 @@ def test_analytic_macs_match_flop_counter(scheme, frames, size):
     assert abs(cost.macs(cfg, frames, size) / measured - 1) < 0.01
 
 
-@pytest.mark.parametrize("frames,size,paper_tflops", [(8, 224, 0.59), (16, 448, 5.11),
-                                                     (96, 224, 7.14)])
+@pytest.mark.parametrize(
+    "frames,size,paper_tflops", [(8, 224, 0.59), (16, 448, 5.11), (96, 224, 7.14)]
+)
 def test_paper_tflops_of_divided_variants(frames, size, paper_tflops):
     # Tables 2 and 5 give divided attention's cost for 3 views, rounded to 0.01 TFLOPs; the
     # paper gives no per-view number and none for the other schemes
@@ -62,12 +75,22 @@ def test_paper_tflops_of_divided_variants(frames, size, paper_tflops):
     assert round(3 * cost.macs(cfg, frames, size) / 1e12, 2) == paper_tflops
 
 
-@pytest.mark.parametrize("scheme,frames,size,derived_gmacs", [
-    ("divided", 8, 224, 195.8), ("joint", 8, 224, 179.6), ("space", 8, 224, 140.5),
-    ("divided", 16, 448, 1702.7), ("divided", 96, 224, 2379.9),
-    ("joint", 8, 448, 1261.8), ("divided", 8, 448, 850.4), ("joint", 32, 224, 1261.8),
-    ("divided", 64, 224, 1579.2), ("joint", 96, 224, 8135.7), ("divided", 8, 560, 1408.3),
-])
+@pytest.mark.parametrize(
+    "scheme,frames,size,derived_gmacs",
+    [
+        ("divided", 8, 224, 195.8),
+        ("joint", 8, 224, 179.6),
+        ("space", 8, 224, 140.5),
+        ("divided", 16, 448, 1702.7),
+        ("divided", 96, 224, 2379.9),
+        ("joint", 8, 448, 1261.8),
+        ("divided", 8, 448, 850.4),
+        ("joint", 32, 224, 1261.8),
+        ("divided", 64, 224, 1579.2),
+        ("joint", 96, 224, 8135.7),
+        ("divided", 8, 560, 1408.3),
+    ],
+)
 def test_derived_gmacs(scheme, frames, size, derived_gmacs):
     # our per-view counts (derived by hand, docs/architecture.md), not the paper's numbers
     cfg = mt.TimeSformerConfig.preset("base", attention=scheme)
@@ -84,7 +107,8 @@ def test_keys_per_query_and_attention_memory():
     assert fused < eager / 10  # linear in L instead of quadratic
     # doubling the frames quadruples eager memory for joint, doubles fused memory
     assert cost.attention_memory(cfg, fused=False, num_frames=16) / eager == pytest.approx(
-        (16 * 196 + 1) ** 2 / 1569**2)
+        (16 * 196 + 1) ** 2 / 1569**2
+    )
 
 
 def test_summary_command_prints_table1(capsys):
@@ -98,12 +122,15 @@ def test_summary_command_prints_table1(capsys):
 def test_cli_errors_are_one_line(capsys):
     assert main(["summary", "--preset", "huge"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("mini-timesformer summary: error: unknown preset 'huge'; "
-                   "expected one of: nano, tiny, small, base")
+    assert err == (
+        "mini-timesformer summary: error: unknown preset 'huge'; "
+        "expected one of: nano, tiny, small, base"
+    )
 
 
-@pytest.mark.parametrize("argv", [["frob"], ["summary", "--bogus"], ["train", "--lr", "abc"],
-                                  ["demo", "--threads", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["frob"], ["summary", "--bogus"], ["train", "--lr", "abc"], ["demo", "--threads", "x"]]
+)
 def test_argument_errors_are_one_line_for_every_command(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -15,8 +15,13 @@ from tests.helpers import nano, randomize
 
 # The steps of each scheme and who sees whom, from the paper's §3 / Fig. 1-2 (local-global:
 # our documented choice of fixed 2×2 quadrant windows), built here without mt.schemes.
-PAPER_STEPS = {"space": ("space",), "joint": ("joint",), "divided": ("time", "space"),
-               "local_global": ("local", "global"), "axial": ("time", "width", "height")}
+PAPER_STEPS = {
+    "space": ("space",),
+    "joint": ("joint",),
+    "divided": ("time", "space"),
+    "local_global": ("local", "global"),
+    "axial": ("time", "width", "height"),
+}
 
 
 def paper_masks(scheme, T, h, w):
@@ -27,10 +32,15 @@ def paper_masks(scheme, T, h, w):
     def same(a):
         return a[:, None] == a[None, :]
 
-    rule = {"space": same(t), "joint": torch.ones(len(t), len(t), dtype=torch.bool),
-            "time": same(y) & same(x), "width": same(t) & same(y), "height": same(t) & same(x),
-            "local": same(y // (h // 2)) & same(x // (w // 2)),
-            "global": same(t % 2) & same(y % 2) & same(x % 2)}
+    rule = {
+        "space": same(t),
+        "joint": torch.ones(len(t), len(t), dtype=torch.bool),
+        "time": same(y) & same(x),
+        "width": same(t) & same(y),
+        "height": same(t) & same(x),
+        "local": same(y // (h // 2)) & same(x // (w // 2)),
+        "global": same(t % 2) & same(y % 2) & same(x % 2),
+    }
     return {step: rule[step] for step in PAPER_STEPS[scheme]}
 
 
@@ -39,8 +49,8 @@ def ref_attention(attn, queries, keys):
     D, H = queries.shape[-1], attn.num_heads
     W, b = attn.qkv.weight, attn.qkv.bias
     q = queries @ W[:D].T + b[:D]
-    k = keys @ W[D:2 * D].T + b[D:2 * D]
-    v = keys @ W[2 * D:].T + b[2 * D:]
+    k = keys @ W[D : 2 * D].T + b[D : 2 * D]
+    v = keys @ W[2 * D :].T + b[2 * D :]
     outs = []
     for h in range(H):
         s = slice(h * D // H, (h + 1) * D // H)
@@ -53,14 +63,22 @@ def ref_step(step, x, mask):
     """One attention step on one clip x (1 + T·N, D) with visibility mask (T·N, T·N)."""
     y = step.norm(x)
     cls, patches = y[:1], y[1:]
-    out = torch.stack([ref_attention(step.attn, patches[i:i + 1],
-                                     torch.cat([cls, patches[mask[i]]]) if step.with_cls
-                                     else patches[mask[i]])[0] for i in range(len(patches))])
+    out = torch.stack(
+        [
+            ref_attention(
+                step.attn,
+                patches[i : i + 1],
+                torch.cat([cls, patches[mask[i]]]) if step.with_cls else patches[mask[i]],
+            )[0]
+            for i in range(len(patches))
+        ]
+    )
     if step.extra is not None:  # added step: CLS untouched, extra Linear on the output
         return torch.cat([x[:1], x[1:] + step.extra(out)])
     groups = torch.unique(mask, dim=0)  # one row per group
-    cls_out = torch.stack([ref_attention(step.attn, cls, torch.cat([cls, patches[g]]))[0]
-                           for g in groups]).mean(0, keepdim=True)
+    cls_out = torch.stack(
+        [ref_attention(step.attn, cls, torch.cat([cls, patches[g]]))[0] for g in groups]
+    ).mean(0, keepdim=True)
     return x + torch.cat([cls_out, out])
 
 
@@ -121,7 +139,7 @@ def test_token_layout_is_cls_then_time_major():
     for t, n in [(0, 0), (2, 5), (7, 15)]:
         video = torch.zeros(1, 8, 3, 32, 32)
         row, col = divmod(n, 4)
-        video[0, t, :, row * P:(row + 1) * P, col * P:(col + 1) * P] = 1.0
+        video[0, t, :, row * P : (row + 1) * P, col * P : (col + 1) * P] = 1.0
         tokens, grid = emb(video)
         assert grid == (8, 4, 4) and tokens.shape == (1, 1 + 8 * N, 64)
         nonzero = tokens[0].abs().sum(-1).nonzero().flatten().tolist()
@@ -144,13 +162,16 @@ def test_fast_path_equals_explicit_path_and_rows_sum_to_one(scheme):
         torch.testing.assert_close(weights.sum(-1), torch.ones(B, G, heads, L))
 
 
-@pytest.mark.parametrize("scheme,expected", [
-    ("space", {"space": (8, 17)}),
-    ("joint", {"joint": (1, 129)}),
-    ("divided", {"time": (16, 8), "space": (8, 17)}),
-    ("local_global", {"local": (4, 32), "global": (8, 17)}),
-    ("axial", {"time": (16, 8), "width": (32, 4), "height": (32, 5)}),
-])
+@pytest.mark.parametrize(
+    "scheme,expected",
+    [
+        ("space", {"space": (8, 17)}),
+        ("joint", {"joint": (1, 129)}),
+        ("divided", {"time": (16, 8), "space": (8, 17)}),
+        ("local_global", {"local": (4, 32), "global": (8, 17)}),
+        ("axial", {"time": (16, 8), "width": (32, 4), "height": (32, 5)}),
+    ],
+)
 def test_attention_shapes_documented_per_step(scheme, expected):
     """(B, G, heads, L, L): G groups of L tokens; L counts the CLS copy in the last step."""
     model = mt.TimeSformer(nano(scheme)).eval()
@@ -285,12 +306,15 @@ def test_space_scheme_keeps_an_unused_frozen_time_embedding():
         torch.testing.assert_close(model(video), before)
 
 
-@pytest.mark.parametrize("shape,message", [
-    ((1, 8, 32, 32), "expected a video batch of shape (B, T, 3, H, W), got (1, 8, 32, 32)"),
-    ((1, 8, 1, 32, 32), "expected 3 channels at dim 2 of (B, T, C, H, W), got 1"),
-    ((1, 3, 8, 32, 32), "expected 3 channels at dim 2"),
-    ((1, 8, 3, 30, 32), "frame size 30×32 is not a multiple of the patch size 8"),
-])
+@pytest.mark.parametrize(
+    "shape,message",
+    [
+        ((1, 8, 32, 32), "expected a video batch of shape (B, T, 3, H, W), got (1, 8, 32, 32)"),
+        ((1, 8, 1, 32, 32), "expected 3 channels at dim 2 of (B, T, C, H, W), got 1"),
+        ((1, 3, 8, 32, 32), "expected 3 channels at dim 2"),
+        ((1, 8, 3, 30, 32), "frame size 30×32 is not a multiple of the patch size 8"),
+    ],
+)
 def test_bad_inputs_give_one_line_errors(shape, message):
     model = mt.TimeSformer(nano())
     with pytest.raises(ValueError) as err:

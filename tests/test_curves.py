@@ -14,10 +14,13 @@ from mini_timesformer.viz import cost_figures
 
 # Derived by hand (docs/architecture.md, "Cost"): per-view GMACs of joint vs divided
 # (ViT-B/16, 400 classes, one multiply-add = one FLOP), the curves of the paper's Fig. 3
-PAPER_SIZES = {224: (179.6, 195.8), 336: (531.4, 456.2), 448: (1261.8, 850.4),
-               560: (2608.8, 1408.3)}
-PAPER_FRAMES = {8: (179.6, 195.8), 32: (1261.8, 785.9), 64: (3973.7, 1579.2),
-                96: (8135.7, 2379.9)}
+PAPER_SIZES = {
+    224: (179.6, 195.8),
+    336: (531.4, 456.2),
+    448: (1261.8, 850.4),
+    560: (2608.8, 1408.3),
+}
+PAPER_FRAMES = {8: (179.6, 195.8), 32: (1261.8, 785.9), 64: (3973.7, 1579.2), 96: (8135.7, 2379.9)}
 
 
 def _close(ours, paper, rel=0.005):
@@ -40,8 +43,13 @@ def test_paper_variants_and_table1_parameters():
         assert _close(3 * curves.cost_row(cfg)["gmacs"] / 1000, tflops_3_views, rel=0.01)
     rows = curves.sweep(sizes=(224,), frames=(), num_classes=174)
     params = {r["scheme"]: r["params_m"] for r in rows}
-    for scheme, paper in (("space", 85.9), ("joint", 85.9), ("divided", 121.4),
-                          ("local_global", 121.4), ("axial", 156.8)):
+    for scheme, paper in (
+        ("space", 85.9),
+        ("joint", 85.9),
+        ("divided", 121.4),
+        ("local_global", 121.4),
+        ("axial", 156.8),
+    ):
         assert _close(params[scheme], paper), scheme
 
 
@@ -54,7 +62,9 @@ def test_eager_memory_is_quadratic_in_tokens_and_fused_is_linear():
     small = curves.config_at("base", "joint", 16, 224)
     big = curves.config_at("base", "joint", 32, 224)  # ~2× the tokens
     tokens = (1 + 32 * 196) / (1 + 16 * 196)
-    eager = mt.cost.attention_memory(big, fused=False) / mt.cost.attention_memory(small, fused=False)
+    eager = mt.cost.attention_memory(big, fused=False) / mt.cost.attention_memory(
+        small, fused=False
+    )
     fused = mt.cost.attention_memory(big) / mt.cost.attention_memory(small)
     assert eager == pytest.approx(tokens**2, rel=1e-3) and fused == pytest.approx(tokens, rel=1e-3)
     est_small, est_big = (cost.activation_elements(c, fused=True)[0] for c in (small, big))
@@ -85,8 +95,9 @@ def test_peak_memory_sees_a_big_allocation():
 
 
 def test_measured_peak_agrees_with_the_estimate_and_eager_costs_more():
-    cfg = mt.TimeSformerConfig.preset("nano", attention="joint", image_size=64, depth=2,
-                                      num_classes=10)
+    cfg = mt.TimeSformerConfig.preset(
+        "nano", attention="joint", image_size=64, depth=2, num_classes=10
+    )
     fused = measure.measure(cfg, batch=1, eager=False, device="cpu", repeats=1)
     eager = measure.measure(cfg, batch=1, eager=True, device="cpu", repeats=1)
     assert eager["peak_bytes"] > 1.5 * fused["peak_bytes"]
@@ -99,10 +110,13 @@ def test_measured_peak_agrees_with_the_estimate_and_eager_costs_more():
 
 
 def test_measure_sweep_times_and_measures_each_point_beside_the_analytic_values():
-    rows = measure.measure_sweep(schemes=("joint",), sizes=(32,), batch=1, num_frames=4,
-                                 device="cpu")
+    rows = measure.measure_sweep(
+        schemes=("joint",), sizes=(32,), batch=1, num_frames=4, device="cpu"
+    )
     assert [(r["scheme"], r["size"], r["frames"], r["eager"]) for r in rows] == [
-        ("joint", 32, 4, False), ("joint", 32, 4, True)]
+        ("joint", 32, 4, False),
+        ("joint", 32, 4, True),
+    ]
     cfg = curves.config_at("nano", "joint", 4, 32, num_classes=10)
     for r in rows:
         assert r["time_s"] > 0 and r["peak_bytes"] > 0 and r["memory_method"]
@@ -112,10 +126,23 @@ def test_measure_sweep_times_and_measures_each_point_beside_the_analytic_values(
 def test_plots_are_figures():
     fig = cost_figures.plot_cost_curves(curves.sweep(sizes=(224, 448), frames=(8, 16)))
     assert len(fig.axes) == 8
-    rows = [dict(scheme="joint", frames=8, size=s, batch=1, eager=e, device="cpu",
-                 time_s=s * 1e-4 * (2 if e else 1), gmacs=s * 1e-3, peak_bytes=s * 2**10,
-                 estimate_bytes=s * 2**10, memory_method="m")
-            for s in (32, 64) for e in (False, True)]
+    rows = [
+        dict(
+            scheme="joint",
+            frames=8,
+            size=s,
+            batch=1,
+            eager=e,
+            device="cpu",
+            time_s=s * 1e-4 * (2 if e else 1),
+            gmacs=s * 1e-3,
+            peak_bytes=s * 2**10,
+            estimate_bytes=s * 2**10,
+            memory_method="m",
+        )
+        for s in (32, 64)
+        for e in (False, True)
+    ]
     fig = cost_figures.plot_measured(rows)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 3  # fused, fitted line, eager
     assert "| joint | 8 | 32 |" in measure.format_measured(rows)
@@ -123,8 +150,23 @@ def test_plots_are_figures():
 
 def test_cost_command_prints_csv_and_writes_a_plot(tmp_path, capsys):
     out = tmp_path / "cost.png"
-    assert main(["cost", "--csv", "--schemes", "joint,divided_space_time", "--sizes", "224,448",
-                 "--frames", "8", "--plot", str(out)]) == 0
+    assert (
+        main(
+            [
+                "cost",
+                "--csv",
+                "--schemes",
+                "joint,divided_space_time",
+                "--sizes",
+                "224,448",
+                "--frames",
+                "8",
+                "--plot",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     rows = list(csv.DictReader(io.StringIO(text.split("curves written")[0])))
     assert {r["scheme"] for r in rows} == {"joint", "divided"} and len(rows) == 6

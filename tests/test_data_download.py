@@ -43,8 +43,10 @@ def _no_leftovers(out):
 def test_download_writes_a_trainable_root_and_stops_early(tmp_path, server, mirror, capsys):
     out = tmp_path / "k"
     report = download_kinetics(out, TWO, 2, val_per_class=1, mirror=server.base, **FAST)
-    assert report["clips"] == {"train": {"air drumming": 2, "bowling": 2},
-                               "val": {"air drumming": 1, "bowling": 1}}
+    assert report["clips"] == {
+        "train": {"air drumming": 2, "bowling": 2},
+        "val": {"air drumming": 1, "bowling": 1},
+    }
     assert report["short"] == {"train": {}, "val": {}}
     # 2 clips a class in every part: part_0 holds the quota, later parts are never asked for
     assert report["parts_read"]["train"] == ["part_0.tar.gz"]
@@ -54,8 +56,7 @@ def test_download_writes_a_trainable_root_and_stops_early(tmp_path, server, mirr
     clips = _clips(out)
     assert len(clips) == 6
     train = [p for p in clips if p.startswith("train/")]
-    assert {_part_of(mirror[1], "train", p.rsplit("/", 1)[1]) for p in train} == {
-        "part_0.tar.gz"}
+    assert {_part_of(mirror[1], "train", p.rsplit("/", 1)[1]) for p in train} == {"part_0.tar.gz"}
     info = probe_video(out / train[0])
     assert (info.height, info.width, info.fps) == (16, 16, 4.0)
     ds = KineticsDataset(out, "train", num_frames=2, stride=1, target_fps=None)
@@ -76,8 +77,9 @@ def test_interrupted_download_resumes_without_refetching(tmp_path, server):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        download_kinetics(out, TWO, 4, val_per_class=1, mirror=server.base, on_clip=stop_after_five,
-                          **FAST)
+        download_kinetics(
+            out, TWO, 4, val_per_class=1, mirror=server.base, on_clip=stop_after_five, **FAST
+        )
     before = _clips(out)
     assert len(before) == 5
     _no_leftovers(out)
@@ -98,11 +100,12 @@ def test_dropped_connection_skips_the_part_then_a_rerun_fetches_it(tmp_path, ser
     size = (mirror[0] / "train" / "part_1.tar.gz").stat().st_size
     server.faults["/train/part_1.tar.gz"] = [("cut", size // 2)]
     # all 8 clips of each class: every part is needed
-    report = download_kinetics(out, TWO, 8, val_per_class=1, mirror=server.base, retries=0,
-                               **FAST)
-    (name, why), = report["skipped_parts"]
+    report = download_kinetics(out, TWO, 8, val_per_class=1, mirror=server.base, retries=0, **FAST)
+    ((name, why),) = report["skipped_parts"]
     got = sum(report["clips"]["train"].values())
-    assert name == "train/part_1.tar.gz" and why.startswith(f"IncompleteRead after {got - 12} clips")
+    assert name == "train/part_1.tar.gz" and why.startswith(
+        f"IncompleteRead after {got - 12} clips"
+    )
     assert 12 <= got < 16  # parts 0, 2, 3 and what came of part 1 before the drop
     assert report["short"]["train"]
     before = _clips(out)
@@ -121,8 +124,7 @@ def test_flaky_server_is_retried(tmp_path, server, mirror, fault):
     size = (mirror[0] / "train" / "part_0.tar.gz").stat().st_size
     server.faults["/train/part_0.tar.gz"] = [("cut", size // 3) if fault == "cut" else fault]
     server.faults["/annotations/train.csv"] = [500]
-    report = download_kinetics(tmp_path / "k", TWO, 2, val_per_class=1, mirror=server.base,
-                               **FAST)
+    report = download_kinetics(tmp_path / "k", TWO, 2, val_per_class=1, mirror=server.base, **FAST)
     assert report["clips"]["train"] == {"air drumming": 2, "bowling": 2}
     assert report["skipped_parts"] == []
     assert server.gets("/train/part_0.tar.gz") == 2 and server.gets("/annotations/train.csv") == 2
@@ -138,8 +140,11 @@ def test_truncated_part_keeps_the_clips_before_the_cut(tmp_path, server, mirror)
     report = download_kinetics(out, classes, 2, val_per_class=1, mirror=server.base, **FAST)
     before_cut = set(readable_members(data[:cut]))
     assert 0 < len(before_cut) < len(contents["train"]["part_0.tar.gz"])
-    from_part_0 = {p.name for p in (out / "train").rglob("*.mp4")
-                   if _part_of(contents, "train", p.name) == "part_0.tar.gz"}
+    from_part_0 = {
+        p.name
+        for p in (out / "train").rglob("*.mp4")
+        if _part_of(contents, "train", p.name) == "part_0.tar.gz"
+    }
     assert from_part_0 == before_cut  # all clips before the cut kept, none after it
     (corrupt,) = report["corrupt_parts"]
     assert corrupt.startswith(f"train/part_0.tar.gz: ReadError after {len(before_cut)} clips")
@@ -153,9 +158,10 @@ def test_truncated_part_keeps_the_clips_before_the_cut(tmp_path, server, mirror)
 def test_missing_part_and_short_class_are_reported(tmp_path, server):
     server.faults["/train/part_2.tar.gz"] = [404]
     out = tmp_path / "k"
-    report = download_kinetics(out, ["bowling", "zumba"], 3, val_per_class=2,
-                               mirror=server.base, **FAST)
-    (name, why), = report["skipped_parts"]
+    report = download_kinetics(
+        out, ["bowling", "zumba"], 3, val_per_class=2, mirror=server.base, **FAST
+    )
+    ((name, why),) = report["skipped_parts"]
     assert name == "train/part_2.tar.gz" and "HTTP 404" in why
     assert server.gets("/train/part_2.tar.gz") == 1  # a 404 is final: not retried
     # zumba: 2 clips in the mirror, one of them in the missing part; every part was read
@@ -180,17 +186,18 @@ def test_stops_inside_a_part_and_a_larger_quota_reads_it_again(tmp_path, server,
 
 
 def test_max_parts_caps_what_is_streamed(tmp_path, server):
-    report = download_kinetics(tmp_path / "k", TWO, 3, val_per_class=1, mirror=server.base,
-                               max_parts=1, **FAST)
+    report = download_kinetics(
+        tmp_path / "k", TWO, 3, val_per_class=1, mirror=server.base, max_parts=1, **FAST
+    )
     assert [server.gets(f"/train/part_{i}.tar.gz") for i in range(4)] == [1, 0, 0, 0]
     assert report["short"]["train"] == {"air drumming": 2, "bowling": 2}
 
 
 def test_source_folder_gives_the_same_root_as_the_mirror(tmp_path, server, mirror):
-    from_mirror = download_kinetics(tmp_path / "a", TWO, 3, val_per_class=1,
-                                    mirror=server.base, **FAST)
-    from_disk = download_kinetics(tmp_path / "b", TWO, 3, val_per_class=1, source=mirror[0],
-                                  **FAST)
+    from_mirror = download_kinetics(
+        tmp_path / "a", TWO, 3, val_per_class=1, mirror=server.base, **FAST
+    )
+    from_disk = download_kinetics(tmp_path / "b", TWO, 3, val_per_class=1, source=mirror[0], **FAST)
     assert from_disk["clips"] == from_mirror["clips"]
     assert from_disk["parts_read"] == from_mirror["parts_read"]
     assert sorted(_clips(tmp_path / "a")) == sorted(_clips(tmp_path / "b"))
@@ -203,33 +210,57 @@ def test_local_parts_without_a_path_list_in_numeric_order(tmp_path):
     for n in (10, 2, 1):
         (tmp_path / "train" / f"part_{n}.tar.gz").write_bytes(b"")
     urls = part_urls(tmp_path.resolve().as_uri(), "train", retries=0)
-    assert [u.rsplit("/", 1)[1] for u in urls] == ["part_1.tar.gz", "part_2.tar.gz",
-                                                    "part_10.tar.gz"]
+    assert [u.rsplit("/", 1)[1] for u in urls] == [
+        "part_1.tar.gz",
+        "part_2.tar.gz",
+        "part_10.tar.gz",
+    ]
 
 
 def test_cli_download_and_one_line_errors(tmp_path, server, capsys):
     out = tmp_path / "k"
-    args = ["kinetics-download", "--out", str(out), "--mirror", server.base, "--backoff", "0",
-            "--short-side", "16", "--fps", "4"]
+    args = [
+        "kinetics-download",
+        "--out",
+        str(out),
+        "--mirror",
+        server.base,
+        "--backoff",
+        "0",
+        "--short-side",
+        "16",
+        "--fps",
+        "4",
+    ]
     assert cli.main([*args, "--classes", "zumba,bowling", "--per-class", "1", "--cache"]) == 0
     printed = capsys.readouterr()
     assert f"cache {out / 'cache' / 'train'}: 2 decoded" in printed.out
     assert KineticsDataset(out, "train", num_frames=2, stride=1, target_fps=None).cache
-    assert "rarest 'zumba' has 2 annotated clips in 4 parts (0.5 a part) → expect ~2 parts" in printed.out
+    assert (
+        "rarest 'zumba' has 2 annotated clips in 4 parts (0.5 a part) → expect ~2 parts"
+        in printed.out
+    )
     assert "train: 2 clips, 1 parts read this run; bowling 1, zumba 1" in printed.out
     assert cli.main([*args, "--classes", "2", "--per-class", "0"]) == 2
-    assert printed_error(capsys) == ("mini-timesformer kinetics-download: error: expected "
-                                     "--per-class >= 1 and --val-per-class >= 0, got 0 and None")
+    assert printed_error(capsys) == (
+        "mini-timesformer kinetics-download: error: expected "
+        "--per-class >= 1 and --val-per-class >= 0, got 0 and None"
+    )
     assert cli.main([*args, "--per-class", "1"]) == 2
     assert "give exactly one of --classes" in printed_error(capsys)
     assert cli.main([*args, "--classes", "dancing", "--per-class", "1"]) == 2
     assert printed_error(capsys).endswith("classes not in the annotations: dancing")
     server.faults["/val/k400_val_path.txt"] = [404]
-    assert cli.main([*args, "--out", str(tmp_path / "other"), "--classes", "zumba",
-                     "--per-class", "1"]) == 2
+    assert (
+        cli.main(
+            [*args, "--out", str(tmp_path / "other"), "--classes", "zumba", "--per-class", "1"]
+        )
+        == 2
+    )
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the train progress bar
-    assert last.startswith("mini-timesformer kinetics-download: error: cannot read the val "
-                           "part list: HTTP 404")
+    assert last.startswith(
+        "mini-timesformer kinetics-download: error: cannot read the val part list: HTTP 404"
+    )
 
 
 def printed_error(capsys) -> str:

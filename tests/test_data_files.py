@@ -27,8 +27,9 @@ T = 6
 def data_synthetic_root(tmp_path_factory):
     """Synthetic motion clips as mp4s in the Kinetics layout (2 train + 1 val per class)."""
     root = tmp_path_factory.mktemp("syn")
-    write_synthetic_dataset(root, "motion", 2, val_per_class=1, num_frames=T, image_size=32,
-                            fps=6, progress=False)
+    write_synthetic_dataset(
+        root, "motion", 2, val_per_class=1, num_frames=T, image_size=32, fps=6, progress=False
+    )
     return root
 
 
@@ -45,11 +46,12 @@ def test_synthetic_mp4s_decode_to_the_generated_clips(data_synthetic_root):
 
 
 def test_dense_sampling_at_the_videos_own_rate(data_synthetic_root):
-    ds = KineticsDataset(data_synthetic_root, "train", num_frames=3, stride=2, target_fps=None,
-                         seed=0)
+    ds = KineticsDataset(
+        data_synthetic_root, "train", num_frames=3, stride=2, target_fps=None, seed=0
+    )
     full, _ = read_video(ds.samples[0][0])
     clip, _ = ds[0]
-    starts = [i for i in range(T - 4) if torch.equal(full[i:i + 5:2], clip)]
+    starts = [i for i in range(T - 4) if torch.equal(full[i : i + 5 : 2], clip)]
     assert starts, "a training clip is 3 frames 2 apart of its video"
     again, _ = ds[0]
     assert torch.equal(clip, again)  # seeded: same epoch, same window
@@ -63,13 +65,16 @@ def _write_csv(path, rows, header=("label", "youtube_id", "time_start", "time_en
 
 
 def test_csv_with_missing_and_corrupt_entries(tmp_path):
-    _write_csv(tmp_path / "train.csv", [
-        ("abseiling", "aaaaaaaaaaa", 10, 20, "train"),
-        ("", "bbbbbbbbbbb", 0, 10, "train"),            # missing label
-        ("air drumming", "ccccccccccc", "x", 10, "train"),  # corrupt time
-        ("air drumming", "ddddddddddd", 3, 13, "train"),
-        ("abseiling", "eeeeeeeeeee"),                   # too short
-    ])
+    _write_csv(
+        tmp_path / "train.csv",
+        [
+            ("abseiling", "aaaaaaaaaaa", 10, 20, "train"),
+            ("", "bbbbbbbbbbb", 0, 10, "train"),  # missing label
+            ("air drumming", "ccccccccccc", "x", 10, "train"),  # corrupt time
+            ("air drumming", "ddddddddddd", 3, 13, "train"),
+            ("abseiling", "eeeeeeeeeee"),  # too short
+        ],
+    )
     rows, problems = read_annotations(tmp_path / "train.csv")
     assert [r.youtube_id for r in rows] == ["aaaaaaaaaaa", "ddddddddddd"]
     assert rows[0].clip_name == "aaaaaaaaaaa_000010_000020.mp4"
@@ -84,23 +89,27 @@ def test_pyslowfast_list_and_errors(tmp_path):
     rows, problems = read_annotations(tmp_path / "train.csv")
     assert [(r.path, r.label) for r in rows] == [("a/x.mp4", "0"), ("b/y.mp4", "2")]
     assert len(problems) == 2
-    _write_csv(tmp_path / "test.csv", [("yt", 0, 10, "test")],
-               header=("youtube_id", "time_start", "time_end", "split"))
+    _write_csv(
+        tmp_path / "test.csv",
+        [("yt", 0, 10, "test")],
+        header=("youtube_id", "time_start", "time_end", "split"),
+    )
     with pytest.raises(ValueError, match="label"):
         read_annotations(tmp_path / "test.csv")
     with pytest.raises(FileNotFoundError, match="annotation"):
         KineticsDataset(tmp_path, "val")
 
 
-def test_unreadable_clips_are_reported_once_skipped_and_counted(data_synthetic_root, tmp_path,
-                                                                caplog):
+def test_unreadable_clips_are_reported_once_skipped_and_counted(
+    data_synthetic_root, tmp_path, caplog
+):
     root = tmp_path / "k"
     shutil.copytree(data_synthetic_root, root)
     csv_rows, _ = read_annotations(root / "annotations" / "val.csv")
     victims = [root / "val" / r.label / r.clip_name for r in csv_rows[:3]]
     victims[0].write_bytes(victims[0].read_bytes()[:200])  # truncated
-    victims[1].write_text("not a video")                    # not a video
-    victims[2].unlink()                                      # missing
+    victims[1].write_text("not a video")  # not a video
+    victims[2].unlink()  # missing
     ds = KineticsDataset(root, "val", sampling="segment", num_frames=T)
     assert len(ds) == 7 and len(ds.skipped) == 1  # missing: found at construction
     labels = [ds[i][1] for i in range(len(ds))] + [ds[i][1] for i in range(len(ds))]
@@ -146,15 +155,15 @@ def test_video_folder_layout(data_synthetic_root, tmp_path):
 
 
 def test_frame_cache_gives_the_decoded_frames(data_synthetic_root, tmp_path):
-    ds = KineticsDataset(data_synthetic_root, "val", sampling="segment", num_frames=T,
-                         cache=None)
+    ds = KineticsDataset(data_synthetic_root, "val", sampling="segment", num_frames=T, cache=None)
     paths = [p for p, _ in ds.samples]
     report = build_cache(paths[:3], tmp_path / "cache")
     assert report["written"] == 3
     report = build_cache(paths + [tmp_path / "missing.mp4"], tmp_path / "cache")  # resume
     assert (report["kept"], report["written"], len(report["failed"])) == (3, 5, 1)
-    cached = KineticsDataset(data_synthetic_root, "val", sampling="segment", num_frames=T,
-                             cache=tmp_path / "cache")
+    cached = KineticsDataset(
+        data_synthetic_root, "val", sampling="segment", num_frames=T, cache=tmp_path / "cache"
+    )
     assert isinstance(cached.cache, FrameCache)
     for i in range(len(ds)):
         torch.testing.assert_close(cached[i][0], ds[i][0], rtol=0, atol=0)
@@ -183,12 +192,22 @@ def test_kinetics_subset_build_resume_and_report(tmp_path, capsys):
     source, out = tmp_path / "k400", tmp_path / "subset"
     classes = ["air drumming", "bowling", "zumba"]
     _fake_kinetics(source, classes, 3, broken={("train", 0, 1), ("train", 2, -2)})
-    report = build_kinetics_subset(source, out, ["zumba", "air drumming"], 3,
-                                   val_per_class=1, short_side=24, fps=6, progress=False)
+    report = build_kinetics_subset(
+        source,
+        out,
+        ["zumba", "air drumming"],
+        3,
+        val_per_class=1,
+        short_side=24,
+        fps=6,
+        progress=False,
+    )
     train = report["train"]
     assert train["written"] == 4 and train["kept"] == 0
     assert sorted(why.split(":")[0] for _, why in train["skipped"]) == [
-        "InvalidDataError", "file not found"]
+        "InvalidDataError",
+        "file not found",
+    ]
     assert train["short"] == {"air drumming": 2, "zumba": 2}
     assert report["val"]["written"] == 2
     assert (out / "classes.txt").read_text().split("\n")[:2] == ["air drumming", "zumba"]
@@ -199,15 +218,53 @@ def test_kinetics_subset_build_resume_and_report(tmp_path, capsys):
     assert ds.classes == ["air drumming", "zumba"] and len(ds) == 4
     assert sorted(label for _, label in ds.samples) == [0, 0, 1, 1]
     assert ds[0][0].shape == (4, 3, 24, 24)
-    again = build_kinetics_subset(source, out, ["zumba", "air drumming"], 3,
-                                  val_per_class=1, short_side=24, fps=6, progress=False)
+    again = build_kinetics_subset(
+        source,
+        out,
+        ["zumba", "air drumming"],
+        3,
+        val_per_class=1,
+        short_side=24,
+        fps=6,
+        progress=False,
+    )
     assert again["train"]["written"] == 0 and again["train"]["kept"] == 4  # resumed
     # the CLI: preset/classes errors and a run that prints the report
-    assert cli.main(["kinetics-subset", "--source", str(source), "--out", str(out),
-                     "--classes", "2", "--per-class", "1", "--splits", "val"]) == 0
+    assert (
+        cli.main(
+            [
+                "kinetics-subset",
+                "--source",
+                str(source),
+                "--out",
+                str(out),
+                "--classes",
+                "2",
+                "--per-class",
+                "1",
+                "--splits",
+                "val",
+            ]
+        )
+        == 0
+    )
     assert "val: " in capsys.readouterr().out
-    assert cli.main(["kinetics-subset", "--source", str(source), "--out", str(out),
-                     "--class-preset", "nope", "--per-class", "1"]) == 2
+    assert (
+        cli.main(
+            [
+                "kinetics-subset",
+                "--source",
+                str(source),
+                "--out",
+                str(out),
+                "--class-preset",
+                "nope",
+                "--per-class",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "unknown class preset 'nope'" in capsys.readouterr().err
 
 
@@ -224,8 +281,26 @@ def test_class_presets_name_kinetics400_classes():
 
 def test_synthetic_cli_writes_a_kinetics_layout(tmp_path, capsys):
     out = tmp_path / "syn"
-    assert cli.main(["synthetic", "--kind", "appearance", "--out", str(out), "--per-class", "1",
-                     "--val-per-class", "1", "--frames", "4", "--size", "32"]) == 0
+    assert (
+        cli.main(
+            [
+                "synthetic",
+                "--kind",
+                "appearance",
+                "--out",
+                str(out),
+                "--per-class",
+                "1",
+                "--val-per-class",
+                "1",
+                "--frames",
+                "4",
+                "--size",
+                "32",
+            ]
+        )
+        == 0
+    )
     assert "wrote 8 train + 8 val appearance clips" in capsys.readouterr().out
     assert len(list((out / "train").rglob("*.mp4"))) == 8
     ds = KineticsDataset(out, "train", sampling="segment", num_frames=4)

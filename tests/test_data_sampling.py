@@ -64,8 +64,7 @@ def test_segment_one_frame_per_equal_segment():
     n, T = 100, 8
     for train in (False, True):
         for seed in range(10):
-            idx = segment_indices(n, T, train=train,
-                                  generator=torch.Generator().manual_seed(seed))
+            idx = segment_indices(n, T, train=train, generator=torch.Generator().manual_seed(seed))
             assert len(idx) == T and idx == sorted(idx)
             for t, i in enumerate(idx):
                 assert int(t * n / T) <= i < (t + 1) * n / T  # frames touching segment t
@@ -80,13 +79,16 @@ def test_segment_short_video_stays_in_range():
     assert len(idx) == 8 and all(0 <= i < 3 for i in idx) and idx == sorted(idx)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: dense_indices(0, 8, 32), "at least 1 frame"),
-    (lambda: dense_indices(100, 0, 32), "num_frames >= 1"),
-    (lambda: dense_indices(100, 8, 0), "stride >= 1"),
-    (lambda: dense_indices(100, 8, 4, clip_index=3, num_clips=3), "clip_index"),
-    (lambda: segment_indices(100, 0), "num_frames >= 1"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dense_indices(0, 8, 32), "at least 1 frame"),
+        (lambda: dense_indices(100, 0, 32), "num_frames >= 1"),
+        (lambda: dense_indices(100, 8, 0), "stride >= 1"),
+        (lambda: dense_indices(100, 8, 4, clip_index=3, num_clips=3), "clip_index"),
+        (lambda: segment_indices(100, 0), "num_frames >= 1"),
+    ],
+)
 def test_sampler_errors_say_what_was_expected(call, message):
     with pytest.raises(ValueError, match=message):
         call()

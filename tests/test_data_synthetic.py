@@ -53,8 +53,9 @@ def test_a_class_is_its_partner_played_backwards():
 def test_reversed_clips_have_the_partner_parameter_distribution():
     """Over many items, reversed move_left clips look statistically like move_right ones."""
     ds = SyntheticVideos("motion", num_frames=8, image_size=32, size=8 * 300)
-    states = {c: torch.stack([ds.params(i).states for i in range(c, len(ds), 8)])
-              for c in range(8)}  # (300, T, 4) per class
+    states = {
+        c: torch.stack([ds.params(i).states for i in range(c, len(ds), 8)]) for c in range(8)
+    }  # (300, T, 4) per class
     for forward, backward in _partners():
         a, b = states[forward], states[backward].flip(1)  # reverse time
         for d in range(4):  # x, y, angle, radius: mean and spread per frame
@@ -71,8 +72,12 @@ def test_motion_directions_and_speeds():
         delta = lambda s: s[1:] - s[:-1]
         name = ds.classes[p.label]
         sign = -1 if name in ("move_left", "move_up", "rotate_ccw", "shrink") else 1
-        moving = {"move": x if name in ("move_left", "move_right") else y,
-                  "rotate": angle, "grow": radius, "shrink": radius}[name.split("_")[0]]
+        moving = {
+            "move": x if name in ("move_left", "move_right") else y,
+            "rotate": angle,
+            "grow": radius,
+            "shrink": radius,
+        }[name.split("_")[0]]
         step = sign * delta(moving)
         assert (step > 0).all()
         if name.startswith("move"):
@@ -106,9 +111,14 @@ def test_rendered_pixels_move_the_way_the_class_says():
         assert (area > 0).all()
         cx = (mask * grid).sum(dim=(1, 2)) / area
         cy = (mask * grid.view(-1, 1)).sum(dim=(1, 2)) / area
-        change = {"move_right": cx[-1] - cx[0], "move_left": cx[0] - cx[-1],
-                  "move_down": cy[-1] - cy[0], "move_up": cy[0] - cy[-1],
-                  "grow": area[-1] - area[0], "shrink": area[0] - area[-1]}.get(name)
+        change = {
+            "move_right": cx[-1] - cx[0],
+            "move_left": cx[0] - cx[-1],
+            "move_down": cy[-1] - cy[0],
+            "move_up": cy[0] - cy[-1],
+            "grow": area[-1] - area[0],
+            "shrink": area[0] - area[-1],
+        }.get(name)
         if change is not None:
             assert change > (8 if name.startswith("move") else 20), (name, change)
 

@@ -58,8 +58,9 @@ def test_analytic_ceiling_is_the_binomial_formula_and_grows_with_frames():
     for T in (8, 16, 32, 64):
         s = 64 // T
         p = min(2, s) / s  # a 2-frame flash, start uniform modulo the stride
-        torch.testing.assert_close(catch_probabilities(64, T), torch.full((4,), p,
-                                                                          dtype=torch.float64))
+        torch.testing.assert_close(
+            catch_probabilities(64, T), torch.full((4,), p, dtype=torch.float64)
+        )
         assert sampler_ceiling(T) == pytest.approx(binomial_ceiling(p), abs=1e-12)
         ceilings.append(sampler_ceiling(T))
     assert ceilings == sorted(ceilings) and ceilings[0] < 0.5 and ceilings[2] == 1.0
@@ -94,8 +95,26 @@ def test_bad_long_settings_are_one_line_errors():
 
 def test_synthetic_cli_writes_long_mp4s_whose_flashes_can_be_counted(tmp_path, capsys):
     out = tmp_path / "long"
-    assert cli.main(["synthetic", "--kind", "long", "--out", str(out), "--per-class", "1",
-                     "--val-per-class", "1", "--frames", "32", "--size", "16"]) == 0
+    assert (
+        cli.main(
+            [
+                "synthetic",
+                "--kind",
+                "long",
+                "--out",
+                str(out),
+                "--per-class",
+                "1",
+                "--val-per-class",
+                "1",
+                "--frames",
+                "32",
+                "--size",
+                "16",
+            ]
+        )
+        == 0
+    )
     assert "wrote 4 train + 4 val long clips" in capsys.readouterr().out
     ds = KineticsDataset(out, "val", sampling="segment", num_frames=32)
     assert ds.classes == list(LONG_CLASSES) and len(ds) == 4

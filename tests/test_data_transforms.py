@@ -51,7 +51,7 @@ def test_train_transform_is_a_crop_of_the_rescaled_clip_same_for_all_frames():
         scaled = resize_short_side(clip, size)
         top = int(torch.randint(0, scaled.shape[-2] - 32 + 1, (), generator=g2))
         left = int(torch.randint(0, scaled.shape[-1] - 32 + 1, (), generator=g2))
-        expected = scaled[..., top:top + 32, left:left + 32]
+        expected = scaled[..., top : top + 32, left : left + 32]
         if torch.rand((), generator=g2) < 0.5:
             expected = expected.flip(-1)
         torch.testing.assert_close(out, expected, rtol=0, atol=0)
@@ -60,8 +60,9 @@ def test_train_transform_is_a_crop_of_the_rescaled_clip_same_for_all_frames():
 def test_train_transform_flip_off_never_mirrors_and_float_output():
     ramp = torch.arange(48, dtype=torch.uint8).mul(5).expand(2, 3, 32, 48).contiguous()
     for seed in range(10):
-        out = train_transform(32, (32, 32), flip=False,
-                              generator=torch.Generator().manual_seed(seed))(ramp)
+        out = train_transform(
+            32, (32, 32), flip=False, generator=torch.Generator().manual_seed(seed)
+        )(ramp)
         assert (out[..., 1:].int() - out[..., :-1].int() >= 0).all()  # still increasing
     out = train_transform(32, mean=MEAN, std=STD)(_clip(H=48, W=48))
     assert out.dtype == torch.float32 and out.shape == (4, 3, 32, 32)
@@ -83,8 +84,9 @@ def test_test_views_three_crops_along_the_long_side(H, W):
     scaled = resize_short_side(clip, 24)
     long = max(scaled.shape[-2:])
     for view, start in zip(views, (0, (long - 24) // 2, long - 24)):
-        expected = (scaled[..., :, start:start + 24] if W > H
-                    else scaled[..., start:start + 24, :])
+        expected = (
+            scaled[..., :, start : start + 24] if W > H else scaled[..., start : start + 24, :]
+        )
         torch.testing.assert_close(view, expected, rtol=0, atol=0)
     centre = eval_views(clip, 24, num_crops=1)
     torch.testing.assert_close(centre[0], views[1], rtol=0, atol=0)
@@ -100,11 +102,12 @@ def test_load_clip_views_is_the_paper_protocol_clip_major():
     views = load_clip_views(path, 4, 8, 64, MEAN, STD, num_clips=2, num_crops=3)
     assert views.shape == (6, 4, 3, 64, 64) and views.dtype == torch.float32
     for k in range(2):  # views k*3 .. k*3+2 are the crops of temporal clip k
-        indices = dense_indices(info.num_frames, 4, 8, video_fps=info.fps, clip_index=k,
-                                num_clips=2)
+        indices = dense_indices(
+            info.num_frames, 4, 8, video_fps=info.fps, clip_index=k, num_clips=2
+        )
         frames = read_frames(path, indices)
         expected = eval_views(frames, 64, 3, mean=MEAN, std=STD)
-        torch.testing.assert_close(views[3 * k:3 * k + 3], expected)
+        torch.testing.assert_close(views[3 * k : 3 * k + 3], expected)
     # the crops really are different parts of a landscape frame
     assert not torch.equal(views[0], views[2])
     assert TF.get_size(views[0]) == [64, 64]

@@ -55,7 +55,7 @@ def test_read_video_window_is_a_slice_of_the_full_decode():
     window, _ = read_video(path, 1.0, 2.5)
     first = round(1.0 * info.fps)
     assert window.shape[0] == pytest.approx(1.5 * info.fps, abs=1)
-    torch.testing.assert_close(window, full[first:first + window.shape[0]], rtol=0, atol=0)
+    torch.testing.assert_close(window, full[first : first + window.shape[0]], rtol=0, atol=0)
 
 
 def test_indices_past_the_end_repeat_the_last_frame(tmp_path):
@@ -76,8 +76,9 @@ def test_variable_frame_rate_gives_the_frame_on_screen(tmp_path):
         stream.pix_fmt, stream.time_base = "yuv420p", Fraction(1, 1000)
         stream.codec_context.time_base = Fraction(1, 1000)
         for k, t in enumerate(times_ms):
-            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 20 * k + 10, np.uint8),
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.full((32, 32, 3), 20 * k + 10, np.uint8), format="rgb24"
+            )
             frame.pts, frame.time_base = t, Fraction(1, 1000)
             for packet in stream.encode(frame):
                 container.mux(packet)

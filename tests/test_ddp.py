@@ -19,8 +19,26 @@ import torch
 from mini_timesformer.cli import main
 from mini_timesformer.train.checkpoint import load_checkpoint
 
-ARGS = ["train", "--frames", "4", "--size", "16", "--steps", "2", "--train-size", "16",
-        "--val-size", "6", "--optimizer", "sgd", "--lr", "0.1", "--no-progress", "--seed", "3"]
+ARGS = [
+    "train",
+    "--frames",
+    "4",
+    "--size",
+    "16",
+    "--steps",
+    "2",
+    "--train-size",
+    "16",
+    "--val-size",
+    "6",
+    "--optimizer",
+    "sgd",
+    "--lr",
+    "0.1",
+    "--no-progress",
+    "--seed",
+    "3",
+]
 # SGD: the update is linear in the gradient, so float rounding stays at rounding size
 # (Adam divides tiny gradients by their own size and would amplify it)
 
@@ -28,9 +46,20 @@ ARGS = ["train", "--frames", "4", "--size", "16", "--steps", "2", "--train-size"
 def test_two_gloo_processes_match_one_process_with_the_global_batch(tmp_path):
     ddp_dir, one_dir = tmp_path / "ddp", tmp_path / "one"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "mini_timesformer", *ARGS, "--batch-size", "4",
-               "--out", str(ddp_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "mini_timesformer",
+        *ARGS,
+        "--batch-size",
+        "4",
+        "--out",
+        str(ddp_dir),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "× 2: 2 steps of 8 clips" in done.stdout  # rank 0 speaks, once
@@ -58,5 +87,7 @@ def test_two_gloo_processes_match_one_process_with_the_global_batch(tmp_path):
     assert ddp_val["num_videos"] == 6  # 3 per process, summed (not 3, not 12)
     assert ddp_val["confusion"] == one_val["confusion"]
     # attention snapshots (on by default for synthetic data) under DDP: no stray temp files
-    assert sorted(p.name for p in (ddp_dir / "attention").iterdir()) == ["epoch_000.png",
-                                                                         "epochs.gif"]
+    assert sorted(p.name for p in (ddp_dir / "attention").iterdir()) == [
+        "epoch_000.png",
+        "epochs.gif",
+    ]

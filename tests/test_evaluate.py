@@ -20,8 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 def test_handcrafted_views_video_vs_clip_level():
     # 3 classes, 2 videos × 2 views. Video 0 (class 0): view 0 right, view 1 wrong but the
     # average is right. Video 1 (class 2): both views say class 1.
-    probs = torch.tensor([[[0.9, 0.1, 0.0], [0.3, 0.6, 0.1]],
-                          [[0.2, 0.5, 0.3], [0.1, 0.8, 0.1]]])
+    probs = torch.tensor([[[0.9, 0.1, 0.0], [0.3, 0.6, 0.1]], [[0.2, 0.5, 0.3], [0.1, 0.8, 0.1]]])
     labels = torch.tensor([0, 2])
     m = compute_metrics(probs, labels, ["a", "b", "c"])
     assert m["clip_top1"] == 0.25  # 1 of 4 views
@@ -57,7 +56,9 @@ def test_metrics_match_a_loop_reference_on_random_predictions():
     expected = reference(probs.tolist(), labels.tolist())
     assert (m["clip_top1"], m["clip_top5"], m["top1"], m["top5"]) == pytest.approx(expected)
     conf = torch.tensor(m["confusion"])
-    assert conf.sum() == 40 and conf.sum(1).tolist() == torch.bincount(labels, minlength=10).tolist()
+    assert (
+        conf.sum() == 40 and conf.sum(1).tolist() == torch.bincount(labels, minlength=10).tolist()
+    )
     for c, acc in enumerate(m["per_class"].values()):
         if conf[c].sum():
             assert acc == pytest.approx(conf[c, c].item() / conf[c].sum().item())
@@ -83,9 +84,15 @@ class Fixed(torch.nn.Module):
 
     def __init__(self, num_classes=4):
         super().__init__()
-        self.config = mt.TimeSformerConfig(num_frames=2, image_size=16, patch_size=8,
-                                           embed_dim=8, depth=1, num_heads=1,
-                                           num_classes=num_classes)
+        self.config = mt.TimeSformerConfig(
+            num_frames=2,
+            image_size=16,
+            patch_size=8,
+            embed_dim=8,
+            depth=1,
+            num_heads=1,
+            num_classes=num_classes,
+        )
         self.w = torch.nn.Parameter(torch.randn(3 * 16 * 16, num_classes))
 
     def forward(self, video):  # (B, T, 3, H, W)
@@ -132,20 +139,59 @@ def test_multi_view_clips_of_a_synthetic_dataset():
 
 def test_eval_command_writes_json_and_confusion_png(tmp_path, capsys):
     run = tmp_path / "run"
-    code = main(["train", "--frames", "4", "--size", "16", "--steps", "2", "--batch-size", "4",
-                 "--train-size", "8", "--val-size", "8", "--threads", "1", "--no-progress",
-                 "--out", str(run)])
+    code = main(
+        [
+            "train",
+            "--frames",
+            "4",
+            "--size",
+            "16",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--train-size",
+            "8",
+            "--val-size",
+            "8",
+            "--threads",
+            "1",
+            "--no-progress",
+            "--out",
+            str(run),
+        ]
+    )
     assert code == 0
     out = tmp_path / "eval"
-    code = main(["eval", "--checkpoint", str(run), "--data", "synthetic-motion", "--views", "1x1",
-                 "--val-size", "8", "--out", str(out)])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(run),
+            "--data",
+            "synthetic-motion",
+            "--views",
+            "1x1",
+            "--val-size",
+            "8",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_videos"] == 8 and len(metrics["per_class"]) == 8
     assert (out / "confusion.png").stat().st_size > 0
     assert "video-level top-1" in capsys.readouterr().out
-    code = main(["eval", "--checkpoint", str(run / "checkpoints" / "last.pt"),
-                 "--data", "kinetics:" + str(tmp_path / "missing")])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(run / "checkpoints" / "last.pt"),
+            "--data",
+            "kinetics:" + str(tmp_path / "missing"),
+        ]
+    )
     assert code == 2
     assert "is not a directory" in capsys.readouterr().err
 
@@ -162,12 +208,44 @@ def test_train_and_multi_view_eval_on_a_video_folder(tmp_path):
                 clip = torch.randint(0, 256, (12, 3, 24, 32), generator=g, dtype=torch.uint8)
                 write_video(tmp_path / "videos" / split / name / f"{i}.mp4", clip)
     run = tmp_path / "run"
-    code = main(["train", "--data", f"folder:{tmp_path / 'videos'}", "--frames", "4",
-                 "--size", "16", "--stride", "2", "--steps", "1", "--batch-size", "2",
-                 "--threads", "1", "--no-progress", "--out", str(run)])
+    code = main(
+        [
+            "train",
+            "--data",
+            f"folder:{tmp_path / 'videos'}",
+            "--frames",
+            "4",
+            "--size",
+            "16",
+            "--stride",
+            "2",
+            "--steps",
+            "1",
+            "--batch-size",
+            "2",
+            "--threads",
+            "1",
+            "--no-progress",
+            "--out",
+            str(run),
+        ]
+    )
     assert code == 0
-    code = main(["eval", "--checkpoint", str(run), "--data", f"folder:{tmp_path / 'videos'}",
-                 "--views", "2x3", "--stride", "2", "--out", str(tmp_path / "eval")])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(run),
+            "--data",
+            f"folder:{tmp_path / 'videos'}",
+            "--views",
+            "2x3",
+            "--stride",
+            "2",
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["num_videos"] == 4 and metrics["views_per_video"] == 6

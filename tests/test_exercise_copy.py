@@ -30,15 +30,21 @@ LESSONS = Path(__file__).resolve().parents[1] / "notebooks" / "src"
 def definitions(path: Path) -> dict[str, str]:
     """Top-level functions and classes of a lesson source: name -> source text."""
     text = path.read_text()
-    return {node.name: ast.get_source_segment(text, node) for node in ast.parse(text).body
-            if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    return {
+        node.name: ast.get_source_segment(text, node)
+        for node in ast.parse(text).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+    }
 
 
 def lesson_source(name: str, near: str | None = None) -> tuple[str, str]:
     """(lesson file name, source) of the top-level function or class ``name``; when
     several lessons define it, the one that also defines ``near``."""
-    found = [(path.name, defs) for path in sorted(LESSONS.glob("[0-9]*.py"))
-             if name in (defs := definitions(path))]
+    found = [
+        (path.name, defs)
+        for path in sorted(LESSONS.glob("[0-9]*.py"))
+        if name in (defs := definitions(path))
+    ]
     assert found, f"no lesson in {LESSONS} defines {name!r}: update this test's mapping"
     where, defs = next((f for f in found if near in f[1]), found[0])
     return where, defs[name]
@@ -47,9 +53,17 @@ def lesson_source(name: str, near: str | None = None) -> tuple[str, str]:
 def paste(*names: str) -> dict:
     """Execute the lessons' definitions of ``names`` in a fresh namespace; a name defined
     by several lessons is taken from the lesson that defines the last name."""
-    namespace = {"torch": torch, "nn": nn, "F": F, "rearrange": rearrange, "mt": mt,
-                 "math": math, "itertools": itertools, "STEPS": mt.schemes.STEPS,
-                 "MultiHeadAttention": mt.attention.MultiHeadAttention}
+    namespace = {
+        "torch": torch,
+        "nn": nn,
+        "F": F,
+        "rearrange": rearrange,
+        "mt": mt,
+        "math": math,
+        "itertools": itertools,
+        "STEPS": mt.schemes.STEPS,
+        "MultiHeadAttention": mt.attention.MultiHeadAttention,
+    }
     for name in names:
         where, source = lesson_source(name, near=names[-1])
         exec(compile(source, f"<{where}: {name}>", "exec"), namespace)
@@ -58,6 +72,7 @@ def paste(*names: str) -> dict:
 
 def my_mha_as_multi_head(ns):
     """Lesson 02's MyMultiHeadAttention loaded with the exercise's separate layers."""
+
     def multi_head(x, q_proj, k_proj, v_proj, proj, heads, visible=None):
         D = x.shape[-1]
         mine = ns["MyMultiHeadAttention"](D, heads)
@@ -66,20 +81,24 @@ def my_mha_as_multi_head(ns):
             mine.qkv.bias.copy_(torch.cat([q_proj.bias, k_proj.bias, v_proj.bias]))
             mine.proj.load_state_dict(proj.state_dict())
         return mine(x)
+
     return multi_head
 
 
 def my_step_as(ns, grouping, added):
     """Lesson 04's generic MyStep, loaded with the exercise's step weights."""
+
     def step_fn(x, grid, step):
         mine = ns["MyStep"](x.shape[-1], step.attn.num_heads, grouping, added)
         mine.load_state_dict(step.state_dict())
         return mine(x, grid)[0]
+
     return step_fn
 
 
 def groups_from(ns, grouping):
     """Lesson 03's group_index (token ids per group) as split/merge: a gather and a scatter."""
+
     def split(x, grid):
         idx = ns["group_index"](grouping, grid)  # (G, L)
         return x[:, idx.flatten()].reshape(-1, idx.shape[1], x.shape[-1])
@@ -89,6 +108,7 @@ def groups_from(ns, grouping):
         out = torch.empty(groups.shape[0] // idx.shape[0], idx.numel(), groups.shape[-1])
         out[:, idx.flatten()] = groups.reshape(out.shape)
         return out
+
     return split, merge
 
 
@@ -96,108 +116,167 @@ def classify_space_from(ns):
     def classify_space(model, video):  # the lesson has no per-frame logits: repeat the clip's
         logits = ns["forward_by_hand"](model, video)
         return logits, logits[:, None].expand(-1, video.shape[1], -1)
+
     return classify_space
 
 
 def count_params_from(ns):
     def count_params(cfg):
-        return ns["params_by_hand"](cfg.embed_dim, cfg.depth, cfg.patch_size, cfg.num_patches,
-                                    cfg.num_frames, cfg.num_classes,
-                                    len(mt.schemes.STEPS[cfg.attention]))
+        return ns["params_by_hand"](
+            cfg.embed_dim,
+            cfg.depth,
+            cfg.patch_size,
+            cfg.num_patches,
+            cfg.num_frames,
+            cfg.num_classes,
+            len(mt.schemes.STEPS[cfg.attention]),
+        )
+
     return count_params
 
 
 def macs_from(ns, scheme):
     def macs(cfg, T, S):
-        return ns["macs_by_hand"](scheme, T, S, D=cfg.embed_dim, L=cfg.depth, P=cfg.patch_size,
-                                  K=cfg.num_classes)
+        return ns["macs_by_hand"](
+            scheme, T, S, D=cfg.embed_dim, L=cfg.depth, P=cfg.patch_size, K=cfg.num_classes
+        )
+
     return macs
 
 
 # what each case's check must say: its own hint or expected value, not a crash of the paste
 HINTS = {
-    "01 patchify <- patchify": 'channels-last',
-    "01 embed_official <- embed_tokens": 'time-major order',
-    "02 masked_attention <- attention": 'ignored the mask',
-    "02 multi_head <- MyMultiHeadAttention": 'ignored the visibility mask',
-    "03 time_step <- MyStep('time')": 'official patch-major layout',
-    "03 space_step <- MyStep('space')": 'official patch-major layout',
-    "04 width_step <- MyStep('width')": 'official patch-major layout',
-    "04 height_step <- MyStep('height')": 'official patch-major layout',
-    "05 split/merge_local <- group_index('local')": 'official patch-major layout',
-    "05 split/merge_global <- group_index('global')": 'official patch-major layout',
-    "06 classify_space <- forward_by_hand": 'frame_logits: wrong values',
-    "06 count_params <- params_by_hand": 'count_params for axial',
-    "07 dense_indices <- middle_clip": 'clip 0 of 3',
-    "07 dense_indices <- official_start": 'Likely mistake',
-    "08 step_matrix <- divided_step_matrix": 'not the divided ones',
+    "01 patchify <- patchify": "channels-last",
+    "01 embed_official <- embed_tokens": "time-major order",
+    "02 masked_attention <- attention": "ignored the mask",
+    "02 multi_head <- MyMultiHeadAttention": "ignored the visibility mask",
+    "03 time_step <- MyStep('time')": "official patch-major layout",
+    "03 space_step <- MyStep('space')": "official patch-major layout",
+    "04 width_step <- MyStep('width')": "official patch-major layout",
+    "04 height_step <- MyStep('height')": "official patch-major layout",
+    "05 split/merge_local <- group_index('local')": "official patch-major layout",
+    "05 split/merge_global <- group_index('global')": "official patch-major layout",
+    "06 classify_space <- forward_by_hand": "frame_logits: wrong values",
+    "06 count_params <- params_by_hand": "count_params for axial",
+    "07 dense_indices <- middle_clip": "clip 0 of 3",
+    "07 dense_indices <- official_start": "Likely mistake",
+    "08 step_matrix <- divided_step_matrix": "not the divided ones",
     "08 axial_rollout <- my_rollout": "'time', 'width' and 'height'",
-    "09 axial_macs <- macs_by_hand('axial')": 'needs its own formula',
-    "09 axial_macs <- macs_by_hand('divided')": 'FlopCounterMode',
-    "09 local_global_macs <- macs_by_hand('divided')": 'FlopCounterMode',
+    "09 axial_macs <- macs_by_hand('axial')": "needs its own formula",
+    "09 axial_macs <- macs_by_hand('divided')": "FlopCounterMode",
+    "09 local_global_macs <- macs_by_hand('divided')": "FlopCounterMode",
 }
 
 CASES = {
     "01 patchify <- patchify": (
-        ("patchify",), lambda ns: lambda video, P: torch.stack([ns["patchify"](c, P)
-                                                                for c in video]),
-        lambda fn: checks.check_patchify(fn, channels_last=True)),
+        ("patchify",),
+        lambda ns: lambda video, P: torch.stack([ns["patchify"](c, P) for c in video]),
+        lambda fn: checks.check_patchify(fn, channels_last=True),
+    ),
     "01 embed_official <- embed_tokens": (
-        ("embed_tokens",), lambda ns: lambda video, emb: ns["embed_tokens"](
-            emb.patch_embed(video), emb.cls_token, emb.pos_embed, emb.time_embed),
-        checks.check_embed_official),
+        ("embed_tokens",),
+        lambda ns: (
+            lambda video, emb: ns["embed_tokens"](
+                emb.patch_embed(video), emb.cls_token, emb.pos_embed, emb.time_embed
+            )
+        ),
+        checks.check_embed_official,
+    ),
     "02 masked_attention <- attention": (
-        ("attention",), lambda ns: lambda q, k, v, visible: ns["attention"](q, k, v),
-        checks.check_masked_attention),
+        ("attention",),
+        lambda ns: lambda q, k, v, visible: ns["attention"](q, k, v),
+        checks.check_masked_attention,
+    ),
     "02 multi_head <- MyMultiHeadAttention": (
-        ("attention", "MyMultiHeadAttention"), my_mha_as_multi_head,
-        checks.check_multi_head_masked),
+        ("attention", "MyMultiHeadAttention"),
+        my_mha_as_multi_head,
+        checks.check_multi_head_masked,
+    ),
     "03 time_step <- MyStep('time')": (
-        ("group_index", "MyStep"), lambda ns: my_step_as(ns, "time", True),
-        lambda fn: checks.check_time_step(fn, layout="official")),
+        ("group_index", "MyStep"),
+        lambda ns: my_step_as(ns, "time", True),
+        lambda fn: checks.check_time_step(fn, layout="official"),
+    ),
     "03 space_step <- MyStep('space')": (
-        ("group_index", "MyStep"), lambda ns: my_step_as(ns, "space", False),
-        lambda fn: checks.check_space_step(fn, layout="official")),
+        ("group_index", "MyStep"),
+        lambda ns: my_step_as(ns, "space", False),
+        lambda fn: checks.check_space_step(fn, layout="official"),
+    ),
     "04 width_step <- MyStep('width')": (
-        ("group_index", "MyStep"), lambda ns: my_step_as(ns, "width", True),
-        lambda fn: checks.check_axial_step(fn, "width", layout="official")),
+        ("group_index", "MyStep"),
+        lambda ns: my_step_as(ns, "width", True),
+        lambda fn: checks.check_axial_step(fn, "width", layout="official"),
+    ),
     "04 height_step <- MyStep('height')": (
-        ("group_index", "MyStep"), lambda ns: my_step_as(ns, "height", False),
-        lambda fn: checks.check_axial_step(fn, "height", layout="official")),
+        ("group_index", "MyStep"),
+        lambda ns: my_step_as(ns, "height", False),
+        lambda fn: checks.check_axial_step(fn, "height", layout="official"),
+    ),
     "05 split/merge_local <- group_index('local')": (
-        ("group_key", "group_index"), lambda ns: groups_from(ns, "local"),
-        lambda fns: checks.check_grouping(*fns, "local", layout="official")),
+        ("group_key", "group_index"),
+        lambda ns: groups_from(ns, "local"),
+        lambda fns: checks.check_grouping(*fns, "local", layout="official"),
+    ),
     "05 split/merge_global <- group_index('global')": (
-        ("group_key", "group_index"), lambda ns: groups_from(ns, "global"),
-        lambda fns: checks.check_grouping(*fns, "global", layout="official")),
+        ("group_key", "group_index"),
+        lambda ns: groups_from(ns, "global"),
+        lambda fns: checks.check_grouping(*fns, "global", layout="official"),
+    ),
     "06 classify_space <- forward_by_hand": (
-        ("forward_by_hand",), classify_space_from, checks.check_classify_space),
+        ("forward_by_hand",),
+        classify_space_from,
+        checks.check_classify_space,
+    ),
     "06 count_params <- params_by_hand": (
-        ("params_by_hand",), count_params_from, checks.check_param_count),
+        ("params_by_hand",),
+        count_params_from,
+        checks.check_param_count,
+    ),
     "07 dense_indices <- middle_clip": (
-        ("middle_clip",), lambda ns: lambda V, T, r, k=0, K=1: ns["middle_clip"](V, T, r),
-        checks.check_dense_indices),
+        ("middle_clip",),
+        lambda ns: lambda V, T, r, k=0, K=1: ns["middle_clip"](V, T, r),
+        checks.check_dense_indices,
+    ),
     "07 dense_indices <- official_start": (
-        ("official_start",), lambda ns: lambda V, T, r, k=0, K=1: [
-            min(int(ns["official_start"](V, T, r, k, K) + t * r), V - 1) for t in range(T)],
-        checks.check_dense_indices),
+        ("official_start",),
+        lambda ns: (
+            lambda V, T, r, k=0, K=1: [
+                min(int(ns["official_start"](V, T, r, k, K) + t * r), V - 1) for t in range(T)
+            ]
+        ),
+        checks.check_dense_indices,
+    ),
     "08 step_matrix <- divided_step_matrix": (
-        ("divided_step_matrix",), lambda ns: lambda w, step, grid: ns["divided_step_matrix"](
-            w, step, grid[0], grid[1] * grid[2]),
-        checks.check_step_matrix),
+        ("divided_step_matrix",),
+        lambda ns: (
+            lambda w, step, grid: ns["divided_step_matrix"](w, step, grid[0], grid[1] * grid[2])
+        ),
+        checks.check_step_matrix,
+    ),
     "08 axial_rollout <- my_rollout": (
-        ("divided_step_matrix", "my_rollout"), lambda ns: lambda attention, grid: ns[
-            "my_rollout"](attention, grid[0], grid[1] * grid[2]).reshape(-1, *grid),
-        checks.check_axial_rollout),
+        ("divided_step_matrix", "my_rollout"),
+        lambda ns: (
+            lambda attention, grid: ns["my_rollout"](attention, grid[0], grid[1] * grid[2]).reshape(
+                -1, *grid
+            )
+        ),
+        checks.check_axial_rollout,
+    ),
     "09 axial_macs <- macs_by_hand('axial')": (
-        ("macs_by_hand",), lambda ns: macs_from(ns, "axial"),
-        lambda fn: checks.check_macs(fn, "axial")),
+        ("macs_by_hand",),
+        lambda ns: macs_from(ns, "axial"),
+        lambda fn: checks.check_macs(fn, "axial"),
+    ),
     "09 axial_macs <- macs_by_hand('divided')": (
-        ("macs_by_hand",), lambda ns: macs_from(ns, "divided"),
-        lambda fn: checks.check_macs(fn, "axial")),
+        ("macs_by_hand",),
+        lambda ns: macs_from(ns, "divided"),
+        lambda fn: checks.check_macs(fn, "axial"),
+    ),
     "09 local_global_macs <- macs_by_hand('divided')": (
-        ("macs_by_hand",), lambda ns: macs_from(ns, "divided"),
-        lambda fn: checks.check_macs(fn, "local_global")),
+        ("macs_by_hand",),
+        lambda ns: macs_from(ns, "divided"),
+        lambda fn: checks.check_macs(fn, "local_global"),
+    ),
 }
 
 

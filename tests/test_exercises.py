@@ -30,8 +30,9 @@ def test_there_are_at_least_eight_exercises():
 def test_generated_notebooks_are_in_sync_with_sources():
     stale = exercises.generate(DIR, write=False)
     assert not stale, f"run `mini-timesformer make-exercises`: out of date {stale}"
-    generated = {p.stem for p in DIR.glob("*.ipynb")} | {p.stem for p in
-                                                         (DIR / "source").glob("*.ipynb")}
+    generated = {p.stem for p in DIR.glob("*.ipynb")} | {
+        p.stem for p in (DIR / "source").glob("*.ipynb")
+    }
     assert generated == set(NAMES), f"notebooks without a source: {generated - set(NAMES)}"
 
 
@@ -50,8 +51,11 @@ def test_solution_passes_every_check_including_hidden(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_student_version_fails_only_with_not_implemented(name):
     results = exercises.run_notebook(student(name), name)
-    other = [(r.index, repr(r.error)) for r in results
-             if r.error is not None and not isinstance(r.error, NotImplementedError)]
+    other = [
+        (r.index, repr(r.error))
+        for r in results
+        if r.error is not None and not isinstance(r.error, NotImplementedError)
+    ]
     assert not other, other
     tests = [r for r in results if r.points is not None]
     free = [r.grade_id for r in tests if r.error is None]
@@ -78,10 +82,12 @@ def test_no_solution_or_hidden_test_leaks(name):
         assert marker not in code
     # lines that exist only inside solution/hidden blocks must not appear anywhere
     secret = set().union(*(_solution_lines(c.source) for c in sol.cells))
-    visible = {line.strip() for c in sol.cells for line in
-               exercises.drop_hidden_tests(exercises.strip_solutions(c.source)).splitlines()}
-    leaked = {line for line in secret - visible if line in
-              {s.strip() for s in code.splitlines()}}
+    visible = {
+        line.strip()
+        for c in sol.cells
+        for line in exercises.drop_hidden_tests(exercises.strip_solutions(c.source)).splitlines()
+    }
+    leaked = {line for line in secret - visible if line in {s.strip() for s in code.splitlines()}}
     assert not leaked, leaked
 
 
@@ -113,8 +119,11 @@ def test_hidden_tests_are_restored_for_grading():
     source's test cells brings the hidden tests (and the deleted cell) back."""
     name = "02_attention"
     sol, stu = solution(name), student(name)
-    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in sol.cells
-              if c.metadata.get("nbgrader", {}).get("solution")}
+    solved = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in sol.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
     cells = []
     for cell in stu.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -173,10 +182,14 @@ def test_sources_have_no_magics_and_paths_are_relative():
 def test_runner_skips_magics_and_leaves_random_state_alone():
     import torch
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport torch\ntorch.manual_seed(0)\nx = 1"),
-        nbformat.v4.new_code_cell("!ls\nassert x == 1"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "%matplotlib inline\nimport torch\ntorch.manual_seed(0)\nx = 1"
+            ),
+            nbformat.v4.new_code_cell("!ls\nassert x == 1"),
+        ]
+    )
     state = torch.random.get_rng_state()
     results = exercises.run_notebook(nb)
     assert [r.error for r in results] == [None, None]

@@ -68,8 +68,10 @@ def test_recipe_section_numbers_are_plausible(smoke):
     assert recipe["mfu"] == pytest.approx(recipe["tflops"] / peak["measured_bf16_matmul_tflops"])
     assert 0 < recipe["mfu"] < 1.5  # a CPU matmul measurement can be beaten a little
     assert recipe["peak_memory_bytes"] > 0 and recipe["memory_method"]
-    assert recipe["data"]["clips"] == {"train": 8 * plan["per_class"],
-                                       "val": 8 * plan["val_per_class"]}
+    assert recipe["data"]["clips"] == {
+        "train": 8 * plan["per_class"],
+        "val": 8 * plan["val_per_class"],
+    }
     root = Path(recipe["data"]["root"])
     assert (root / "classes.txt").is_file() and (root / "cache" / "train" / "index.json").is_file()
     with open(Path(recipe["run"]) / "steps.csv", newline="") as f:  # the train loop's log
@@ -96,8 +98,14 @@ def test_report_md_has_every_section(smoke):
     text = (out / "report.md").read_text()
     for heading in ("## (a) demo", "## (b) Kinetics-subset recipe", "## (c) ViT training step"):
         assert heading in text
-    for words in ("stall fraction", "MFU", "peak memory", "clips/s", "top-1 CPU run",
-                  report["machine"]["torch"]):
+    for words in (
+        "stall fraction",
+        "MFU",
+        "peak memory",
+        "clips/s",
+        "top-1 CPU run",
+        report["machine"]["torch"],
+    ):
         assert words in text
 
 
@@ -108,11 +116,23 @@ def test_full_mode_without_a_gpu_is_a_one_line_error(monkeypatch, capsys, tmp_pa
     assert "needs a CUDA GPU" in err and "--smoke" in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("name, tflops", [
-    ("NVIDIA H100 80GB HBM3", 989.4), ("NVIDIA H100 PCIe", 756.0), ("NVIDIA H200", 989.4),
-    ("NVIDIA A100-SXM4-80GB", 312.0), ("NVIDIA L4", 121.0), ("NVIDIA L40S", 362.05),
-    ("NVIDIA A10", 125.0), ("NVIDIA A10G", None), ("Tesla T4", None),
-    ("NVIDIA GeForce RTX 4090", 165.2), ("NVIDIA H100 NVL", None), ("NVIDIA H200 NVL", None)])
+@pytest.mark.parametrize(
+    "name, tflops",
+    [
+        ("NVIDIA H100 80GB HBM3", 989.4),
+        ("NVIDIA H100 PCIe", 756.0),
+        ("NVIDIA H200", 989.4),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA L4", 121.0),
+        ("NVIDIA L40S", 362.05),
+        ("NVIDIA A10", 125.0),
+        ("NVIDIA A10G", None),
+        ("Tesla T4", None),
+        ("NVIDIA GeForce RTX 4090", 165.2),
+        ("NVIDIA H100 NVL", None),
+        ("NVIDIA H200 NVL", None),
+    ],
+)
 def test_vendor_peak_table_matches_whole_name_parts(name, tflops):
     peak, source = nominal_peak(name)
     assert (peak is None) == (tflops is None) and source
@@ -129,15 +149,20 @@ def test_cpu_reference_numbers_are_the_readmes_table():
             rows[cells[0]] = cells[3:5]
     assert set(rows) == set(SCHEMES)
     for kind, column in (("motion", 0), ("appearance", 1)):
-        stated = {scheme: float(values[column].rstrip("%")) / 100
-                  for scheme, values in rows.items() if re.match(r"[\d.]+%", values[column])}
+        stated = {
+            scheme: float(values[column].rstrip("%")) / 100
+            for scheme, values in rows.items()
+            if re.match(r"[\d.]+%", values[column])
+        }
         assert stated == pytest.approx(CPU_DEMO_TOP1[kind])
 
 
 def test_step_summary_from_steps_csv_rows():
-    rows = [{"seconds": 2.0, "data_seconds": 1.5, "loss": 2.0},  # first step: workers start
-            {"seconds": 0.5, "data_seconds": 0.0, "loss": 1.9},
-            {"seconds": 0.25, "data_seconds": 0.25, "loss": 1.8}]
+    rows = [
+        {"seconds": 2.0, "data_seconds": 1.5, "loss": 2.0},  # first step: workers start
+        {"seconds": 0.5, "data_seconds": 0.0, "loss": 1.9},
+        {"seconds": 0.25, "data_seconds": 0.25, "loss": 1.8},
+    ]
     summary = gpu_check.step_summary(rows, batch=8, flop_per_step=1e9, peak_flops=1e10)
     assert summary["step_time_s"] == pytest.approx(0.375)  # median of steps 2..N
     assert summary["stall_fraction"] == pytest.approx(1.75 / 2.75)

@@ -23,14 +23,32 @@ def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("install")
     source = root / "source"
     source.mkdir()
-    shutil.copytree(REPO / "mini_timesformer", source / "mini_timesformer",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "mini_timesformer",
+        source / "mini_timesformer",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     target = root / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--no-build-isolation", "--no-index", "--target", str(target),
-                           str(source)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     work = root / "elsewhere"
     work.mkdir()
@@ -39,18 +57,22 @@ def installed(tmp_path_factory):
 
 def _run(installed, *args, timeout=300):
     target, work = installed
-    env = {**os.environ, "PYTHONPATH": str(target), "OMP_NUM_THREADS": "1",
-           "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, *args], cwd=work, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    env = {**os.environ, "PYTHONPATH": str(target), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=work, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_installed_package_imports_from_the_target(installed):
     target, _ = installed
-    done = _run(installed, "-c", "import mini_timesformer as mt; print(mt.__file__); "
-                "print(len(mt.pretrained.load_label_names('kinetics400'))); "
-                "from mini_timesformer.data.prepare import class_preset; "
-                "print(len(class_preset('kinetics400_motion10')))")
+    done = _run(
+        installed,
+        "-c",
+        "import mini_timesformer as mt; print(mt.__file__); "
+        "print(len(mt.pretrained.load_label_names('kinetics400'))); "
+        "from mini_timesformer.data.prepare import class_preset; "
+        "print(len(class_preset('kinetics400_motion10')))",
+    )
     assert done.returncode == 0, done.stderr
     path, labels, preset = done.stdout.split()
     assert Path(path).resolve().is_relative_to(target.resolve())

@@ -15,10 +15,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-LESSONS = ["00_welcome", "01_video_as_patches", "02_self_attention", "03_space_time_attention",
-           "04_attention_steps", "05_the_timesformer", "06_video_data", "07_training",
-           "08_five_schemes", "09_real_data",
-           "10_attention_maps", "11_cost_curves", "12_time_matters", "13_long_clips"]
+LESSONS = [
+    "00_welcome",
+    "01_video_as_patches",
+    "02_self_attention",
+    "03_space_time_attention",
+    "04_attention_steps",
+    "05_the_timesformer",
+    "06_video_data",
+    "07_training",
+    "08_five_schemes",
+    "09_real_data",
+    "10_attention_maps",
+    "11_cost_curves",
+    "12_time_matters",
+    "13_long_clips",
+]
 
 
 def _load_build():
@@ -53,7 +65,8 @@ def test_every_notebook_has_a_source():
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_notebook_is_in_sync_with_its_source(source):
     assert build.target(source).read_text() == build.render(source), (
-        f"{source.stem}.ipynb is stale: run `python notebooks/build.py`")
+        f"{source.stem}.ipynb is stale: run `python notebooks/build.py`"
+    )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
@@ -79,7 +92,8 @@ def test_lesson_anatomy(source):
     assert "plt.show()" in code, "at least one figure"
     first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     assert "".join(first_code["source"]).startswith("%matplotlib inline"), (
-        "figures returned as matplotlib Figure objects render only with the inline backend on")
+        "figures returned as matplotlib Figure objects render only with the inline backend on"
+    )
     assert "assert" in code, "checks live in assert cells"
 
 

@@ -27,8 +27,11 @@ def checkpoints(tmp_path_factory):
     with torch.no_grad():
         k400.head.weight.normal_(0, 1.0)  # spread the probabilities
     k400.save_pretrained(root / "k400")
-    named = mt.TimeSformer(mt.TimeSformerConfig.preset(
-        "nano", num_frames=4, num_classes=3, attention="space", label_names=["a", "b", "c"]))
+    named = mt.TimeSformer(
+        mt.TimeSformerConfig.preset(
+            "nano", num_frames=4, num_classes=3, attention="space", label_names=["a", "b", "c"]
+        )
+    )
     named.save_pretrained(root / "named")
     return root
 
@@ -40,15 +43,25 @@ def _run(capsys, *argv):
 
 
 def test_predict_real_video_matches_manual_protocol(bikes, checkpoints, capsys):
-    code, out, err = _run(capsys, bikes, "--checkpoint", checkpoints / "k400", "--topk", "4",
-                          "--json", "--device", "cpu")
+    code, out, err = _run(
+        capsys,
+        bikes,
+        "--checkpoint",
+        checkpoints / "k400",
+        "--topk",
+        "4",
+        "--json",
+        "--device",
+        "cpu",
+    )
     assert code == 0 and err == ""
     result = json.loads(out)
     assert result["label_source"] == "kinetics400" and len(result["predictions"]) == 4
     model = mt.TimeSformer.from_pretrained(checkpoints / "k400")
     cfg = model.config  # paper protocol by hand: middle clip, 3 crops, mean softmax
-    views = load_clip_views(bikes, cfg.num_frames, 32, cfg.image_size, cfg.mean, cfg.std,
-                            num_clips=1, num_crops=3)
+    views = load_clip_views(
+        bikes, cfg.num_frames, 32, cfg.image_size, cfg.mean, cfg.std, num_clips=1, num_crops=3
+    )
     assert views.shape == (3, 4, 3, 32, 32)
     with torch.no_grad():
         probs = model(views).softmax(-1).mean(0)
@@ -61,8 +74,9 @@ def test_predict_real_video_matches_manual_protocol(bikes, checkpoints, capsys):
 
 
 def test_predict_text_output_and_views(bikes, checkpoints, capsys):
-    code, out, _ = _run(capsys, bikes, "--checkpoint", checkpoints / "named", "--topk", "5",
-                        "--views", "2x1")
+    code, out, _ = _run(
+        capsys, bikes, "--checkpoint", checkpoints / "named", "--topk", "5", "--views", "2x1"
+    )
     lines = out.strip().splitlines()
     assert code == 0 and "2 clip(s) x 1 crop(s)" in lines[0] and "labels: checkpoint" in lines[0]
     assert len(lines) == 4  # header + 3 classes (top-5 clamps to 3)
@@ -90,8 +104,9 @@ def test_predict_bad_files_exit_with_one_line(bikes, checkpoints, tmp_path, caps
     fast = (tmp_path / "fast.mp4").read_bytes()
     (tmp_path / "fast_truncated.mp4").write_bytes(fast[: len(fast) * 4 // 10])
     for name in ("truncated", "empty", "notes", "fast_truncated", "missing"):
-        code, out, err = _run(capsys, tmp_path / f"{name}.mp4", "--checkpoint",
-                              checkpoints / "k400")
+        code, out, err = _run(
+            capsys, tmp_path / f"{name}.mp4", "--checkpoint", checkpoints / "k400"
+        )
         assert code == 2 and out == "", name
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert err.startswith("mini-timesformer predict: error:") and name in err

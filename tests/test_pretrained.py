@@ -28,9 +28,16 @@ HF_SHAPES = [  # attention, frames, image, patch, width, depth, heads, labels
 
 def _hf_model(attention, frames, image, patch, width, depth, heads, labels):
     config = transformers.TimesformerConfig(
-        image_size=image, patch_size=patch, num_frames=frames, hidden_size=width,
-        num_hidden_layers=depth, num_attention_heads=heads, intermediate_size=2 * width,
-        attention_type=attention, id2label={i: f"action {i}" for i in range(labels)})
+        image_size=image,
+        patch_size=patch,
+        num_frames=frames,
+        hidden_size=width,
+        num_hidden_layers=depth,
+        num_attention_heads=heads,
+        intermediate_size=2 * width,
+        attention_type=attention,
+        id2label={i: f"action {i}" for i in range(labels)},
+    )
     model = transformers.TimesformerForVideoClassification(config).eval()
     randomize(model, seed=frames * 100 + width, std=0.2)
     return model
@@ -55,11 +62,19 @@ def test_hf_directory_gives_same_logits(shape, tmp_path):
     hf = _hf_model(*shape)
     hf.save_pretrained(tmp_path)
     (tmp_path / "preprocessor_config.json").write_text(
-        json.dumps({"image_mean": [0.45, 0.45, 0.45], "image_std": [0.225, 0.225, 0.225]}))
+        json.dumps({"image_mean": [0.45, 0.45, 0.45], "image_std": [0.225, 0.225, 0.225]})
+    )
     model = mt.TimeSformer.from_pretrained(tmp_path)
     cfg = model.config
-    assert (cfg.num_frames, cfg.image_size, cfg.patch_size, cfg.embed_dim, cfg.depth,
-            cfg.num_heads, cfg.num_classes) == (frames, image, patch, width, depth, heads, labels)
+    assert (
+        cfg.num_frames,
+        cfg.image_size,
+        cfg.patch_size,
+        cfg.embed_dim,
+        cfg.depth,
+        cfg.num_heads,
+        cfg.num_classes,
+    ) == (frames, image, patch, width, depth, heads, labels)
     assert cfg.attention == mt.config.canonical_scheme(attention)
     assert cfg.label_names == [f"action {i}" for i in range(labels)]
     assert cfg.mean == (0.45, 0.45, 0.45) and cfg.std == (0.225, 0.225, 0.225)
@@ -143,8 +158,10 @@ def test_official_pyth_gives_same_logits(index, tmp_path):
     shape = HF_SHAPES[index]
     attention, frames, image, _, _, _, heads, labels = shape
     hf = _hf_model(*shape)
-    cfg_text = ("DATA:\n  MEAN: [0.45, 0.45, 0.45]\n  STD: [0.225, 0.225, 0.225]\n"
-                f"  NUM_FRAMES: {frames}\nTIMESFORMER:\n  ATTENTION_TYPE: {attention}\n")
+    cfg_text = (
+        "DATA:\n  MEAN: [0.45, 0.45, 0.45]\n  STD: [0.225, 0.225, 0.225]\n"
+        f"  NUM_FRAMES: {frames}\nTIMESFORMER:\n  ATTENTION_TYPE: {attention}\n"
+    )
     path = tmp_path / "TimeSformer.pyth"
     torch.save({"epoch": 15, "model_state": _official_from_hf(hf), "cfg": cfg_text}, path)
     model = mt.TimeSformer.from_pretrained(path, num_heads=heads)
@@ -169,9 +186,21 @@ def test_official_without_cfg_infers_from_weights(tmp_path):
 
 
 def _small_cfg(attention, **kw):
-    return mt.TimeSformerConfig(**{**dict(num_frames=2, image_size=16, patch_size=8,
-                                          embed_dim=16, depth=2, num_heads=2, num_classes=3,
-                                          attention=attention), **kw})
+    return mt.TimeSformerConfig(
+        **{
+            **dict(
+                num_frames=2,
+                image_size=16,
+                patch_size=8,
+                embed_dim=16,
+                depth=2,
+                num_heads=2,
+                num_classes=3,
+                attention=attention,
+            ),
+            **kw,
+        }
+    )
 
 
 @pytest.mark.parametrize("attention", mt.SCHEMES)
@@ -217,8 +246,11 @@ def test_mismatched_checkpoints_get_one_line_errors(tmp_path):
     state = load_file(str(tmp_path / "model.safetensors"))
     state["embed.pos_embed"] = torch.zeros(1, 9, 16)
     save_file(state, str(tmp_path / "model.safetensors"))
-    with pytest.raises(ValueError, match=r"'embed.pos_embed' has shape \(1, 9, 16\), "
-                                         r"expected \(1, 5, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'embed.pos_embed' has shape \(1, 9, 16\), "
+        r"expected \(1, 5, 16\)",
+    ):
         mt.TimeSformer.from_pretrained(tmp_path)
     state["embed.pos_embed"], state["blocks.0.extra_thing"] = torch.zeros(1, 5, 16), torch.ones(1)
     save_file(state, str(tmp_path / "model.safetensors"))

@@ -30,9 +30,9 @@ def test_public_names_exist_in_a_fresh_interpreter():
         "for name in ('from_pretrained', 'from_vit', 'save_pretrained'):\n"
         "    assert callable(getattr(mt.TimeSformer, name)), name\n"
         "assert mt.TimeSformerConfig.preset('nano').num_frames == 8\n"
-        "print('ok')\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
@@ -43,7 +43,9 @@ def test_unknown_attribute_is_an_attribute_error():
 
 def test_user_errors_are_value_and_path_errors():
     assert issubclass(UserError, ValueError)
-    assert issubclass(MissingPathError, FileNotFoundError) and issubclass(MissingPathError, UserError)
+    assert issubclass(MissingPathError, FileNotFoundError) and issubclass(
+        MissingPathError, UserError
+    )
 
 
 def test_cli_prints_user_errors_on_one_line_and_lets_bugs_through(monkeypatch, capsys):
@@ -61,13 +63,18 @@ def test_cli_prints_user_errors_on_one_line_and_lets_bugs_through(monkeypatch, c
         cli.main(["summary"])
 
 
-@pytest.mark.parametrize("build", [
-    lambda: mt.TimeSformerConfig.from_dict({"frames": 8}),
-    lambda: TrainConfig().replace(frames=8),
-    lambda: BUDGETS["smoke"].replace(frames=8),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: mt.TimeSformerConfig.from_dict({"frames": 8}),
+        lambda: TrainConfig().replace(frames=8),
+        lambda: BUDGETS["smoke"].replace(frames=8),
+    ],
+)
 def test_unknown_keys_share_one_message(build):
-    with pytest.raises(UserError, match=r"unknown config field 'frames'; known fields: .*num_frames"):
+    with pytest.raises(
+        UserError, match=r"unknown config field 'frames'; known fields: .*num_frames"
+    ):
         build()
 
 

@@ -86,8 +86,10 @@ def test_uniform_attention_gives_a_uniform_map(scheme):
 @pytest.mark.parametrize("scheme", mt.SCHEMES)
 def test_identity_attention_gives_identity_blocks_and_a_uniform_map(scheme):
     _, _, attention, grid = _attention(scheme, depth=2)
-    identity = [{k: torch.eye(w.shape[-1]).expand_as(w).clone() for k, w in block.items()}
-                for block in attention]
+    identity = [
+        {k: torch.eye(w.shape[-1]).expand_as(w).clone() for k, w in block.items()}
+        for block in attention
+    ]
     for M in ro.block_matrices(identity, scheme, grid):
         torch.testing.assert_close(M, torch.eye(M.shape[-1]).expand_as(M))
     # no mass ever reaches a patch, so rollout falls back to the uniform map
@@ -105,7 +107,7 @@ def test_step_matrix_is_the_mixing_the_model_really_does(scheme):
         with torch.no_grad():
             out, weights = step(x, grid, need_weights=True)
             D = x.shape[-1]
-            values = step.attn.proj(step.attn.qkv(step.norm(x))[..., 2 * D:])  # (B, 1+n, D)
+            values = step.attn.proj(step.attn.qkv(step.norm(x))[..., 2 * D :])  # (B, 1+n, D)
             if step.extra is not None:
                 values = step.extra(values)
         A = ro.step_matrix(weights.mean(dim=2), step.grouping, grid, step.with_cls)
@@ -182,8 +184,9 @@ def test_object_attention_reports_the_ratio_of_the_rollout():
     report = ro.object_attention(model, dataset, num_clips=4, batch_size=3)
     clips = torch.stack([dataset[i][0] for i in range(4)])
     video = mt.data.to_float_clip(clips, model.config.mean, model.config.std)
-    coverage = ro.patch_coverage(torch.stack([ro.synthetic_object_masks(dataset, i)
-                                              for i in range(4)]), 8)
+    coverage = ro.patch_coverage(
+        torch.stack([ro.synthetic_object_masks(dataset, i) for i in range(4)]), 8
+    )
     expected = ro.object_attention_ratio(ro.attention_rollout(model, video), coverage)
     assert report["clips"] == 4
     assert report["ratio_mean"] == pytest.approx(expected.mean().item(), rel=1e-5)

@@ -19,14 +19,30 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 def tiny_model(attention="divided", drop_path=0.0, seed=0):
     torch.manual_seed(seed)
-    cfg = mt.TimeSformerConfig(num_frames=4, image_size=16, patch_size=8, embed_dim=32,
-                               depth=1, num_heads=2, num_classes=8, attention=attention,
-                               drop_path_rate=drop_path)
+    cfg = mt.TimeSformerConfig(
+        num_frames=4,
+        image_size=16,
+        patch_size=8,
+        embed_dim=32,
+        depth=1,
+        num_heads=2,
+        num_classes=8,
+        attention=attention,
+        drop_path_rate=drop_path,
+    )
     return mt.TimeSformer(cfg)
 
 
-TINY = dict(num_frames=4, image_size=16, train_size=32, val_size=16, batch_size=8, progress=False,
-            plots=False, val_every=0)
+TINY = dict(
+    num_frames=4,
+    image_size=16,
+    train_size=32,
+    val_size=16,
+    batch_size=8,
+    progress=False,
+    plots=False,
+    val_every=0,
+)
 
 
 def losses(run_dir, column="loss"):
@@ -35,9 +51,15 @@ def losses(run_dir, column="loss"):
 
 
 def test_loss_goes_down_on_a_tiny_synthetic_run(tmp_path):
-    run = train(model=tiny_model(), data="synthetic-appearance", steps=60, lr=1e-2,
-                warmup_steps=4, out=str(tmp_path / "run"),
-                **{**TINY, "plots": True, "train_size": 16})  # 30 epochs of 16 clips
+    run = train(
+        model=tiny_model(),
+        data="synthetic-appearance",
+        steps=60,
+        lr=1e-2,
+        warmup_steps=4,
+        out=str(tmp_path / "run"),
+        **{**TINY, "plots": True, "train_size": 16},
+    )  # 30 epochs of 16 clips
     values = [v for _, v in losses(run)]
     assert len(values) == 60
     first, last = sum(values[:4]) / 4, sum(values[-4:]) / 4
@@ -49,12 +71,14 @@ def test_loss_goes_down_on_a_tiny_synthetic_run(tmp_path):
 def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
     common = dict(steps=8, lr=2e-3, warmup_steps=2, checkpoint_every=1, **TINY)
     full = train(model=tiny_model(drop_path=0.2), out=str(tmp_path / "full"), **common)
-    part = train(model=tiny_model(drop_path=0.2), out=str(tmp_path / "part"), stop_after=3,
-                 **common)
+    part = train(
+        model=tiny_model(drop_path=0.2), out=str(tmp_path / "part"), stop_after=3, **common
+    )
     assert [s for s, _ in losses(part)] == [1, 2, 3]
     # a fresh process would rebuild the model from scratch; the checkpoint overwrites it
-    resumed = train(model=tiny_model(drop_path=0.2, seed=123), out=str(tmp_path / "part"),
-                    resume=True, **common)
+    resumed = train(
+        model=tiny_model(drop_path=0.2, seed=123), out=str(tmp_path / "part"), resume=True, **common
+    )
     assert losses(resumed) == losses(full)  # exact, steps 1..8 (drop path uses the RNG)
     assert losses(resumed, "lr") == losses(full, "lr")
     a = ckpt.load_checkpoint(full / "checkpoints" / "last.pt")["model"]
@@ -108,8 +132,13 @@ class NanAfter(torch.nn.Module):
 
 def test_non_finite_loss_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss nan at step 3\b.*kept"):
-        train(model=NanAfter(tiny_model(), bad_call=3), steps=6, checkpoint_every=1,
-              out=str(tmp_path / "run"), **TINY)
+        train(
+            model=NanAfter(tiny_model(), bad_call=3),
+            steps=6,
+            checkpoint_every=1,
+            out=str(tmp_path / "run"),
+            **TINY,
+        )
     state = ckpt.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert state["step"] == 2
     assert all(torch.isfinite(v).all() for v in state["model"].values())
@@ -122,11 +151,23 @@ def test_no_weight_decay_on_norms_biases_cls_and_embeddings():
     decayed = {names[id(p)] for p in decay["params"]}
     kept = {names[id(p)] for p in no_decay["params"]}
     assert no_decay["weight_decay"] == 0.0 and decay["weight_decay"] == 0.05
-    for name in ("embed.cls_token", "embed.pos_embed", "embed.time_embed", "norm.weight",
-                 "head.bias", "blocks.0.steps.time.attn.qkv.bias", "blocks.0.norm.weight"):
+    for name in (
+        "embed.cls_token",
+        "embed.pos_embed",
+        "embed.time_embed",
+        "norm.weight",
+        "head.bias",
+        "blocks.0.steps.time.attn.qkv.bias",
+        "blocks.0.norm.weight",
+    ):
         assert name in kept, name
-    for name in ("blocks.0.steps.time.attn.qkv.weight", "blocks.0.mlp.fc1.weight",
-                 "embed.patch_embed.proj.weight", "head.weight", "blocks.0.steps.time.extra.weight"):
+    for name in (
+        "blocks.0.steps.time.attn.qkv.weight",
+        "blocks.0.mlp.fc1.weight",
+        "embed.patch_embed.proj.weight",
+        "head.weight",
+        "blocks.0.steps.time.extra.weight",
+    ):
         assert name in decayed, name
     assert decayed | kept == set(names.values()) and not decayed & kept
     frozen = param_groups(tiny_model("space"), 0.05)  # space: time_embed frozen, left out
@@ -141,15 +182,15 @@ def test_schedules():
     assert all(a >= b for a, b in zip(decay, decay[1:]))
     assert decay[-1] == pytest.approx(0.01)
     # the paper: lr / 10 at epoch 11 of 15, / 100 at epoch 14
-    assert [step_decay(e, 15) for e in (0, 10, 11, 13, 14)] == pytest.approx(
-        [1, 1, 0.1, 0.1, 0.01])
+    assert [step_decay(e, 15) for e in (0, 10, 11, 13, 14)] == pytest.approx([1, 1, 0.1, 0.1, 0.01])
 
 
 def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     common = dict(steps=1, lr=1e-3, warmup_steps=1, clip_grad=0.0, **TINY)
     big = train(model=tiny_model(), out=str(tmp_path / "big"), **common)
-    acc = train(model=tiny_model(), out=str(tmp_path / "acc"),
-                **{**common, "batch_size": 4, "accum": 2})
+    acc = train(
+        model=tiny_model(), out=str(tmp_path / "acc"), **{**common, "batch_size": 4, "accum": 2}
+    )
     a = ckpt.load_checkpoint(big)["model"]
     b = ckpt.load_checkpoint(acc)["model"]
     changed = False
@@ -160,19 +201,24 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     assert losses(big)[0][1] == pytest.approx(losses(acc)[0][1], rel=1e-6)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["train", "--lr", "-1"], "--lr: expected a positive number"),
-    (["train", "--batch-size", "0"], "--batch-size: expected a positive integer"),
-    (["train", "--optimizer", "adam"], "invalid choice: 'adam'"),
-    (["train", "--data", "imagenet"], "unknown --data 'imagenet'"),
-    (["train", "--attention", "spacetime", "--steps", "1"], "unknown attention scheme"),
-    (["train", "--data", "kinetics:/no/such/dir"], "is not a directory"),
-    (["train", "--init", "smal", "--steps", "1", "--train-size", "8"],
-     "expected auto, small, vit-default, vit:PATH or a checkpoint PATH"),
-    (["train", "--attention-every", "-1"], "attention_every must be >= 0"),
-    (["eval", "--checkpoint", "/no/such/run"], "no checkpoint at /no/such/run"),
-    (["eval", "--checkpoint", "x", "--views", "3"], "expected CLIPSxCROPS"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "--lr", "-1"], "--lr: expected a positive number"),
+        (["train", "--batch-size", "0"], "--batch-size: expected a positive integer"),
+        (["train", "--optimizer", "adam"], "invalid choice: 'adam'"),
+        (["train", "--data", "imagenet"], "unknown --data 'imagenet'"),
+        (["train", "--attention", "spacetime", "--steps", "1"], "unknown attention scheme"),
+        (["train", "--data", "kinetics:/no/such/dir"], "is not a directory"),
+        (
+            ["train", "--init", "smal", "--steps", "1", "--train-size", "8"],
+            "expected auto, small, vit-default, vit:PATH or a checkpoint PATH",
+        ),
+        (["train", "--attention-every", "-1"], "attention_every must be >= 0"),
+        (["eval", "--checkpoint", "/no/such/run"], "no checkpoint at /no/such/run"),
+        (["eval", "--checkpoint", "x", "--views", "3"], "expected CLIPSxCROPS"),
+    ],
+)
 def test_cli_argument_errors_are_one_line(argv, expected, capsys):
     try:
         code = main(argv)

@@ -20,22 +20,41 @@ from mini_timesformer.viz.attention_epochs import AttentionSnapshots, pick_clips
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 # 32 clips / batch 8 = 4 steps per epoch; 8 steps = 2 epochs
-TINY = dict(num_frames=4, image_size=16, train_size=32, val_size=16, batch_size=8, progress=False,
-            plots=False, lr=2e-3, warmup_steps=2)
+TINY = dict(
+    num_frames=4,
+    image_size=16,
+    train_size=32,
+    val_size=16,
+    batch_size=8,
+    progress=False,
+    plots=False,
+    lr=2e-3,
+    warmup_steps=2,
+)
 
 
 def tiny_model(seed=0):
     torch.manual_seed(seed)
-    cfg = mt.TimeSformerConfig(num_frames=4, image_size=16, patch_size=8, embed_dim=32,
-                               depth=2, num_heads=2, num_classes=8, attention="divided",
-                               drop_path_rate=0.2)  # block 1's drop path draws from the RNG
+    cfg = mt.TimeSformerConfig(
+        num_frames=4,
+        image_size=16,
+        patch_size=8,
+        embed_dim=32,
+        depth=2,
+        num_heads=2,
+        num_classes=8,
+        attention="divided",
+        drop_path_rate=0.2,
+    )  # block 1's drop path draws from the RNG
     return mt.TimeSformer(cfg)
 
 
 def rows(run, name="steps.csv"):
     with open(run / name, newline="") as f:
-        return [{k: v for k, v in r.items() if k not in ("seconds", "data_seconds", "clips_per_s")}
-                for r in csv.DictReader(f)]
+        return [
+            {k: v for k, v in r.items() if k not in ("seconds", "data_seconds", "clips_per_s")}
+            for r in csv.DictReader(f)
+        ]
 
 
 def gif_frames(path) -> list:
@@ -51,8 +70,11 @@ def test_two_epochs_write_two_strips_and_a_two_frame_gif_without_changing_traini
     model = tiny_model()
     run = train(model=model, steps=8, attention_every=1, out=str(tmp_path / "with"), **TINY)
     folder = run / "attention"
-    assert sorted(p.name for p in folder.iterdir()) == ["epoch_000.png", "epoch_001.png",
-                                                         "epochs.gif"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "epoch_000.png",
+        "epoch_001.png",
+        "epochs.gif",
+    ]
     frames = gif_frames(folder / "epochs.gif")
     strips = [Image.open(folder / f"epoch_00{e}.png").convert("RGB") for e in (0, 1)]
     assert len(frames) == 2
@@ -64,12 +86,14 @@ def test_two_epochs_write_two_strips_and_a_two_frame_gif_without_changing_traini
     assert "attention/epochs.gif" in (run / "report.md").read_text()
     # the same run without snapshots: identical losses, metrics and weights
     plain_model = tiny_model()
-    plain = train(model=plain_model, steps=8, attention_every=0, out=str(tmp_path / "without"),
-                  **TINY)
+    plain = train(
+        model=plain_model, steps=8, attention_every=0, out=str(tmp_path / "without"), **TINY
+    )
     assert not (plain / "attention").exists()
     assert rows(run) == rows(plain)
-    assert [r["val_top1"] for r in rows(run, "epochs.csv")] == \
-        [r["val_top1"] for r in rows(plain, "epochs.csv")]
+    assert [r["val_top1"] for r in rows(run, "epochs.csv")] == [
+        r["val_top1"] for r in rows(plain, "epochs.csv")
+    ]
     for a, b in zip(model.state_dict().values(), plain_model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -77,8 +101,9 @@ def test_two_epochs_write_two_strips_and_a_two_frame_gif_without_changing_traini
 def test_render_restores_eval_or_train_mode_and_the_rng(tmp_path):
     val = SyntheticVideos("motion", num_frames=4, image_size=16, size=16, seed=1)
     model = tiny_model()
-    snapshots = AttentionSnapshots(AugmentedClips(val, model.config.mean, model.config.std),
-                                   tmp_path)
+    snapshots = AttentionSnapshots(
+        AugmentedClips(val, model.config.mean, model.config.std), tmp_path
+    )
     for training in (True, False):
         model.train(training)
         state = torch.get_rng_state()
@@ -88,8 +113,7 @@ def test_render_restores_eval_or_train_mode_and_the_rng(tmp_path):
 
 
 def test_a_resumed_run_keeps_adding_strips_to_the_gif(tmp_path):
-    common = dict(steps=8, attention_every=1, checkpoint_every=4, out=str(tmp_path / "run"),
-                  **TINY)
+    common = dict(steps=8, attention_every=1, checkpoint_every=4, out=str(tmp_path / "run"), **TINY)
     train(model=tiny_model(), stop_after=4, **common)  # killed after epoch 0
     folder = tmp_path / "run" / "attention"
     assert len(gif_frames(folder / "epochs.gif")) == 1

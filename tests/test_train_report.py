@@ -34,8 +34,12 @@ def partner(c: int) -> int:
 def test_reversed_pairs_are_the_motion_classes_and_their_reverses():
     pairs = reversed_pairs(CLASSES)
     assert pairs == [(0, 1), (2, 3), (4, 5), (6, 7)]
-    names = {("move_right", "move_left"), ("move_down", "move_up"), ("rotate_cw", "rotate_ccw"),
-             ("grow", "shrink")}
+    names = {
+        ("move_right", "move_left"),
+        ("move_down", "move_up"),
+        ("rotate_cw", "rotate_ccw"),
+        ("grow", "shrink"),
+    }
     assert {(CLASSES[a], CLASSES[b]) for a, b in pairs} == names
     assert reversed_pairs(list(APPEARANCE_CLASSES)) is None
 
@@ -74,8 +78,9 @@ def test_direction_band_edges():
     # right pair always; direction right in 24/40 = 60% (inside the band) vs 26/40 = 65%
     inside = confusion_from(lambda c, k: c if k < 24 else partner(c))
     outside = confusion_from(lambda c, k: c if k < 26 else partner(c))
-    assert diagnose({"confusion": inside}, CLASSES, "divided", "small")[0]["plateau"] == \
-        "order-blind"
+    assert (
+        diagnose({"confusion": inside}, CLASSES, "divided", "small")[0]["plateau"] == "order-blind"
+    )
     assert diagnose({"confusion": outside}, CLASSES, "divided", "small") == []
     # direction a coin flip, the pair right for 70%: heading for the plateau, not at it
     vague = confusion_from(lambda c, k: (c + 2) % 8 if k < 12 else (c if k % 2 else partner(c)))
@@ -121,16 +126,26 @@ def test_report_names_the_init_and_the_finding(tmp_path):
     conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
     val = {"confusion": conf, "top1": 0.5, "top5": 1.0, "loss": 0.69, "num_videos": 320}
     findings = diagnose(val, CLASSES, "divided", "vit-default")
-    summary = {"attention": "divided", "params": 1234, "init": "vit-default", "steps": 10,
-               "train_seconds": 60.0, "val": val}
+    summary = {
+        "attention": "divided",
+        "params": 1234,
+        "init": "vit-default",
+        "steps": 10,
+        "train_seconds": 60.0,
+        "val": val,
+    }
     text = write_report(tmp_path, TrainConfig(), summary, findings).read_text()
     assert "init `vit-default`" in text and "order-blind plateau" in text
     assert findings[0]["message"] in text
 
 
 def test_init_auto_is_small_for_nano_and_tiny_and_vit_default_for_small_and_base():
-    assert [resolve_init(TrainConfig(preset=p)) for p in ("nano", "tiny", "small", "base")] == \
-        ["small", "small", "vit-default", "vit-default"]
+    assert [resolve_init(TrainConfig(preset=p)) for p in ("nano", "tiny", "small", "base")] == [
+        "small",
+        "small",
+        "vit-default",
+        "vit-default",
+    ]
     assert resolve_init(TrainConfig(preset="nano", init="scratch")) == "small"  # old name
     assert resolve_init(TrainConfig(preset="nano", init="vit-default")) == "vit-default"
     assert resolve_init(TrainConfig(preset="base", init="small")) == "small"
@@ -143,8 +158,7 @@ def test_small_and_vit_default_inits_differ_as_documented():
     vit = build_model(TrainConfig(preset="nano", init="vit-default"), 8)
     qkv = "blocks.0.steps.space.attn.qkv.weight"
     width = small.config.embed_dim
-    assert dict(small.named_parameters())[qkv].std().item() == pytest.approx(width**-0.5,
-                                                                             rel=0.1)
+    assert dict(small.named_parameters())[qkv].std().item() == pytest.approx(width**-0.5, rel=0.1)
     assert dict(vit.named_parameters())[qkv].std().item() == pytest.approx(0.02, rel=0.1)
     assert small.embed.pos_embed.std().item() == pytest.approx(0.88, rel=0.1)  # trunc ±2σ
     assert vit.embed.time_embed.abs().max().item() == 0.0
@@ -167,10 +181,35 @@ def test_the_cli_prints_the_plateau_and_report_md_has_it(tmp_path, monkeypatch, 
     val = {"confusion": conf, "top1": 0.5, "top5": 1.0, "loss": 0.69, "num_videos": 320}
     monkeypatch.setattr(loop, "evaluate", lambda *args, **kwargs: val)
     out = tmp_path / "run"
-    assert main(["train", "--init", "vit-default", "--frames", "4", "--size", "16",
-                 "--steps", "2", "--train-size", "16", "--val-size", "8", "--batch-size", "8",
-                 "--threads", "1", "--no-progress", "--attention-every", "0",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--init",
+                "vit-default",
+                "--frames",
+                "4",
+                "--size",
+                "16",
+                "--steps",
+                "2",
+                "--train-size",
+                "16",
+                "--val-size",
+                "8",
+                "--batch-size",
+                "8",
+                "--threads",
+                "1",
+                "--no-progress",
+                "--attention-every",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "(init vit-default)" in printed
     assert "note: Validation top-1 50.0% sits at the order-blind plateau" in printed

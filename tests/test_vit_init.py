@@ -15,16 +15,34 @@ import mini_timesformer as mt
 
 
 def _vit(dim=32, depth=2, heads=4, size=32, patch=8, classes=5, seed=1):
-    vit = VisionTransformer(img_size=size, patch_size=patch, embed_dim=dim, depth=depth,
-                            num_heads=heads, num_classes=classes).eval()
+    vit = VisionTransformer(
+        img_size=size,
+        patch_size=patch,
+        embed_dim=dim,
+        depth=depth,
+        num_heads=heads,
+        num_classes=classes,
+    ).eval()
     randomize(vit, seed, std=0.2)
     return vit
 
 
 def _vit_cfg(attention, frames=3, **kw):
-    return mt.TimeSformerConfig(**{**dict(num_frames=frames, image_size=32, patch_size=8,
-                                          embed_dim=32, depth=2, num_heads=4, num_classes=5,
-                                          attention=attention), **kw})
+    return mt.TimeSformerConfig(
+        **{
+            **dict(
+                num_frames=frames,
+                image_size=32,
+                patch_size=8,
+                embed_dim=32,
+                depth=2,
+                num_heads=4,
+                num_classes=5,
+                attention=attention,
+            ),
+            **kw,
+        }
+    )
 
 
 @torch.no_grad()
@@ -58,8 +76,7 @@ def test_from_vit_single_frame_and_static_clip_equal_vit(attention):
         torch.testing.assert_close(model.forward_features(frame), expected, atol=1e-5, rtol=0)
         if attention == "divided":  # T identical frames: time steps add 0, CLS mean = copy
             static = frame.expand(-1, 3, -1, -1, -1)
-            torch.testing.assert_close(model.forward_features(static), expected,
-                                       atol=1e-5, rtol=0)
+            torch.testing.assert_close(model.forward_features(static), expected, atol=1e-5, rtol=0)
 
 
 def test_from_vit_axial_on_one_patch_column_is_the_vit():
@@ -96,8 +113,9 @@ def test_from_vit_copies_weights_and_interpolates_pos_embed(tmp_path):
 
     vit = _vit()
     model = mt.TimeSformer.from_vit(_vit_cfg("axial", image_size=48), vit)
-    expected = resample_abs_pos_embed(vit.pos_embed, [6, 6], num_prefix_tokens=1,
-                                      interpolation="bicubic", antialias=False)
+    expected = resample_abs_pos_embed(
+        vit.pos_embed, [6, 6], num_prefix_tokens=1, interpolation="bicubic", antialias=False
+    )
     torch.testing.assert_close(model.embed.pos_embed, expected)
     for step in model.blocks[1].steps.values():  # every step = the ViT attention
         assert torch.equal(step.attn.qkv.weight, vit.blocks[1].attn.qkv.weight)
@@ -118,25 +136,32 @@ def _write_jax_npz(vit, path):
 
     s = {k: v.detach().numpy() for k, v in vit.state_dict().items()}
     D, heads = vit.embed_dim, vit.blocks[0].attn.num_heads
-    out = {"embedding/kernel": s["patch_embed.proj.weight"].transpose(2, 3, 1, 0),
-           "embedding/bias": s["patch_embed.proj.bias"], "cls": s["cls_token"],
-           "Transformer/posembed_input/pos_embedding": s["pos_embed"],
-           "Transformer/encoder_norm/scale": s["norm.weight"],
-           "Transformer/encoder_norm/bias": s["norm.bias"],
-           "head/kernel": s["head.weight"].T, "head/bias": s["head.bias"]}
+    out = {
+        "embedding/kernel": s["patch_embed.proj.weight"].transpose(2, 3, 1, 0),
+        "embedding/bias": s["patch_embed.proj.bias"],
+        "cls": s["cls_token"],
+        "Transformer/posembed_input/pos_embedding": s["pos_embed"],
+        "Transformer/encoder_norm/scale": s["norm.weight"],
+        "Transformer/encoder_norm/bias": s["norm.bias"],
+        "head/kernel": s["head.weight"].T,
+        "head/bias": s["head.bias"],
+    }
     for i in range(len(vit.blocks)):
         b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
         mha = b + "MultiHeadDotProductAttention_1/"
         for j, name in enumerate(("query", "key", "value")):
-            w = s[p + "attn.qkv.weight"][j * D:(j + 1) * D]  # (D_out, D_in)
+            w = s[p + "attn.qkv.weight"][j * D : (j + 1) * D]  # (D_out, D_in)
             out[mha + f"{name}/kernel"] = w.T.reshape(D, heads, D // heads)
-            out[mha + f"{name}/bias"] = s[p + "attn.qkv.bias"][j * D:(j + 1) * D].reshape(
-                heads, D // heads)
+            out[mha + f"{name}/bias"] = s[p + "attn.qkv.bias"][j * D : (j + 1) * D].reshape(
+                heads, D // heads
+            )
         out[mha + "out/kernel"] = s[p + "attn.proj.weight"].T.reshape(heads, D // heads, D)
         out[mha + "out/bias"] = s[p + "attn.proj.bias"]
         for ln, norm in (("LayerNorm_0", "norm1"), ("LayerNorm_2", "norm2")):
-            out[b + f"{ln}/scale"], out[b + f"{ln}/bias"] = (s[p + norm + ".weight"],
-                                                             s[p + norm + ".bias"])
+            out[b + f"{ln}/scale"], out[b + f"{ln}/bias"] = (
+                s[p + norm + ".weight"],
+                s[p + norm + ".bias"],
+            )
         for j, fc in enumerate(("fc1", "fc2")):
             out[b + f"MlpBlock_3/Dense_{j}/kernel"] = s[p + f"mlp.{fc}.weight"].T
             out[b + f"MlpBlock_3/Dense_{j}/bias"] = s[p + f"mlp.{fc}.bias"]
@@ -162,10 +187,10 @@ def test_from_vit_reads_original_jax_npz(tmp_path):
 def test_from_vit_timm_families_carry_normalisation(size):
     import timm
 
-    vit = timm.create_model(f"vit_{size}_patch16_224", pretrained=False, img_size=32, depth=1,
-                            num_classes=0)
-    cfg = mt.TimeSformerConfig.preset(size, depth=1, image_size=32, num_frames=2,
-                                      num_classes=10)
+    vit = timm.create_model(
+        f"vit_{size}_patch16_224", pretrained=False, img_size=32, depth=1, num_classes=0
+    )
+    cfg = mt.TimeSformerConfig.preset(size, depth=1, image_size=32, num_frames=2, num_classes=10)
     model = mt.TimeSformer.from_vit(cfg, vit)
     assert model.config.mean == (0.5, 0.5, 0.5) and model.config.std == (0.5, 0.5, 0.5)
     assert torch.equal(model.embed.cls_token, vit.cls_token)
@@ -173,9 +198,11 @@ def test_from_vit_timm_families_carry_normalisation(size):
 
 def test_from_vit_rejects_mismatches():
     vit = _vit()
-    cases = [(dict(embed_dim=64), "ViT width 32 does not match config embed_dim 64"),
-             (dict(patch_size=16), "ViT patch size 8 does not match config patch_size 16"),
-             (dict(depth=3), "ViT depth 2 does not match config depth 3")]
+    cases = [
+        (dict(embed_dim=64), "ViT width 32 does not match config embed_dim 64"),
+        (dict(patch_size=16), "ViT patch size 8 does not match config patch_size 16"),
+        (dict(depth=3), "ViT depth 2 does not match config depth 3"),
+    ]
     for change, message in cases:
         with pytest.raises(ValueError, match=message):
             mt.TimeSformer.from_vit(_vit_cfg("divided", **change), vit)

@@ -20,8 +20,9 @@ from mini_timesformer.viz import rollout as ro
 def divided():
     model = randomize(mt.TimeSformer(nano("divided", depth=2)), std=0.1)
     video = torch.randn(1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    frames = (torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255
-              ).to(torch.uint8)
+    frames = (torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255).to(
+        torch.uint8
+    )
     _, attention, grid = ro.model_attention(model, video)
     return model, video, frames, attention, grid
 
@@ -87,8 +88,7 @@ def test_layer_head_grid_mean_column_is_the_head_average(divided):
     for row in axes:
         images = [np.asarray(ax.images[0].get_array()) for ax in row]
         assert images[0].shape == (grid[1], grid[0] * grid[2])  # frames side by side
-        np.testing.assert_allclose(np.mean(images[:-1], axis=0), images[-1], rtol=1e-5,
-                                   atol=1e-7)
+        np.testing.assert_allclose(np.mean(images[:-1], axis=0), images[-1], rtol=1e-5, atol=1e-7)
 
 
 def test_temporal_attention_spreads_a_patch_over_frames(divided):
@@ -134,12 +134,27 @@ def test_predict_attention_flag_writes_the_rollout_gif(tmp_path, capsys):
     from mini_timesformer.data import sample_video_paths
 
     bikes = next(p for p in sample_video_paths() if p.name == "bikes.mp4")
-    model = mt.TimeSformer(mt.TimeSformerConfig.preset("nano", num_frames=4, num_classes=3,
-                                                       label_names=["a", "b", "c"]))
+    model = mt.TimeSformer(
+        mt.TimeSformerConfig.preset(
+            "nano", num_frames=4, num_classes=3, label_names=["a", "b", "c"]
+        )
+    )
     model.save_pretrained(tmp_path / "ckpt")
     out = tmp_path / "attention.gif"
-    assert main(["predict", str(bikes), "--checkpoint", str(tmp_path / "ckpt"), "--json",
-                 "--attention", str(out)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(bikes),
+                "--checkpoint",
+                str(tmp_path / "ckpt"),
+                "--json",
+                "--attention",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["attention"] == str(out)
     with Image.open(out) as im:
         assert im.n_frames == 4 and im.size[0] == 2 * im.size[1]

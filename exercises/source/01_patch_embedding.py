@@ -44,6 +44,7 @@ torch.manual_seed(0)
 # `patchify(video, P)`: video (B, T, H, W, C) → patches (B, T, N, C·P·P).
 # Tip: `einops.rearrange` with named axes, e.g. `(h p)` for "H' blocks of P rows".
 
+
 # %%
 def patchify(video: torch.Tensor, patch_size: int) -> torch.Tensor:
     """(B, T, H, W, C) -> (B, T, N, C·P·P): patches row by row, each flattened as (C, P, P)."""
@@ -57,8 +58,9 @@ def patchify(video: torch.Tensor, patch_size: int) -> torch.Tensor:
 # %% grade_id="patchify_tests" points=2
 checks.check_patchify(patchify, channels_last=True)
 ### BEGIN HIDDEN TESTS
-checks.check_patchify(patchify, frames=1, grid=(1, 1), patch=2, channels=1, batch=1,
-                      channels_last=True)
+checks.check_patchify(
+    patchify, frames=1, grid=(1, 1), patch=2, channels=1, batch=1, channels_last=True
+)
 checks.check_patchify(patchify, frames=2, grid=(3, 2), patch=3, seed=1, channels_last=True)
 ### END HIDDEN TESTS
 
@@ -98,6 +100,7 @@ print("patch-major (h w t):", [[1 + n * T_ + t for n in range(N_)] for t in rang
 # the package's weights with groupings written for this layout on your tokens, and
 # compares the logits with the package model's.
 
+
 # %%
 def embed_official(video: torch.Tensor, emb) -> torch.Tensor:
     """(B, T, C, H, W) -> tokens (B, 1 + N·T, D): CLS, then patch 0 in every frame, patch 1 ..."""
@@ -126,6 +129,7 @@ checks.check_embed_official(embed_official, frames=4, grid_side=3, seed=1)
 #
 # * `to_time_major(tokens, grid)`: official (h w t) → this package's (t h w);
 # * `to_patch_major(tokens, grid)`: the inverse.
+
 
 # %%
 def to_time_major(tokens: torch.Tensor, grid) -> torch.Tensor:
@@ -161,6 +165,7 @@ checks.check_token_layout(to_time_major, to_patch_major, grid=(4, 3, 2), batch=1
 # `(h w t)` order, CLS first. To compare them with this package's maps (lessons 10 and
 # exercise 8), reorder them to the time-major `(t h w)` tokens. Both axes are tokens.
 
+
 # %%
 def weights_to_time_major(weights: torch.Tensor, grid) -> torch.Tensor:
     """(B, heads, L, L) weights over (h w t) tokens -> the same over (t h w) tokens."""
@@ -193,8 +198,9 @@ grid = (cfg.num_frames, cfg.grid_size, cfg.grid_size)
 with torch.no_grad():
     ours, _ = model.embed(video)
     try:
-        same = torch.allclose(to_time_major(embed_official(video, model.embed), grid), ours,
-                              atol=1e-6)
+        same = torch.allclose(
+            to_time_major(embed_official(video, model.embed), grid), ours, atol=1e-6
+        )
         print("to_time_major(embed_official(video)) == the package's tokens:", same)
     except NotImplementedError:
         print("(finish parts 2 and 3 first)")
@@ -205,6 +211,7 @@ with torch.no_grad():
 # `num_tokens(T, H, W, P)`: the number of tokens the embedding produces for a clip of T
 # frames of H×W pixels with P×P patches. Joint space-time attention compares every token
 # with all of them: at 8×224 with P = 16 that is the paper's N·T + 1 = 1569.
+
 
 # %%
 def num_tokens(num_frames: int, height: int, width: int, patch_size: int) -> int:

@@ -40,9 +40,9 @@ torch.manual_seed(0)
 # it sees. Every query sees at least one key. Return the output (…, Lq, d) *and* the
 # weights (…, Lq, Lk).
 
+
 # %%
-def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     visible: torch.Tensor):
+def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, visible: torch.Tensor):
     """softmax(Q Kᵀ / √d, hidden keys excluded) V. Returns (output, weights)."""
     ### BEGIN SOLUTION
     d = q.shape[-1]
@@ -57,8 +57,9 @@ checks.check_masked_attention(masked_attention)
 ### BEGIN HIDDEN TESTS
 checks.check_masked_attention(masked_attention, queries=3, keys=7, seed=1)  # Lq ≠ Lk
 checks.check_masked_attention(masked_attention, magnitude=30.0, seed=2)  # large scores
-checks.check_masked_attention(masked_attention, batch=1, heads=1, queries=1, keys=1,
-                              head_dim=8, seed=3)
+checks.check_masked_attention(
+    masked_attention, batch=1, heads=1, queries=1, keys=1, head_dim=8, seed=3
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -71,8 +72,10 @@ visible = torch.rand(6, 6) < 0.5
 visible.fill_diagonal_(True)
 fused = F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
 try:
-    print("largest difference fused vs yours:",
-          (fused - masked_attention(q, k, v, visible)[0]).abs().max().item())
+    print(
+        "largest difference fused vs yours:",
+        (fused - masked_attention(q, k, v, visible)[0]).abs().max().item(),
+    )
 except NotImplementedError:
     print("(finish part 1 first)")
 
@@ -87,6 +90,7 @@ except NotImplementedError:
 # Linear computes x·Wᵀ + b with W of shape (out, in): which axis of `attn.qkv.weight`
 # (3·D, D) holds Q, K and V? Give them a bias exactly when `attn.qkv` has one.
 
+
 # %%
 def split_qkv(attn) -> tuple[nn.Linear, nn.Linear, nn.Linear]:
     """Fused attn.qkv Linear(D, 3D) -> (q_proj, k_proj, v_proj), each Linear(D, D)."""
@@ -96,9 +100,9 @@ def split_qkv(attn) -> tuple[nn.Linear, nn.Linear, nn.Linear]:
     for i in range(3):
         layer = nn.Linear(D, D, bias=attn.qkv.bias is not None)
         with torch.no_grad():
-            layer.weight.copy_(attn.qkv.weight[i * D:(i + 1) * D])  # rows = outputs
+            layer.weight.copy_(attn.qkv.weight[i * D : (i + 1) * D])  # rows = outputs
             if attn.qkv.bias is not None:
-                layer.bias.copy_(attn.qkv.bias[i * D:(i + 1) * D])
+                layer.bias.copy_(attn.qkv.bias[i * D : (i + 1) * D])
         layers.append(layer)
     return tuple(layers)
     ### END SOLUTION
@@ -126,14 +130,14 @@ checks.check_split_qkv(split_qkv, dim=8, heads=2, qkv_bias=False, seed=1)
 # package's attention run *inside the time groups*: a mask and a grouping are two ways to
 # write the same step.
 
+
 # %%
 def multi_head(x: torch.Tensor, q_proj, k_proj, v_proj, proj, heads: int, visible=None):
     """Multi-head self-attention from separate projections, optionally masked."""
     ### BEGIN SOLUTION
     B, L, D = x.shape
     # (B, L, D) -> (B, heads, L, d_h) for each of q, k, v
-    q, k, v = (f(x).view(B, L, heads, D // heads).transpose(1, 2)
-               for f in (q_proj, k_proj, v_proj))
+    q, k, v = (f(x).view(B, L, heads, D // heads).transpose(1, 2) for f in (q_proj, k_proj, v_proj))
     if visible is None:
         visible = torch.ones(L, L, dtype=torch.bool)
     out, weights = masked_attention(q, k, v, visible)

@@ -65,6 +65,7 @@ for name, mask in mt.schemes.visibility("divided", 2, 2, 2).items():
 # passed through unchanged. The attention output goes through `step.extra` before the
 # residual.
 
+
 # %%
 def time_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     """x (B, 1 + T·N, D) -> (B, 1 + T·N, D): attention over time, CLS untouched."""
@@ -82,10 +83,12 @@ def time_step(x: torch.Tensor, grid, step) -> torch.Tensor:
 # %% grade_id="time_step_tests" points=3
 checks.check_time_step(time_step, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_time_step(time_step, grid=(1, 2, 2), seed=1,
-                       layout="official")  # T = 1: each group is one token
-checks.check_time_step(time_step, grid=(4, 1, 1), batch=1, seed=2,
-                       layout="official")  # a single patch
+checks.check_time_step(
+    time_step, grid=(1, 2, 2), seed=1, layout="official"
+)  # T = 1: each group is one token
+checks.check_time_step(
+    time_step, grid=(4, 1, 1), batch=1, seed=2, layout="official"
+)  # a single patch
 checks.check_time_step(time_step, grid=(2, 3, 2), seed=3, layout="official")
 ### END HIDDEN TESTS
 
@@ -100,6 +103,7 @@ checks.check_time_step(time_step, grid=(2, 3, 2), seed=3, layout="official")
 # 2. after attention the T outputs for the CLS copies are **averaged**: that is the
 #    CLS update;
 # 3. there is no extra Linear here: the residual adds the attention output directly.
+
 
 # %%
 def space_step(x: torch.Tensor, grid, step) -> torch.Tensor:
@@ -120,10 +124,12 @@ def space_step(x: torch.Tensor, grid, step) -> torch.Tensor:
 # %% grade_id="space_step_tests" points=3
 checks.check_space_step(space_step, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_space_step(space_step, grid=(4, 1, 1), seed=1,
-                       layout="official")  # a single patch per frame
-checks.check_space_step(space_step, grid=(1, 2, 3), batch=1, seed=2,
-                       layout="official")  # T = 1: a ViT
+checks.check_space_step(
+    space_step, grid=(4, 1, 1), seed=1, layout="official"
+)  # a single patch per frame
+checks.check_space_step(
+    space_step, grid=(1, 2, 3), batch=1, seed=2, layout="official"
+)  # T = 1: a ViT
 checks.check_space_step(space_step, grid=(2, 3, 2), seed=3, layout="official")
 ### END HIDDEN TESTS
 
@@ -133,6 +139,7 @@ checks.check_space_step(space_step, grid=(2, 3, 2), seed=3, layout="official")
 # `block` is the package's `Block` for the divided scheme: `block.steps["time"]`,
 # `block.steps["space"]`, then `block.norm` and `block.mlp` for
 # `x = x + MLP(LayerNorm(x))`. Use your two steps (tokens still in the official layout).
+
 
 # %%
 def divided_block(x: torch.Tensor, grid, block) -> torch.Tensor:
@@ -147,8 +154,9 @@ def divided_block(x: torch.Tensor, grid, block) -> torch.Tensor:
 # %% grade_id="divided_block_tests" points=2
 checks.check_divided_block(divided_block, layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_divided_block(divided_block, grid=(1, 1, 1), seed=1,
-                       layout="official")  # one frame, one patch
+checks.check_divided_block(
+    divided_block, grid=(1, 1, 1), seed=1, layout="official"
+)  # one frame, one patch
 checks.check_divided_block(divided_block, grid=(3, 2, 1), seed=2, layout="official")
 ### END HIDDEN TESTS
 
@@ -159,6 +167,7 @@ checks.check_divided_block(divided_block, grid=(3, 2, 1), seed=2, layout="offici
 # divided block (both steps, count the CLS copy where it is a key). The paper quotes
 # N + T + 2 for divided attention (it counts a CLS key in both steps); count what the code
 # above does. Joint attention would need T·N + 1.
+
 
 # %%
 def keys_per_query(T: int, H: int, W: int) -> int:

@@ -61,6 +61,7 @@ for name, mask in mt.schemes.visibility("axial", 2, 2, 3).items():
 # takes no part and is passed through unchanged, and the attention output goes through
 # `step.extra` before the residual.
 
+
 # %%
 def width_step(x: torch.Tensor, grid, step) -> torch.Tensor:
     """x (B, 1 + T·N, D) -> (B, 1 + T·N, D): attention along each row, CLS untouched."""
@@ -77,10 +78,10 @@ def width_step(x: torch.Tensor, grid, step) -> torch.Tensor:
 # %% grade_id="width_tests" points=3
 checks.check_axial_step(width_step, "width", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_axial_step(width_step, "width", grid=(1, 3, 2), seed=1,
-                       layout="official")  # T = 1
-checks.check_axial_step(width_step, "width", grid=(2, 1, 1), batch=3, seed=2,
-                       layout="official")  # one patch
+checks.check_axial_step(width_step, "width", grid=(1, 3, 2), seed=1, layout="official")  # T = 1
+checks.check_axial_step(
+    width_step, "width", grid=(2, 1, 1), batch=3, seed=2, layout="official"
+)  # one patch
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -95,6 +96,7 @@ checks.check_axial_step(width_step, "width", grid=(2, 1, 1), batch=3, seed=2,
 #    1 + H' tokens);
 # 2. the CLS token's update is the **mean of its T·W' copies' outputs**;
 # 3. no extra Linear: the residual adds the attention output directly.
+
 
 # %%
 def height_step(x: torch.Tensor, grid, step) -> torch.Tensor:
@@ -116,10 +118,10 @@ def height_step(x: torch.Tensor, grid, step) -> torch.Tensor:
 # %% grade_id="height_tests" points=3
 checks.check_axial_step(height_step, "height", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_axial_step(height_step, "height", grid=(1, 3, 2), seed=1,
-                       layout="official")  # T = 1
-checks.check_axial_step(height_step, "height", grid=(3, 1, 1), batch=1, seed=2,
-                       layout="official")  # one patch
+checks.check_axial_step(height_step, "height", grid=(1, 3, 2), seed=1, layout="official")  # T = 1
+checks.check_axial_step(
+    height_step, "height", grid=(3, 1, 1), batch=1, seed=2, layout="official"
+)  # one patch
 checks.check_axial_step(height_step, "height", grid=(2, 4, 3), seed=3, layout="official")
 ### END HIDDEN TESTS
 
@@ -139,6 +141,7 @@ checks.check_axial_step(height_step, "height", grid=(2, 4, 3), seed=3, layout="o
 # `block_reach(masks)`: masks in step order → bool (T·N, T·N), entry [i, j] True when a
 # chain of the steps carries token j to token i. (Hint: a boolean matrix product is a
 # float matrix product followed by `> 0`.)
+
 
 # %%
 def block_reach(masks) -> torch.Tensor:
@@ -169,6 +172,7 @@ print({name: int(mask.sum(1)[0]) for name, mask in masks.items()}, "keys per ste
 # `keys_per_query(T, H, W)`: the number of keys one patch query is compared with in one
 # axial block (all three steps; only the last step, the block's ViT attention, has a
 # CLS copy).
+
 
 # %%
 def keys_per_query(T: int, H: int, W: int) -> int:

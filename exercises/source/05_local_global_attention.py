@@ -74,14 +74,14 @@ for name, mask in mt.schemes.visibility("local_global", 2, 4, 4).items():
 # `split_local(x, grid)`: (B, T·N, D) → (B·4, T·(H'/2)·(W'/2), D), one group per
 # quadrant of the patch grid, spanning all frames; `merge_local` is its inverse.
 
+
 # %%
 def split_local(x: torch.Tensor, grid) -> torch.Tensor:
     """(B, T·N, D) -> (B·4, T·H'/2·W'/2, D): 2×2 quadrant windows over all frames."""
     T, H, W = grid
     ### BEGIN SOLUTION
     # H' = (2 halves, H'/2 rows), W' = (2 halves, W'/2 columns), frames innermost
-    return rearrange(x, "b (i h j w t) d -> (b i j) (h w t) d", t=T, i=2, h=H // 2, j=2,
-                     w=W // 2)
+    return rearrange(x, "b (i h j w t) d -> (b i j) (h w t) d", t=T, i=2, h=H // 2, j=2, w=W // 2)
     ### END SOLUTION
 
 
@@ -89,18 +89,19 @@ def merge_local(groups: torch.Tensor, grid) -> torch.Tensor:
     """Inverse of split_local."""
     T, H, W = grid
     ### BEGIN SOLUTION
-    return rearrange(groups, "(b i j) (h w t) d -> b (i h j w t) d", t=T, i=2, h=H // 2,
-                     j=2, w=W // 2)
+    return rearrange(
+        groups, "(b i j) (h w t) d -> b (i h j w t) d", t=T, i=2, h=H // 2, j=2, w=W // 2
+    )
     ### END SOLUTION
 
 
 # %% grade_id="local_tests" points=3
 checks.check_grouping(split_local, merge_local, "local", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_grouping(split_local, merge_local, "local", grid=(1, 2, 2), seed=1,
-                      layout="official")
-checks.check_grouping(split_local, merge_local, "local", grid=(2, 6, 4), batch=1, seed=2,
-                      layout="official")
+checks.check_grouping(split_local, merge_local, "local", grid=(1, 2, 2), seed=1, layout="official")
+checks.check_grouping(
+    split_local, merge_local, "local", grid=(2, 6, 4), batch=1, seed=2, layout="official"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -110,6 +111,7 @@ checks.check_grouping(split_local, merge_local, "local", grid=(2, 6, 4), batch=1
 # with the same (t mod 2, h mod 2, w mod 2); G = 8 (or 4 when T = 1: no stride in time
 # for a single frame). `merge_global` is its inverse.
 
+
 # %%
 def split_global(x: torch.Tensor, grid) -> torch.Tensor:
     """(B, T·N, D) -> (B·G, L, D): tokens two apart in t, h and w attend together."""
@@ -117,8 +119,9 @@ def split_global(x: torch.Tensor, grid) -> torch.Tensor:
     ### BEGIN SOLUTION
     s = 2 if T > 1 else 1  # stride in time
     # h = (H'/2, 2 phases), w = (W'/2, 2), t = (T/s, s phases): group by the phases
-    return rearrange(x, "b (h j w k t i) d -> (b i j k) (h w t) d", t=T // s, i=s,
-                     h=H // 2, j=2, w=W // 2, k=2)
+    return rearrange(
+        x, "b (h j w k t i) d -> (b i j k) (h w t) d", t=T // s, i=s, h=H // 2, j=2, w=W // 2, k=2
+    )
     ### END SOLUTION
 
 
@@ -127,18 +130,28 @@ def merge_global(groups: torch.Tensor, grid) -> torch.Tensor:
     T, H, W = grid
     ### BEGIN SOLUTION
     s = 2 if T > 1 else 1
-    return rearrange(groups, "(b i j k) (h w t) d -> b (h j w k t i) d", t=T // s, i=s,
-                     h=H // 2, j=2, w=W // 2, k=2)
+    return rearrange(
+        groups,
+        "(b i j k) (h w t) d -> b (h j w k t i) d",
+        t=T // s,
+        i=s,
+        h=H // 2,
+        j=2,
+        w=W // 2,
+        k=2,
+    )
     ### END SOLUTION
 
 
 # %% grade_id="global_tests" points=3
 checks.check_grouping(split_global, merge_global, "global", layout="official")
 ### BEGIN HIDDEN TESTS
-checks.check_grouping(split_global, merge_global, "global", grid=(1, 4, 2), seed=1,
-                      layout="official")
-checks.check_grouping(split_global, merge_global, "global", grid=(2, 2, 2), batch=1, seed=2,
-                      layout="official")
+checks.check_grouping(
+    split_global, merge_global, "global", grid=(1, 4, 2), seed=1, layout="official"
+)
+checks.check_grouping(
+    split_global, merge_global, "global", grid=(2, 2, 2), batch=1, seed=2, layout="official"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -146,6 +159,7 @@ checks.check_grouping(split_global, merge_global, "global", grid=(2, 2, 2), batc
 #
 # `keys_per_query(T, H, W)` for one L+G block: the local window, then the global group
 # plus the CLS copy (the global step is the block's ViT attention). Assume T even.
+
 
 # %%
 def keys_per_query(T: int, H: int, W: int) -> int:

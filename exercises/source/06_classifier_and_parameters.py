@@ -51,6 +51,7 @@ torch.manual_seed(0)
 # Build the per-frame tokens from the embedding's pieces (not `model.embed(video)`).
 # Return `(logits, frame_logits)`.
 
+
 # %%
 def classify_space(model, video: torch.Tensor):
     """Space-only model: video (B, T, 3, H, W) -> (logits (B, K), frame_logits (B, T, K))."""
@@ -116,6 +117,7 @@ except NotImplementedError:
 #
 # A LayerNorm has a gain and a bias: 2·D numbers.
 
+
 # %%
 def count_params(cfg) -> int:
     """The exact number of parameters of mt.TimeSformer(cfg), from the config alone."""
@@ -136,12 +138,21 @@ def count_params(cfg) -> int:
 # %% grade_id="count_params_tests" points=3
 checks.check_param_count(count_params)
 ### BEGIN HIDDEN TESTS
-checks.check_param_count(count_params, [
-    mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=0),
-    mt.TimeSformerConfig.preset("tiny", attention="local_global", qkv_bias=False),
-    mt.TimeSformerConfig.preset("nano", attention="joint", in_channels=2, mlp_ratio=3.0,
-                                mean=(0.5, 0.5), std=(0.25, 0.25)),
-])
+checks.check_param_count(
+    count_params,
+    [
+        mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=0),
+        mt.TimeSformerConfig.preset("tiny", attention="local_global", qkv_bias=False),
+        mt.TimeSformerConfig.preset(
+            "nano",
+            attention="joint",
+            in_channels=2,
+            mlp_ratio=3.0,
+            mean=(0.5, 0.5),
+            std=(0.25, 0.25),
+        ),
+    ],
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -47,9 +47,11 @@ torch.manual_seed(0)
 #
 # Return a list of T ints.
 
+
 # %%
-def dense_indices(num_video_frames: int, num_frames: int, stride: int,
-                  clip_index: int = 0, num_clips: int = 1) -> list[int]:
+def dense_indices(
+    num_video_frames: int, num_frames: int, stride: int, clip_index: int = 0, num_clips: int = 1
+) -> list[int]:
     """Frame indices of test clip ``clip_index`` of ``num_clips`` (T frames, stride r)."""
     ### BEGIN SOLUTION
     slack = max(num_video_frames - num_frames * stride, 0)
@@ -61,8 +63,10 @@ def dense_indices(num_video_frames: int, num_frames: int, stride: int,
 # %% grade_id="dense_tests" points=3
 checks.check_dense_indices(dense_indices)
 ### BEGIN HIDDEN TESTS
-checks.check_dense_indices(dense_indices, cases=((1, 8, 32, 0, 1), (96, 96, 1, 0, 1),
-                                                 (500, 16, 16, 1, 3), (10, 4, 2, 0, 2)))
+checks.check_dense_indices(
+    dense_indices,
+    cases=((1, 8, 32, 0, 1), (96, 96, 1, 0, 1), (500, 16, 16, 1, 3), (10, 4, 2, 0, 2)),
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -71,6 +75,7 @@ checks.check_dense_indices(dense_indices, cases=((1, 8, 32, 0, 1), (96, 96, 1, 0
 # For Something-Something-v2 style data, frames are often sampled by **segments**: cut
 # the video into T equal parts and take one frame from each; at test time the middle
 # frame of each segment, ⌊(t + ½)·V / T⌋.
+
 
 # %%
 def segment_indices(num_video_frames: int, num_frames: int) -> list[int]:
@@ -99,6 +104,7 @@ checks.check_segment_indices(segment_indices, cases=((1, 4), (1000, 96), (33, 8)
 # `three_crops(clip, crop)`: uint8 clip (T, 3, H, W) with min(H, W) = crop →
 # (3, T, 3, crop, crop).
 
+
 # %%
 def three_crops(clip: torch.Tensor, crop: int) -> torch.Tensor:
     """Left/top, centre, right/bottom crops along the long side: (3, T, 3, crop, crop)."""
@@ -107,9 +113,9 @@ def three_crops(clip: torch.Tensor, crop: int) -> torch.Tensor:
     long = max(H, W) - crop
     offsets = (0, long // 2, long)
     if W >= H:  # spread along the width
-        views = [clip[..., :crop, o:o + crop] for o in offsets]
+        views = [clip[..., :crop, o : o + crop] for o in offsets]
     else:
-        views = [clip[..., o:o + crop, :crop] for o in offsets]
+        views = [clip[..., o : o + crop, :crop] for o in offsets]
     return torch.stack(views)
     ### END SOLUTION
 
@@ -127,6 +133,7 @@ checks.check_three_crops(three_crops, shapes=((3, 16, 29), (1, 31, 16)), crop=16
 # prediction is the **mean of the views' softmax scores** (the paper reports this
 # "video-level" accuracy). `views` is a float tensor (V, T, 3, H, W): the views are
 # the batch.
+
 
 # %%
 def predict_views(model, views: torch.Tensor) -> torch.Tensor:
@@ -151,8 +158,10 @@ checks.check_predict_views(predict_views, views=9, frames=1, seed=2)
 
 # %%
 for T, r in [(8, 32), (16, 16), (96, 4)]:
-    print(f"{T}×{r}: a clip covers {clip_span(T, r):.0f} frames "
-          f"= {clip_span(T, r) / 30:.1f} s at 30 fps")
+    print(
+        f"{T}×{r}: a clip covers {clip_span(T, r):.0f} frames "
+        f"= {clip_span(T, r) / 30:.1f} s at 30 fps"
+    )
 
 # %% [markdown]
 # ## Questions (not graded)

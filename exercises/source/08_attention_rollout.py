@@ -48,6 +48,7 @@ torch.manual_seed(0)
 # In the height step a patch's row also has a CLS column (weight on its group's CLS copy),
 # and the copies are all the one CLS token.
 
+
 # %%
 def step_matrix(weights: torch.Tensor, step: str, grid) -> torch.Tensor:
     """Heads-averaged weights (B, G, L, L) of an axial step -> (B, 1 + T·N, 1 + T·N)."""
@@ -64,8 +65,7 @@ def step_matrix(weights: torch.Tensor, step: str, grid) -> torch.Tensor:
             ids = 1 + t * N + h * W + torch.arange(W)
         else:  # height: [CLS copy, column w of frame t]
             t, w = divmod(g, W)
-            ids = torch.cat([torch.zeros(1, dtype=torch.long),
-                             1 + t * N + w + W * torch.arange(H)])
+            ids = torch.cat([torch.zeros(1, dtype=torch.long), 1 + t * N + w + W * torch.arange(H)])
             A[:, ids[1:, None], ids[None, :]] = weights[:, g, 1:]  # patch rows
             A[:, 0, ids] += weights[:, g, 0] / G  # the CLS row: mean over the G copies
             continue
@@ -93,6 +93,7 @@ checks.check_step_matrix(step_matrix, grid=(2, 3, 2), seed=3)
 # 3. the model is its blocks in order, later blocks on the left: R = M_L ··· M_1;
 # 4. the CLS row of R without its CLS entry, R[:, 0, 1:], normalised to sum to 1 per clip,
 #    reshaped to (B, T, H', W').
+
 
 # %%
 def axial_rollout(attention, grid) -> torch.Tensor:

@@ -67,6 +67,7 @@ print(f"axial nano, 8×32: {counter.get_total_flops() // 2:,} MACs")
 # %% [markdown]
 # ## 1. Axial attention: time → width → height (3 points)
 
+
 # %%
 def axial_macs(cfg, T: int, S: int) -> int:
     """Multiply-accumulates of one axial-attention forward pass on a T×S×S clip."""
@@ -102,6 +103,7 @@ checks.check_macs(axial_macs, "axial", sizes=((3, 24), (8, 16)))
 # an added step). The global step: the tokens with the same (t mod 2, h mod 2, w mod 2),
 # 8 groups of (T/2)·(H'/2)·(W'/2) patches, or 4 groups of (H'/2)·(W'/2) when T = 1, plus
 # a CLS copy each. H' and W' are even.
+
 
 # %%
 def local_global_macs(cfg, T: int, S: int) -> int:
@@ -141,8 +143,10 @@ for scheme, fn in (("axial", axial_macs), ("local_global", local_global_macs)):
             mine = f"{fn(base, T, S) / 1e9:8.1f}"
         except NotImplementedError:
             mine = "     ..."
-        print(f"{scheme:>12} {T}×{S}: yours {mine}, package "
-              f"{mt.cost.macs(base, T, S) / 1e9:8.1f} GMACs per view")
+        print(
+            f"{scheme:>12} {T}×{S}: yours {mine}, package "
+            f"{mt.cost.macs(base, T, S) / 1e9:8.1f} GMACs per view"
+        )
 
 # %% [markdown]
 # ## Questions (not graded)

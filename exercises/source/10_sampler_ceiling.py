@@ -52,9 +52,9 @@ print(f"class {p.label}: flashes start at {p.starts.tolist()}, last {p.lengths.t
 # of slot j: average over every (u, L) the generator can draw. When `s = N / T` divides
 # `S / 2` the answer is the lesson's `E[min(L, s)] / s`; for T = 10 or 7 it is not.
 
+
 # %%
-def catch_probability(clip_frames: int, T: int, event_frames: tuple[int, int],
-                      slot: int) -> float:
+def catch_probability(clip_frames: int, T: int, event_frames: tuple[int, int], slot: int) -> float:
     """P(the flash of ``slot`` is on in at least one of the T sampled frames)."""
     ### BEGIN SOLUTION
     N, S = clip_frames, clip_frames // 4
@@ -68,8 +68,10 @@ def catch_probability(clip_frames: int, T: int, event_frames: tuple[int, int],
 # %% grade_id="catch_tests" points=3
 checks.check_catch_probability(catch_probability)
 ### BEGIN HIDDEN TESTS
-checks.check_catch_probability(catch_probability, cases=((64, 5, (1, 1), 2), (64, 19, (1, 1), 1),
-                                                         (32, 12, (1, 2), 3), (64, 64, (1, 4), 0)))
+checks.check_catch_probability(
+    catch_probability,
+    cases=((64, 5, (1, 1), 2), (64, 19, (1, 1), 1), (32, 12, (1, 2), 3), (64, 64, (1, 4), 0)),
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -81,6 +83,7 @@ checks.check_catch_probability(catch_probability, cases=((64, 5, (1, 1), 2), (64
 # their flashes are seen. The best any model can do is guess, for each k, the n that makes
 # k most likely (the classes are equally likely), so the ceiling is
 # `¼ Σ_k max_n P(k | n)`, for k = 0 … 4 and n = 1 … 4.
+
 
 # %%
 def ceiling(p: list[float]) -> float:
@@ -95,9 +98,11 @@ def ceiling(p: list[float]) -> float:
         for chosen in subsets:
             counts = [1.0]  # P(k) over the flashes of this subset so far
             for j in chosen:
-                counts = [(counts[k] if k < len(counts) else 0.0) * (1 - p[j])
-                          + (counts[k - 1] * p[j] if k >= 1 else 0.0)
-                          for k in range(len(counts) + 1)]
+                counts = [
+                    (counts[k] if k < len(counts) else 0.0) * (1 - p[j])
+                    + (counts[k - 1] * p[j] if k >= 1 else 0.0)
+                    for k in range(len(counts) + 1)
+                ]
             for k, q in enumerate(counts):
                 likelihood[k] += q / len(subsets)
         best = [max(b, q) for b, q in zip(best, likelihood)]
@@ -108,8 +113,9 @@ def ceiling(p: list[float]) -> float:
 # %% grade_id="ceiling_tests" points=3
 checks.check_ceiling(ceiling)
 ### BEGIN HIDDEN TESTS
-checks.check_ceiling(ceiling, cases=((0.0, 0.0, 0.0, 0.0), (0.3, 0.3, 0.6, 0.6),
-                                     (0.75, 0.25, 0.75, 0.25)))
+checks.check_ceiling(
+    ceiling, cases=((0.0, 0.0, 0.0, 0.0), (0.3, 0.3, 0.6, 0.6), (0.75, 0.25, 0.75, 0.25))
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -118,9 +124,11 @@ checks.check_ceiling(ceiling, cases=((0.0, 0.0, 0.0, 0.0), (0.3, 0.3, 0.6, 0.6),
 # Return the fewest frames among `candidates` (increasing, each ≤ N) whose ceiling reaches
 # `target`, or None if none does — with your two functions.
 
+
 # %%
-def fewest_frames(target: float, clip_frames: int, event_frames: tuple[int, int],
-                  candidates: list[int]) -> int | None:
+def fewest_frames(
+    target: float, clip_frames: int, event_frames: tuple[int, int], candidates: list[int]
+) -> int | None:
     """The smallest T in ``candidates`` whose sampler ceiling is at least ``target``."""
     ### BEGIN SOLUTION
     for T in candidates:

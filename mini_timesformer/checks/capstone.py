@@ -33,8 +33,14 @@ PARTS = {
     "03_space_time_attention": ("group_key", "group_index"),
     "04_attention_steps": ("MyStep", "MyMLP", "MyBlock"),
 }
-MODEL = {"05_the_timesformer": ("StepAttention", "MyVideoEmbedding", "MyTimeSformer",
-                                "load_package_weights")}
+MODEL = {
+    "05_the_timesformer": (
+        "StepAttention",
+        "MyVideoEmbedding",
+        "MyTimeSformer",
+        "load_package_weights",
+    )
+}
 
 HEADER = '''"""Your TimeSformer, collected from your lesson notebooks.
 
@@ -74,8 +80,10 @@ def definitions(notebook, names) -> dict[str, str]:
     """
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise MissingPathError(f"no lesson notebook {notebook} (the capstone reads your code "
-                                f"from it; set MINI_TIMESFORMER_NOTEBOOKS to the folder)")
+        raise MissingPathError(
+            f"no lesson notebook {notebook} (the capstone reads your code "
+            f"from it; set MINI_TIMESFORMER_NOTEBOOKS to the folder)"
+        )
     found = {}
     for cell in json.loads(notebook.read_text())["cells"]:
         if cell["cell_type"] != "code":
@@ -90,11 +98,13 @@ def definitions(notebook, names) -> dict[str, str]:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
                 start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-                found[node.name] = "\n".join(lines[start:node.end_lineno])
+                found[node.name] = "\n".join(lines[start : node.end_lineno])
     missing = [name for name in names if name not in found]
     if missing:
-        raise LookupError(f"{notebook.name}: no top-level definition of {', '.join(missing)} "
-                          f"(the capstone takes it from that lesson)")
+        raise LookupError(
+            f"{notebook.name}: no top-level definition of {', '.join(missing)} "
+            f"(the capstone takes it from that lesson)"
+        )
     return {name: found[name] for name in names}
 
 
@@ -133,12 +143,17 @@ def load_model(notebooks=None, path=None) -> types.ModuleType:
     notebooks = Path(notebooks or notebooks_dir())
     path = Path(path or model_path())
     lessons = [notebooks / f"{lesson}.ipynb" for lesson in PARTS | MODEL]
-    newest = max(p.stat().st_mtime for p in lessons if p.exists()) if any(
-        p.exists() for p in lessons) else 0.0
+    newest = (
+        max(p.stat().st_mtime for p in lessons if p.exists())
+        if any(p.exists() for p in lessons)
+        else 0.0
+    )
     if not path.exists() or path.stat().st_mtime < newest:
         why = "missing" if not path.exists() else "older than your lesson notebooks"
-        print(f"note: {path} is {why}; writing it from lessons 01–05 "
-              f"({', '.join(p.name for p in lessons)})")
+        print(
+            f"note: {path} is {why}; writing it from lessons 01–05 "
+            f"({', '.join(p.name for p in lessons)})"
+        )
         write_model(notebooks, path)
     spec = importlib.util.spec_from_file_location("my_timesformer", path)
     module = importlib.util.module_from_spec(spec)

@@ -33,31 +33,46 @@ def _frames_forward(model, tokens: torch.Tensor, grid, batch: int):
 
 
 @single_thread
-def check_classify_space(classify_space, frames: int = 3, grid_side: int = 2, batch: int = 2,
-                         depth: int = 2, seed: int = 0) -> None:
+def check_classify_space(
+    classify_space,
+    frames: int = 3,
+    grid_side: int = 2,
+    batch: int = 2,
+    depth: int = 2,
+    seed: int = 0,
+) -> None:
     """classify_space(model, video) -> (logits (B, K), frame_logits (B, T, K)) for a
     space-only model: every frame is its own ViT (own CLS, no time embedding); the clip's
     logits come from the frames' final tokens averaged *before* the final LayerNorm
     (official space-only), frame_logits from each frame's own final CLS token."""
-    cfg = tiny_config(attention="space", num_frames=frames, image_size=4 * grid_side,
-                      depth=depth)
+    cfg = tiny_config(attention="space", num_frames=frames, image_size=4 * grid_side, depth=depth)
     model = randomize(TimeSformer(cfg), seed)
     video = randn(batch, frames, 3, cfg.image_size, cfg.image_size, seed=seed + 1)
-    logits, frame_logits = unpack(classify_space(model, video.clone()), 2,
-                                  "classify_space(model, video)")
+    logits, frame_logits = unpack(
+        classify_space(model, video.clone()), 2, "classify_space(model, video)"
+    )
     K = cfg.num_classes
-    check_shape(logits, (batch, K), "classify_space logits",
-                "one row of class scores per clip: model.head(features (B, D))")
-    check_shape(frame_logits, (batch, frames, K), "classify_space frame_logits",
-                "one row of class scores per frame of each clip: (B, T, classes)")
+    check_shape(
+        logits,
+        (batch, K),
+        "classify_space logits",
+        "one row of class scores per clip: model.head(features (B, D))",
+    )
+    check_shape(
+        frame_logits,
+        (batch, frames, K),
+        "classify_space frame_logits",
+        "one row of class scores per frame of each clip: (B, T, classes)",
+    )
     with torch.no_grad():
         expected = model(video)
         tokens, grid = model.embed(video, use_time=False)  # (B·T, 1 + N, D)
         final = _frames_forward(model, tokens, grid, batch)  # (B, T, 1 + N, D)
         head, norm = model.head, model.norm
         per_frame = head(norm(final[:, :, 0]))  # (B, T, K)
-        time = rearrange(model.embed.time_embed[:, :frames].expand(batch, -1, -1),
-                         "b t d -> (b t) 1 d")  # (B·T, 1, D)
+        time = rearrange(
+            model.embed.time_embed[:, :frames].expand(batch, -1, -1), "b t d -> (b t) 1 d"
+        )  # (B·T, 1, D)
         with_time = torch.cat([tokens[:, :1], tokens[:, 1:] + time], dim=1)
         shared, full_grid = model.embed(video)  # one CLS for the clip, time embedding added
 
@@ -69,27 +84,37 @@ def check_classify_space(classify_space, frames: int = 3, grid_side: int = 2, ba
 
         variants = {
             "averaged the frames' logits; space-only averages the frames' final tokens "
-            "before the final LayerNorm (official code), then reads the CLS":
-                lambda: per_frame.mean(1),
-            "added the time embedding; space-only frames are separate ViTs without one":
-                lambda: head(norm(_frames_forward(model, with_time, grid, batch).mean(1))[:, 0]),
+            "before the final LayerNorm (official code), then reads the CLS": lambda: (
+                per_frame.mean(1)
+            ),
+            "added the time embedding; space-only frames are separate ViTs without one": lambda: (
+                head(norm(_frames_forward(model, with_time, grid, batch).mean(1))[:, 0])
+            ),
             "one CLS token for the whole clip; each frame needs its own CLS token "
-            "(frames folded into the batch: (B·T, 1 + N, D), grid (1, H', W'))":
-                shared_cls,
-            "used frame 0 only; average the T frames' final tokens":
-                lambda: head(norm(final[:, 0])[:, 0]),
+            "(frames folded into the batch: (B·T, 1 + N, D), grid (1, H', W'))": shared_cls,
+            "used frame 0 only; average the T frames' final tokens": lambda: head(
+                norm(final[:, 0])[:, 0]
+            ),
             "forgot the final LayerNorm model.norm": lambda: head(final.mean(1)[:, 0]),
         }
         compare(logits, expected, "classify_space logits", variants)
-        compare(frame_logits, per_frame, "classify_space frame_logits", {
-            "frames and clips mixed up when unfolding (B·T): rearrange '(b t) ... -> b t ...'":
-                lambda: rearrange(rearrange(per_frame, "b t k -> (b t) k"), "(t b) k -> b t k",
-                                  b=batch),
-            "forgot the final LayerNorm model.norm before the head":
-                lambda: head(final[:, :, 0]),
-        })
-    passed(f"classify_space: T={frames} per-frame ViTs, frames' tokens averaged before the "
-           "LayerNorm, same logits as the model; per-frame logits as the frames' own CLS")
+        compare(
+            frame_logits,
+            per_frame,
+            "classify_space frame_logits",
+            {
+                "frames and clips mixed up when unfolding (B·T): rearrange '(b t) ... -> b t ...'": lambda: (
+                    rearrange(rearrange(per_frame, "b t k -> (b t) k"), "(t b) k -> b t k", b=batch)
+                ),
+                "forgot the final LayerNorm model.norm before the head": lambda: head(
+                    final[:, :, 0]
+                ),
+            },
+        )
+    passed(
+        f"classify_space: T={frames} per-frame ViTs, frames' tokens averaged before the "
+        "LayerNorm, same logits as the model; per-frame logits as the frames' own CLS"
+    )
 
 
 def _pieces(cfg: TimeSformerConfig) -> dict[str, int]:
@@ -98,13 +123,14 @@ def _pieces(cfg: TimeSformerConfig) -> dict[str, int]:
     attention = 2 * D + 3 * D * D + (3 * D if cfg.qkv_bias else 0) + D * D + D
     hidden = int(D * cfg.mlp_ratio)
     pieces = {
-        "the extra Linear(D, D) of each added step (the official temporal_fc)":
-            L * (S - 1) * (D * D + D),
-        "a whole added step per block (its own LayerNorm, qkv, projection and extra "
-        "Linear)": L * (S - 1) * (attention + D * D + D),
+        "the extra Linear(D, D) of each added step (the official temporal_fc)": L
+        * (S - 1)
+        * (D * D + D),
+        "a whole added step per block (its own LayerNorm, qkv, projection and extra Linear)": L
+        * (S - 1)
+        * (attention + D * D + D),
         "the qkv bias (3·D per attention step)": L * S * 3 * D if cfg.qkv_bias else 0,
-        "the extra Linear(D, D) in the last step too (only added steps have one)":
-            L * (D * D + D),
+        "the extra Linear(D, D) in the last step too (only added steps have one)": L * (D * D + D),
         "the CLS token or the CLS slot of the position embedding (D each)": D,
         "the CLS token and its position-embedding slot (2·D)": 2 * D,
         "the time embedding (T·D; the space scheme keeps it, unused)": cfg.num_frames * D,
@@ -128,12 +154,20 @@ def _count_check(count_params, cfg: TimeSformerConfig) -> int:
     if got != expected:
         diff = expected - got
         missed = [n for n, size in _pieces(cfg).items() if size == abs(diff)]
-        hint = (f". Likely {'missing' if diff > 0 else 'counted once too often'}: "
-                + " or ".join(missed)) if missed else ""
-        raise CheckFailed(f"count_params for {cfg.attention} (D={cfg.embed_dim}, "
-                          f"depth={cfg.depth}, T={cfg.num_frames}, N={cfg.num_patches}, "
-                          f"classes={cfg.num_classes}): expected {expected:,}, got {got:,} "
-                          f"({'short' if diff > 0 else 'over'} by {abs(diff):,}){hint}")
+        hint = (
+            (
+                f". Likely {'missing' if diff > 0 else 'counted once too often'}: "
+                + " or ".join(missed)
+            )
+            if missed
+            else ""
+        )
+        raise CheckFailed(
+            f"count_params for {cfg.attention} (D={cfg.embed_dim}, "
+            f"depth={cfg.depth}, T={cfg.num_frames}, N={cfg.num_patches}, "
+            f"classes={cfg.num_classes}): expected {expected:,}, got {got:,} "
+            f"({'short' if diff > 0 else 'over'} by {abs(diff):,}){hint}"
+        )
     return got
 
 
@@ -143,11 +177,14 @@ def check_param_count(count_params, configs=None) -> None:
     base = dict(num_frames=4, image_size=16, patch_size=4, depth=2)
     configs = configs or [tiny_config(attention=s, **base) for s in SCHEMES] + [
         tiny_config(attention="axial", qkv_bias=False, mlp_ratio=2.0, num_classes=7, **base),
-        tiny_config(attention="divided", in_channels=1, mean=(0.5,), std=(0.25,), **base)]
+        tiny_config(attention="divided", in_channels=1, mean=(0.5,), std=(0.25,), **base),
+    ]
     for cfg in configs:
         _count_check(count_params, cfg)
-    passed(f"count_params: exact on {len(configs)} configurations "
-           f"({', '.join(sorted({c.attention for c in configs}))})")
+    passed(
+        f"count_params: exact on {len(configs)} configurations "
+        f"({', '.join(sorted({c.attention for c in configs}))})"
+    )
 
 
 @single_thread
@@ -157,19 +194,25 @@ def check_table1(count_params) -> None:
         cfg = TimeSformerConfig.preset("base", attention=scheme, num_classes=174)
         got = _count_check(count_params, cfg)
         if round(got / 1e6, 1) != PAPER_TABLE1[scheme][0]:
-            raise CheckFailed(f"{scheme}: {got / 1e6:.1f}M parameters, Table 1 says "
-                              f"{PAPER_TABLE1[scheme][0]}M")
-    passed("count_params reproduces Table 1: " + ", ".join(
-        f"{s} {PAPER_TABLE1[s][0]}M" for s in PAPER_TABLE1))
+            raise CheckFailed(
+                f"{scheme}: {got / 1e6:.1f}M parameters, Table 1 says {PAPER_TABLE1[scheme][0]}M"
+            )
+    passed(
+        "count_params reproduces Table 1: "
+        + ", ".join(f"{s} {PAPER_TABLE1[s][0]}M" for s in PAPER_TABLE1)
+    )
 
 
 def untabulated_configs() -> dict[str, TimeSformerConfig]:
     """Models whose exact parameter counts the paper does not print (K400 heads)."""
     base = TimeSformerConfig.preset("base", attention="divided", num_classes=400)
-    return {"TimeSformer-HR (16×448)": base.replace(num_frames=16, image_size=448),
-            "TimeSformer-L (96×224)": base.replace(num_frames=96),
-            "a ViT-L-sized divided model (D=1024, 24 blocks, 16 heads)":
-                base.replace(embed_dim=1024, depth=24, num_heads=16)}
+    return {
+        "TimeSformer-HR (16×448)": base.replace(num_frames=16, image_size=448),
+        "TimeSformer-L (96×224)": base.replace(num_frames=96),
+        "a ViT-L-sized divided model (D=1024, 24 blocks, 16 heads)": base.replace(
+            embed_dim=1024, depth=24, num_heads=16
+        ),
+    }
 
 
 @single_thread

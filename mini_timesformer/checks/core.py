@@ -34,8 +34,9 @@ def call(fn, *args, what: str, hint: str):
         raise
     except Exception as error:  # noqa: BLE001 - any crash in student code gets the hint
         first = str(error).splitlines()[0] if str(error) else ""
-        raise CheckFailed(f"{what} raised {type(error).__name__}: {first}. "
-                          f"Likely mistake: {hint}") from error
+        raise CheckFailed(
+            f"{what} raised {type(error).__name__}: {first}. Likely mistake: {hint}"
+        ) from error
 
 
 def passed(message: str) -> None:
@@ -61,8 +62,9 @@ def as_tensor(value, what: str) -> torch.Tensor:
 def unpack(value, count: int, what: str) -> tuple:
     """Check that a function returned a tuple of ``count`` items."""
     if not isinstance(value, tuple | list) or len(value) != count:
-        got = f"a {type(value).__name__}" + (f" of length {len(value)}"
-                                            if isinstance(value, tuple | list) else "")
+        got = f"a {type(value).__name__}" + (
+            f" of length {len(value)}" if isinstance(value, tuple | list) else ""
+        )
         raise CheckFailed(f"{what}: expected a tuple of {count} values, got {got}")
     return tuple(value)
 
@@ -71,18 +73,24 @@ def check_shape(value, expected, what: str, hint: str = "") -> torch.Tensor:
     """Shape check, the first thing every check does."""
     value = as_tensor(value, what)
     if tuple(value.shape) != tuple(expected):
-        raise CheckFailed(f"{what}: expected shape {tuple(expected)}, got {tuple(value.shape)}"
-                          + (f". Hint: {hint}" if hint else ""))
+        raise CheckFailed(
+            f"{what}: expected shape {tuple(expected)}, got {tuple(value.shape)}"
+            + (f". Hint: {hint}" if hint else "")
+        )
     return value
 
 
 def close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return (a.shape == b.shape and bool(torch.isfinite(a).all())
-            and torch.allclose(a.double(), b.double(), atol=ATOL, rtol=RTOL))
+    return (
+        a.shape == b.shape
+        and bool(torch.isfinite(a).all())
+        and torch.allclose(a.double(), b.double(), atol=ATOL, rtol=RTOL)
+    )
 
 
-def compare(got, expected: torch.Tensor, what: str, variants: dict | None = None,
-            hint: str = "") -> None:
+def compare(
+    got, expected: torch.Tensor, what: str, variants: dict | None = None, hint: str = ""
+) -> None:
     """Value check: ``got`` ≈ ``expected``; otherwise name the mistake it matches.
 
     ``variants`` maps a description of a mistake to a function computing the reference
@@ -99,8 +107,10 @@ def compare(got, expected: torch.Tensor, what: str, variants: dict | None = None
             raise CheckFailed(f"{what}: wrong values. Likely mistake: {mistake}")
     diff = (got.double() - expected.double()).abs().nan_to_num(math.inf)
     where = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
-    raise CheckFailed(f"{what}: wrong values (largest difference {diff.max().item():.3g} at "
-                      f"index {where})" + (f". Hint: {hint}" if hint else ""))
+    raise CheckFailed(
+        f"{what}: wrong values (largest difference {diff.max().item():.3g} at "
+        f"index {where})" + (f". Hint: {hint}" if hint else "")
+    )
 
 
 def changed_tokens(fn, x: torch.Tensor, token: int, eps: float = 1.0) -> torch.Tensor:
@@ -111,7 +121,7 @@ def changed_tokens(fn, x: torch.Tensor, token: int, eps: float = 1.0) -> torch.T
         bumped = x.clone()  # a random direction: a constant shift would vanish in LayerNorm
         bumped[:, token] += eps * randn(x.shape[-1], seed=token)
         moved = fn(bumped)
-    return ((moved - base).abs().amax(dim=(0, 2)) > 1e-6)
+    return (moved - base).abs().amax(dim=(0, 2)) > 1e-6
 
 
 def describe_tokens(mask: torch.Tensor, grid) -> str:

@@ -27,8 +27,9 @@ def measured_macs(cfg: TimeSformerConfig, frames: int, size: int) -> int:
     return counter.get_total_flops() // 2
 
 
-def _variant(cfg, T, S, cls_copies=True, extra="added", products=2, embed=True, head=True,
-             mlp_cls=True):
+def _variant(
+    cfg, T, S, cls_copies=True, extra="added", products=2, embed=True, head=True, mlp_cls=True
+):
     """The scheme's MACs with one piece left out (the classic mistakes).
 
     extra: which steps get the extra Linear(D, D) on the T·N patch tokens: "added" (all
@@ -48,8 +49,11 @@ def _variant(cfg, T, S, cls_copies=True, extra="added", products=2, embed=True, 
     return total + (D * cfg.num_classes if head else 0)
 
 
-DEFAULT_SIZES = {"axial": ((2, 8), (4, 16), (1, 8)), "local_global": ((2, 8), (4, 16), (1, 8)),
-                 "divided": ((2, 8), (4, 16), (1, 8))}
+DEFAULT_SIZES = {
+    "axial": ((2, 8), (4, 16), (1, 8)),
+    "local_global": ((2, 8), (4, 16), (1, 8)),
+    "divided": ((2, 8), (4, 16), (1, 8)),
+}
 
 
 @single_thread
@@ -60,9 +64,15 @@ def check_macs(fn, scheme: str, sizes=None) -> None:
     for T, S in sizes or DEFAULT_SIZES[scheme]:
         cfg = tiny_config(attention=scheme, num_frames=T, image_size=S, depth=2)
         expected = measured_macs(cfg, T, S)
-        got = call(fn, cfg, T, S, what=f"{name}(cfg, {T}, {S})",
-                   hint=f"{scheme} needs its own formula: count each of its steps "
-                   f"{STEPS[scheme]} with its own group sizes")
+        got = call(
+            fn,
+            cfg,
+            T,
+            S,
+            what=f"{name}(cfg, {T}, {S})",
+            hint=f"{scheme} needs its own formula: count each of its steps "
+            f"{STEPS[scheme]} with its own group sizes",
+        )
         if not isinstance(got, int):
             raise CheckFailed(f"{name}: expected an int, got {type(got).__name__}")
         if got == expected:
@@ -73,19 +83,25 @@ def check_macs(fn, scheme: str, sizes=None) -> None:
             f"forgot the CLS copy in each group of the last step ({last}): its groups have "
             "one token more": _variant(cfg, T, S, cls_copies=False),
             "forgot the extra Linear(D, D) of the added steps": _variant(cfg, T, S, extra="none"),
-            "gave only the first step an extra Linear; every added step has one":
-                _variant(cfg, T, S, extra="first"),
-            f"gave the last step ({last}) an extra Linear too; only added steps have one":
-                _variant(cfg, T, S, extra="all"),
-            "counted one attention product; there are two, Q·Kᵀ and A·V":
-                _variant(cfg, T, S, products=1),
+            "gave only the first step an extra Linear; every added step has one": _variant(
+                cfg, T, S, extra="first"
+            ),
+            f"gave the last step ({last}) an extra Linear too; only added steps have one": _variant(
+                cfg, T, S, extra="all"
+            ),
+            "counted one attention product; there are two, Q·Kᵀ and A·V": _variant(
+                cfg, T, S, products=1
+            ),
             "forgot the patch embedding (T·N·D·C·P²)": _variant(cfg, T, S, embed=False),
             "forgot the classification head (D·classes)": _variant(cfg, T, S, head=False),
-            "the MLP runs on the CLS token too (1 + T·N tokens)":
-                _variant(cfg, T, S, mlp_cls=False),
+            "the MLP runs on the CLS token too (1 + T·N tokens)": _variant(
+                cfg, T, S, mlp_cls=False
+            ),
         }
         named = [m for m, value in mistakes.items() if value == got and value != expected]
-        raise CheckFailed(f"{name} at T={T}, {S}×{S}, D={cfg.embed_dim}: expected "
-                          f"{expected:,} (FlopCounterMode ÷ 2), got {got:,}"
-                          + (f". Likely mistake: {' or '.join(named)}" if named else ""))
+        raise CheckFailed(
+            f"{name} at T={T}, {S}×{S}, D={cfg.embed_dim}: expected "
+            f"{expected:,} (FlopCounterMode ÷ 2), got {got:,}"
+            + (f". Likely mistake: {' or '.join(named)}" if named else "")
+        )
     passed(f"{name}: equals FlopCounterMode ÷ 2 at {len(sizes or DEFAULT_SIZES[scheme])} sizes")

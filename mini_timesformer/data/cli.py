@@ -11,11 +11,20 @@ from ..errors import UserError
 def _synthetic(args) -> int:
     from .prepare import write_synthetic_dataset
 
-    counts = write_synthetic_dataset(args.out, args.kind, args.per_class,
-                                     val_per_class=args.val_per_class, num_frames=args.frames,
-                                     image_size=args.size, fps=args.fps, seed=args.seed)
-    print(f"wrote {counts['train']} train + {counts['val']} val {args.kind} clips to "
-          f"{args.out} (Kinetics layout: classes.txt, annotations/, train/, val/)")
+    counts = write_synthetic_dataset(
+        args.out,
+        args.kind,
+        args.per_class,
+        val_per_class=args.val_per_class,
+        num_frames=args.frames,
+        image_size=args.size,
+        fps=args.fps,
+        seed=args.seed,
+    )
+    print(
+        f"wrote {counts['train']} train + {counts['val']} val {args.kind} clips to "
+        f"{args.out} (Kinetics layout: classes.txt, annotations/, train/, val/)"
+    )
     return 0
 
 
@@ -32,13 +41,22 @@ def _kinetics_subset(args) -> int:
     from .prepare import build_kinetics_subset
 
     classes = _chosen_classes(args)
-    report = build_kinetics_subset(args.source, args.out, classes, args.per_class,
-                                   splits=tuple(args.splits.split(",")),
-                                   val_per_class=args.val_per_class,
-                                   short_side=args.short_side, fps=args.fps, seed=args.seed)
+    report = build_kinetics_subset(
+        args.source,
+        args.out,
+        classes,
+        args.per_class,
+        splits=tuple(args.splits.split(",")),
+        val_per_class=args.val_per_class,
+        short_side=args.short_side,
+        fps=args.fps,
+        seed=args.seed,
+    )
     for split, result in report.items():
-        print(f"{split}: {result['written']} written, {result['kept']} already there, "
-              f"{len(result['skipped'])} skipped")
+        print(
+            f"{split}: {result['written']} written, {result['kept']} already there, "
+            f"{len(result['skipped'])} skipped"
+        )
         for path, why in result["skipped"]:
             print(f"  skipped {path}: {why}")
         for name, found in result["short"].items():
@@ -52,11 +70,20 @@ def _kinetics_subset(args) -> int:
 def _kinetics_download(args) -> int:
     from .download import download_kinetics, format_report
 
-    report = download_kinetics(args.out, _chosen_classes(args), args.per_class,
-                               val_per_class=args.val_per_class, short_side=args.short_side,
-                               fps=args.fps, mirror=args.mirror, source=args.source,
-                               max_parts=args.max_parts, seed=args.seed,
-                               retries=args.retries, backoff=args.backoff)
+    report = download_kinetics(
+        args.out,
+        _chosen_classes(args),
+        args.per_class,
+        val_per_class=args.val_per_class,
+        short_side=args.short_side,
+        fps=args.fps,
+        mirror=args.mirror,
+        source=args.source,
+        max_parts=args.max_parts,
+        seed=args.seed,
+        retries=args.retries,
+        backoff=args.backoff,
+    )
     print(format_report(report))
     print(f"report: {Path(args.out) / 'download_report.json'}")
     if args.cache:
@@ -77,8 +104,10 @@ def _build_cache(root: Path, split: str | None) -> None:
     folder = cache_folder(root, split)
     report = build_cache([path for path, _ in dataset.samples], folder)
     size = (folder / "frames.u8").stat().st_size / 2**20
-    print(f"cache {folder}: {report['written']} decoded, {report['kept']} already cached, "
-          f"{len(report['failed'])} unreadable, {size:.1f} MiB")
+    print(
+        f"cache {folder}: {report['written']} decoded, {report['kept']} already cached, "
+        f"{len(report['failed'])} unreadable, {size:.1f} MiB"
+    )
     for path, why in report["failed"]:
         print(f"  skipped {path}: {why}")
 
@@ -91,10 +120,16 @@ def _data_cache(args) -> int:
 def _bench_data(args) -> int:
     from .bench import bench_data, format_bench
 
-    result = bench_data(args.videos or None, num_frames=args.frames, stride=args.stride,
-                        crop_size=args.crop, workers=args.workers,
-                        batch_size=args.batch_size, repeats=args.repeats,
-                        rounds=args.rounds)
+    result = bench_data(
+        args.videos or None,
+        num_frames=args.frames,
+        stride=args.stride,
+        crop_size=args.crop,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+        rounds=args.rounds,
+    )
     print(format_bench(result))
     return 0
 
@@ -112,25 +147,37 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synthetic)
 
-    p = subparsers.add_parser("kinetics-subset",
-                              help="trim + downscale a small subset of a local Kinetics copy")
+    p = subparsers.add_parser(
+        "kinetics-subset", help="trim + downscale a small subset of a local Kinetics copy"
+    )
     p.add_argument("--source", required=True, help="Kinetics root (train/, val/, annotations/)")
     p.add_argument("--splits", default="train,val")
     _add_subset_arguments(p)
     p.set_defaults(func=_kinetics_subset)
 
-    p = subparsers.add_parser("kinetics-download",
-                              help="stream the Kinetics-400 tarballs, keep a small subset")
+    p = subparsers.add_parser(
+        "kinetics-download", help="stream the Kinetics-400 tarballs, keep a small subset"
+    )
     _add_subset_arguments(p)
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--mirror", default=None,
-                        help="base URL of the CVDF layout (default: the CVDF K400 mirror)")
-    source.add_argument("--source", default=None,
-                        help="a folder with annotations/ and {train,val}/part_N.tar.gz instead")
-    p.add_argument("--max-parts", type=int, default=None, help="use only the first K parts of each split")
+    source.add_argument(
+        "--mirror", default=None, help="base URL of the CVDF layout (default: the CVDF K400 mirror)"
+    )
+    source.add_argument(
+        "--source",
+        default=None,
+        help="a folder with annotations/ and {train,val}/part_N.tar.gz instead",
+    )
+    p.add_argument(
+        "--max-parts", type=int, default=None, help="use only the first K parts of each split"
+    )
     p.add_argument("--retries", type=int, default=3, help="tries after a failed request")
-    p.add_argument("--backoff", type=float, default=2.0,
-                   help="seconds before the first retry (doubles each time)")
+    p.add_argument(
+        "--backoff",
+        type=float,
+        default=2.0,
+        help="seconds before the first retry (doubles each time)",
+    )
     p.set_defaults(func=_kinetics_download)
 
     p = subparsers.add_parser("data-cache", help="decode a dataset once into a memory-mapped cache")
@@ -155,8 +202,11 @@ def _add_subset_arguments(p) -> None:
     """The options ``kinetics-subset`` and ``kinetics-download`` share."""
     p.add_argument("--out", required=True, help="output Kinetics root (resumable)")
     p.add_argument("--classes", default=None, help="N random classes, or 'name,name,...'")
-    p.add_argument("--class-preset", default=None,
-                   help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)")
+    p.add_argument(
+        "--class-preset",
+        default=None,
+        help="a class list in data/ (kinetics400_motion10, kinetics400_appearance10)",
+    )
     p.add_argument("--per-class", type=int, required=True, help="train clips per class")
     p.add_argument("--val-per-class", type=int, default=None, help="default: per-class / 4")
     p.add_argument("--short-side", type=int, default=160)

@@ -30,6 +30,7 @@ def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
     after a resume (our choice of formula: two large primes keep (seed, epoch, index) apart)."""
     return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 10_000_019 + index)
 
+
 SAMPLINGS = ("dense", "segment")
 
 
@@ -76,9 +77,20 @@ class VideoClipDataset(torch.utils.data.Dataset):
     worker); an int makes them a function of (seed, epoch, index) — call ``set_epoch(e)``.
     """
 
-    def __init__(self, samples, classes, *, num_frames: int = 8, stride: int = 32,
-                 target_fps: float | None = 30.0, sampling: str = "dense", train: bool = True,
-                 transform=None, cache=None, seed: int | None = None):
+    def __init__(
+        self,
+        samples,
+        classes,
+        *,
+        num_frames: int = 8,
+        stride: int = 32,
+        target_fps: float | None = 30.0,
+        sampling: str = "dense",
+        train: bool = True,
+        transform=None,
+        cache=None,
+        seed: int | None = None,
+    ):
         if sampling not in SAMPLINGS:
             raise UserError(f"unknown sampling {sampling!r}; expected one of {SAMPLINGS}")
         self.classes = list(classes)
@@ -97,12 +109,18 @@ class VideoClipDataset(torch.utils.data.Dataset):
             else:
                 self.samples.append((Path(path), int(label)))
         if missing:  # one line, not thousands: the list is in .skipped
-            logger.warning("mini-timesformer: skipping %d missing video(s) of %d, e.g. %s "
-                        "(all listed by .skip_summary())", len(missing),
-                        len(missing) + len(self.samples), missing[0])
+            logger.warning(
+                "mini-timesformer: skipping %d missing video(s) of %d, e.g. %s "
+                "(all listed by .skip_summary())",
+                len(missing),
+                len(missing) + len(self.samples),
+                missing[0],
+            )
         if not self.samples:
-            raise UserError(f"{type(self).__name__}: no readable video found "
-                             f"({len(self.skip_log.entries())} missing)")
+            raise UserError(
+                f"{type(self).__name__}: no readable video found "
+                f"({len(self.skip_log.entries())} missing)"
+            )
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -128,11 +146,18 @@ class VideoClipDataset(torch.utils.data.Dataset):
         """The frames of one clip (random window when training; ``self._generator``)."""
         generator = self._generator
         if self.sampling == "segment":
-            return segment_indices(num_video_frames, self.num_frames, train=self.train,
-                                   generator=generator)
-        return dense_indices(num_video_frames, self.num_frames, self.stride, video_fps=fps,
-                             target_fps=self.target_fps or fps,
-                             clip_index=None if self.train else 0, generator=generator)
+            return segment_indices(
+                num_video_frames, self.num_frames, train=self.train, generator=generator
+            )
+        return dense_indices(
+            num_video_frames,
+            self.num_frames,
+            self.stride,
+            video_fps=fps,
+            target_fps=self.target_fps or fps,
+            clip_index=None if self.train else 0,
+            generator=generator,
+        )
 
     def load_clip(self, path: Path) -> torch.Tensor:
         """Sample and decode one clip of ``path`` (from the cache when it has the file)."""
@@ -179,18 +204,22 @@ class VideoFolder(VideoClipDataset):
     def __init__(self, root, *, classes=None, **kwargs):
         root = Path(root)
         if not root.is_dir():
-            raise NotAFolderError(f"VideoFolder: expected a folder with one sub-folder per "
-                                     f"class, got {root}")
+            raise NotAFolderError(
+                f"VideoFolder: expected a folder with one sub-folder per class, got {root}"
+            )
         found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         names = _read_classes(classes, found)
         samples = []
         for label, name in enumerate(names):
-            files = sorted(p for p in (root / name).rglob("*")
-                           if p.suffix.lower() in VIDEO_EXTENSIONS)
+            files = sorted(
+                p for p in (root / name).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS
+            )
             samples += [(p, label) for p in files]
         if not samples:
-            raise UserError(f"VideoFolder: no videos ({', '.join(VIDEO_EXTENSIONS)}) in the "
-                             f"class folders of {root}")
+            raise UserError(
+                f"VideoFolder: no videos ({', '.join(VIDEO_EXTENSIONS)}) in the "
+                f"class folders of {root}"
+            )
         cache = kwargs.pop("cache", "auto")
         if cache == "auto":
             cache = cache_folder(root) if (cache_folder(root) / "index.json").is_file() else None

@@ -50,7 +50,6 @@ SPLITS = ("train", "val")
 CORRUPT = (tarfile.TarError, EOFError, zlib.error)
 
 
-
 class DownloadState:
     """``OUT/.download/state.json``: the chosen classes, parts read, clips written, bytes."""
 
@@ -58,12 +57,19 @@ class DownloadState:
         self.path = path
         data = json.loads(path.read_text()) if path.is_file() else {}
         if data and data["classes"] != classes:
-            raise UserError(f"{path.parent.parent} holds a download of other classes "
-                             f"({', '.join(data['classes'])}); use another --out or the "
-                             f"same classes")
-        self.data = {"classes": classes, "bytes": 0, "skipped": {},
-                     "parts": {s: {} for s in SPLITS}, "clips": {s: [] for s in SPLITS},
-                     **data}
+            raise UserError(
+                f"{path.parent.parent} holds a download of other classes "
+                f"({', '.join(data['classes'])}); use another --out or the "
+                f"same classes"
+            )
+        self.data = {
+            "classes": classes,
+            "bytes": 0,
+            "skipped": {},
+            "parts": {s: {} for s in SPLITS},
+            "clips": {s: [] for s in SPLITS},
+            **data,
+        }
 
     def save(self) -> None:
         atomic_write_text(self.path, json.dumps(self.data, indent=1))
@@ -74,11 +80,25 @@ class DownloadState:
         return part is not None and (part.get("full_at") is None or part["full_at"] >= quota)
 
 
-def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None = None,
-                      short_side: int = 160, fps: float = 15.0, mirror: str | None = None,
-                      source=None, max_parts: int | None = None, seed: int = 0,
-                      retries: int = 3, backoff: float = 2.0, timeout: float = 60.0,
-                      progress: bool = True, on_clip=None, log=print) -> dict:
+def download_kinetics(
+    out,
+    classes,
+    per_class: int,
+    *,
+    val_per_class: int | None = None,
+    short_side: int = 160,
+    fps: float = 15.0,
+    mirror: str | None = None,
+    source=None,
+    max_parts: int | None = None,
+    seed: int = 0,
+    retries: int = 3,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+    progress: bool = True,
+    on_clip=None,
+    log=print,
+) -> dict:
     """Download ``per_class`` train (and ``val_per_class``) clips of each chosen class.
 
     ``classes``: N, 'a,b,c' or a list (as ``kinetics-subset``); ``mirror``: base URL of the
@@ -88,8 +108,10 @@ def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None
     called after each written clip. Returns the report (also ``OUT/download_report.json``).
     """
     if per_class < 1 or (val_per_class is not None and val_per_class < 0):
-        raise UserError(f"expected --per-class >= 1 and --val-per-class >= 0, got "
-                         f"{per_class} and {val_per_class}")
+        raise UserError(
+            f"expected --per-class >= 1 and --val-per-class >= 0, got "
+            f"{per_class} and {val_per_class}"
+        )
     if max_parts is not None and max_parts < 1:
         raise UserError(f"expected --max-parts >= 1, got {max_parts}")
     out = Path(out)
@@ -97,16 +119,28 @@ def download_kinetics(out, classes, per_class: int, *, val_per_class: int | None
     base = base_url(mirror, source)
     tables = {split: _annotations(base, work, split, net) for split in SPLITS}
     chosen = choose_classes(sorted({row.label for row in tables["train"]}), classes, seed)
-    quotas = {"train": per_class,
-              "val": max(1, per_class // 4) if val_per_class is None else val_per_class}
+    quotas = {
+        "train": per_class,
+        "val": max(1, per_class // 4) if val_per_class is None else val_per_class,
+    }
     state = DownloadState(work / "state.json", chosen)
     atomic_write_text(out / "classes.txt", "\n".join(chosen) + "\n")
     shutil.rmtree(work / "tmp", ignore_errors=True)
     run = {"bytes": 0, "parts_read": {s: [] for s in SPLITS}, "skipped_parts": []}
     try:
         for split in SPLITS:
-            job = _Split(split, tables[split], chosen, quotas[split], out, state, run,
-                         dict(short_side=short_side, fps=fps), net, on_clip)
+            job = _Split(
+                split,
+                tables[split],
+                chosen,
+                quotas[split],
+                out,
+                state,
+                run,
+                dict(short_side=short_side, fps=fps),
+                net,
+                on_clip,
+            )
             job.run(base, max_parts, progress, log)
     finally:  # also after Ctrl-C: the root stays consistent with the clips on disk
         shutil.rmtree(work / "tmp", ignore_errors=True)
@@ -145,12 +179,16 @@ class _Split:
         if not self.needed():
             return
         urls = part_urls(base, self.split, **self.net)[:max_parts]
-        todo = [u for u in urls
-                if not self.state.part_done(self.split, part_name(u), self.quota)]
+        todo = [u for u in urls if not self.state.part_done(self.split, part_name(u), self.quota)]
         expected, part_bytes = self.estimate(len(urls), todo[:1])
         log(self.describe(len(urls), len(urls) - len(todo), expected, part_bytes))
-        self.bar = tqdm(total=expected * part_bytes or None, unit="B", unit_scale=True,
-                        desc=f"{self.split} parts", disable=not progress)
+        self.bar = tqdm(
+            total=expected * part_bytes or None,
+            unit="B",
+            unit_scale=True,
+            desc=f"{self.split} parts",
+            disable=not progress,
+        )
         self.show_counts()
         try:
             for url in todo:
@@ -166,22 +204,29 @@ class _Split:
         A class with n annotated clips spread evenly over P parts gives ~n/P per part, so
         its quota q needs ~P·q/n parts (all P when q >= n).
         """
-        parts = max(math.ceil(num_parts * min(self.quota, n) / n) if n else num_parts
-                    for n in (self.annotated[name] for name in self.chosen))
+        parts = max(
+            math.ceil(num_parts * min(self.quota, n) / n) if n else num_parts
+            for n in (self.annotated[name] for name in self.chosen)
+        )
         size = content_length(first[0], **self.net) if first else None
         return min(parts, num_parts), size or 0
 
     def describe(self, num_parts, finished, expected, part_bytes) -> str:
         rarest = min(self.chosen, key=lambda name: self.annotated[name])
         per_part = self.annotated[rarest] / max(num_parts, 1)
-        size = (f"≈ {format_size(expected * part_bytes)} streamed at {format_size(part_bytes)} a part"
-                if part_bytes else "size unknown")
+        size = (
+            f"≈ {format_size(expected * part_bytes)} streamed at {format_size(part_bytes)} a part"
+            if part_bytes
+            else "size unknown"
+        )
         short = [name for name in self.chosen if self.annotated[name] < self.quota]
-        return (f"{self.split}: {len(self.chosen)} classes × {self.quota} clips; rarest "
-                f"{rarest!r} has {self.annotated[rarest]} annotated clips in {num_parts} "
-                f"parts ({per_part:.1f} a part) → expect ~{expected} parts, {size}"
-                + (f"; {finished} parts already read" if finished else "")
-                + (f"; fewer annotated clips than asked: {', '.join(short)}" if short else ""))
+        return (
+            f"{self.split}: {len(self.chosen)} classes × {self.quota} clips; rarest "
+            f"{rarest!r} has {self.annotated[rarest]} annotated clips in {num_parts} "
+            f"parts ({per_part:.1f} a part) → expect ~{expected} parts, {size}"
+            + (f"; {finished} parts already read" if finished else "")
+            + (f"; fewer annotated clips than asked: {', '.join(short)}" if short else "")
+        )
 
     def show_counts(self) -> None:
         counts = " ".join(f"{name[:12]}:{self.done[name]}" for name in self.chosen)
@@ -206,8 +251,12 @@ class _Split:
                 reason = f"{type(err).__name__} after {self.part_clips} clips: {err}"
                 continue
             except CORRUPT as err:
-                self.finish_part(name, "corrupt", None, f"{type(err).__name__} after "
-                                 f"{self.part_clips} clips: {err}")
+                self.finish_part(
+                    name,
+                    "corrupt",
+                    None,
+                    f"{type(err).__name__} after {self.part_clips} clips: {err}",
+                )
                 return
             finally:
                 reader.close()
@@ -264,35 +313,55 @@ class _Split:
             self.on_clip(self.split, row.clip_name, dict(self.done))
 
     def finish_part(self, name: str, status: str, full_at: int | None, reason="") -> None:
-        self.state.data["parts"][self.split][name] = {"status": status, "full_at": full_at,
-                                                      "reason": reason}
+        self.state.data["parts"][self.split][name] = {
+            "status": status,
+            "full_at": full_at,
+            "reason": reason,
+        }
         self.state.save()
         self.run_info["parts_read"][self.split].append(name)
         if status == "corrupt":
-            tqdm.write(f"part {self.split}/{name} is truncated or corrupt ({reason}): clips "
-                       f"before the damage kept, members after it not read")
+            tqdm.write(
+                f"part {self.split}/{name} is truncated or corrupt ({reason}): clips "
+                f"before the damage kept, members after it not read"
+            )
 
 
 def _finish(out: Path, tables, chosen, quotas, state: DownloadState, run: dict) -> dict:
     """Annotation CSVs of the clips on disk, and the report (returned and as JSON)."""
-    report = {"classes": chosen, "quota": quotas, "clips": {}, "short": {},
-              "parts_read": run["parts_read"], "bytes_downloaded": run["bytes"],
-              "bytes_downloaded_all_runs": state.data["bytes"],
-              "skipped_parts": [list(item) for item in run["skipped_parts"]],
-              "corrupt_parts": [f"{split}/{name}: {part['reason']}" for split in SPLITS
-                                for name, part in state.data["parts"][split].items()
-                                if part["status"] == "corrupt"],
-              "skipped_members": sorted(state.data["skipped"].items())}
+    report = {
+        "classes": chosen,
+        "quota": quotas,
+        "clips": {},
+        "short": {},
+        "parts_read": run["parts_read"],
+        "bytes_downloaded": run["bytes"],
+        "bytes_downloaded_all_runs": state.data["bytes"],
+        "skipped_parts": [list(item) for item in run["skipped_parts"]],
+        "corrupt_parts": [
+            f"{split}/{name}: {part['reason']}"
+            for split in SPLITS
+            for name, part in state.data["parts"][split].items()
+            if part["status"] == "corrupt"
+        ],
+        "skipped_members": sorted(state.data["skipped"].items()),
+    }
     for split in SPLITS:
         rows = {row.clip_name: row for row in tables[split]}
-        kept = [rows[n] for n in state.data["clips"][split]
-                if n in rows and clip_path(out, split, rows[n]).is_file()]
-        atomic_write(out / "annotations" / f"{split}.csv",
-                     lambda tmp, kept=kept, split=split: write_annotations(tmp, kept, split))
+        kept = [
+            rows[n]
+            for n in state.data["clips"][split]
+            if n in rows and clip_path(out, split, rows[n]).is_file()
+        ]
+        atomic_write(
+            out / "annotations" / f"{split}.csv",
+            lambda tmp, kept=kept, split=split: write_annotations(tmp, kept, split),
+        )
         counts = Counter(row.label for row in kept)
         report["clips"][split] = {name: counts[name] for name in chosen}
-        report["short"][split] = {name: counts[name] for name in chosen
-                                  if counts[name] < quotas[split]}
+        report["short"][split] = {
+            name: counts[name] for name in chosen if counts[name] < quotas[split]
+        }
     atomic_write_text(out / "download_report.json", json.dumps(report, indent=1))
     return report
 
@@ -307,12 +376,16 @@ def format_report(report: dict) -> str:
     lines = []
     for split, counts in report["clips"].items():
         parts = report["parts_read"][split]
-        lines.append(f"{split}: {sum(counts.values())} clips, {len(parts)} parts read this run; "
-                     + ", ".join(f"{name} {n}" for name, n in counts.items()))
+        lines.append(
+            f"{split}: {sum(counts.values())} clips, {len(parts)} parts read this run; "
+            + ", ".join(f"{name} {n}" for name, n in counts.items())
+        )
         for name, n in report["short"][split].items():
             lines.append(f"  short: {name!r} has {n} of {report['quota'][split]} clips")
-    lines.append(f"downloaded {format_size(report['bytes_downloaded'])} this run "
-                 f"({format_size(report['bytes_downloaded_all_runs'])} in all runs)")
+    lines.append(
+        f"downloaded {format_size(report['bytes_downloaded'])} this run "
+        f"({format_size(report['bytes_downloaded_all_runs'])} in all runs)"
+    )
     lines += [f"skipped part {name}: {why}" for name, why in report["skipped_parts"]]
     lines += [f"corrupt part {line}" for line in report["corrupt_parts"]]
     lines += [f"skipped {where}: {why}" for where, why in report["skipped_members"]]

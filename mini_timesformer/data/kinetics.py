@@ -57,8 +57,10 @@ def read_annotations(path) -> tuple[list[Annotation], list[str]]:
     if all(column in header for column in OFFICIAL_COLUMNS):
         return _read_official(path, lines, header)
     if "youtube_id" in header:
-        raise UserError(f"{path}: expected columns {','.join(OFFICIAL_COLUMNS)},split "
-                         f"(the test split without labels cannot be used), got {lines[0]}")
+        raise UserError(
+            f"{path}: expected columns {','.join(OFFICIAL_COLUMNS)},split "
+            f"(the test split without labels cannot be used), got {lines[0]}"
+        )
     return _read_pyslowfast(path, lines)
 
 
@@ -75,8 +77,10 @@ def _read_official(path: Path, lines: list[str], header: list[str]):
         try:
             start, end = int(float(fields["time_start"])), int(float(fields["time_end"]))
         except ValueError:
-            problems.append(f"{path}:{number}: time_start/time_end are not numbers: "
-                            f"{fields['time_start']!r}, {fields['time_end']!r}")
+            problems.append(
+                f"{path}:{number}: time_start/time_end are not numbers: "
+                f"{fields['time_start']!r}, {fields['time_end']!r}"
+            )
             continue
         annotations.append(Annotation(fields["label"], fields["youtube_id"], start, end))
     return annotations, problems
@@ -89,8 +93,10 @@ def _read_pyslowfast(path: Path, lines: list[str]):
         if not parts:
             continue
         if len(parts) != 2 or not parts[1].lstrip("-").isdigit() or int(parts[1]) < 0:
-            problems.append(f"{path}:{number}: expected 'path label' with an integer "
-                            f"label >= 0, got {line.strip()!r}")
+            problems.append(
+                f"{path}:{number}: expected 'path label' with an integer "
+                f"label >= 0, got {line.strip()!r}"
+            )
             continue
         annotations.append(Annotation(parts[1], path=parts[0]))
     return annotations, problems
@@ -98,13 +104,19 @@ def _read_pyslowfast(path: Path, lines: list[str]):
 
 def find_annotation_file(root: Path, split: str) -> Path:
     """``root/annotations/<split>.csv``, ``root/<split>.csv`` (PySlowFast) or ``.txt``."""
-    candidates = [folder / f"{name}{ext}" for name in split_names(split)
-                  for folder in (root / "annotations", root) for ext in (".csv", ".txt")]
+    candidates = [
+        folder / f"{name}{ext}"
+        for name in split_names(split)
+        for folder in (root / "annotations", root)
+        for ext in (".csv", ".txt")
+    ]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise MissingPathError(f"no annotation file for split {split!r} under {root}; expected "
-                            f"one of: {', '.join(str(c.relative_to(root)) for c in candidates)}")
+    raise MissingPathError(
+        f"no annotation file for split {split!r} under {root}; expected "
+        f"one of: {', '.join(str(c.relative_to(root)) for c in candidates)}"
+    )
 
 
 def locate_clip(root: Path, split: str, annotation: Annotation) -> Path:
@@ -133,8 +145,17 @@ class KineticsDataset(VideoClipDataset):
     ``train`` defaults to ``split == "train"``.
     """
 
-    def __init__(self, root, split: str = "train", *, annotations=None, classes=None,
-                 cache="auto", train: bool | None = None, **kwargs):
+    def __init__(
+        self,
+        root,
+        split: str = "train",
+        *,
+        annotations=None,
+        classes=None,
+        cache="auto",
+        train: bool | None = None,
+        **kwargs,
+    ):
         root = Path(root)
         if not root.is_dir():
             raise NotAFolderError(f"KineticsDataset: root folder not found: {root}")
@@ -146,9 +167,12 @@ class KineticsDataset(VideoClipDataset):
         if classes is None and (root / "classes.txt").is_file():
             classes = root / "classes.txt"
         official = not any(row.path for row in rows)
-        names = _read_classes(classes, sorted({row.label for row in rows}) if official
-                              else [str(i) for i in range(1 + max((int(r.label) for r in rows),
-                                                                  default=-1))])
+        names = _read_classes(
+            classes,
+            sorted({row.label for row in rows})
+            if official
+            else [str(i) for i in range(1 + max((int(r.label) for r in rows), default=-1))],
+        )
         index = {name: i for i, name in enumerate(names)}
         samples = []
         for row in rows:
@@ -157,14 +181,21 @@ class KineticsDataset(VideoClipDataset):
                 continue  # a class outside the chosen class list
             samples.append((locate_clip(root, split, row), label))
         if not samples:
-            raise UserError(f"KineticsDataset: {file} has no usable rows for the "
-                             f"{len(names)} classes ({len(problems)} malformed)")
+            raise UserError(
+                f"KineticsDataset: {file} has no usable rows for the "
+                f"{len(names)} classes ({len(problems)} malformed)"
+            )
         if cache == "auto":
             folder = cache_folder(root, split)
             cache = folder if (folder / "index.json").is_file() else None
         self.root, self.split = root, split
-        super().__init__(samples, names, cache=cache,
-                         train=split == "train" if train is None else train, **kwargs)
+        super().__init__(
+            samples,
+            names,
+            cache=cache,
+            train=split == "train" if train is None else train,
+            **kwargs,
+        )
 
 
 def write_annotations(path, rows: list[Annotation], split: str) -> Path:

@@ -38,8 +38,10 @@ def class_preset(name: str) -> list[str]:
     path = Path(name) if name.endswith(".txt") else PRESET_DIR / f"{name}.txt"
     if not path.is_file():
         known = sorted(p.stem for p in PRESET_DIR.glob("kinetics*.txt"))
-        raise MissingPathError(f"unknown class preset {name!r}; expected one of "
-                                f"{', '.join(known) or '(none found)'} or a .txt file")
+        raise MissingPathError(
+            f"unknown class preset {name!r}; expected one of "
+            f"{', '.join(known) or '(none found)'} or a .txt file"
+        )
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
 
@@ -64,8 +66,9 @@ def clip_path(out: Path, split: str, row: Annotation) -> Path:
     return out / split / row.label.replace(" ", "_") / row.clip_name
 
 
-def write_clip(clip: Path, target: Path, row: Annotation, short_side: int,
-               fps: float) -> str | None:
+def write_clip(
+    clip: Path, target: Path, row: Annotation, short_side: int, fps: float
+) -> str | None:
     """Trim ``clip`` to its annotated window (if longer), resample, downscale, write atomically.
 
     The one per-clip step of ``kinetics-subset`` and ``kinetics-download``. Returns None,
@@ -74,18 +77,32 @@ def write_clip(clip: Path, target: Path, row: Annotation, short_side: int,
     try:
         length = row.time_end - row.time_start
         trim = length > 0 and probe_video(clip).duration > length + 1
-        transcode(clip, target, short_side=short_side, fps=fps,
-                  start_sec=row.time_start if trim else 0.0,
-                  end_sec=row.time_end if trim else None)
+        transcode(
+            clip,
+            target,
+            short_side=short_side,
+            fps=fps,
+            start_sec=row.time_start if trim else 0.0,
+            end_sec=row.time_end if trim else None,
+        )
     except Exception as err:  # noqa: BLE001 — a bad clip is skipped, not fatal
         return f"{type(err).__name__}: {err}"
     return None
 
 
-def build_kinetics_subset(source, out, classes, per_class: int, *,
-                          splits=("train", "val"), val_per_class: int | None = None,
-                          short_side: int = 160, fps: float = 15.0, seed: int = 0,
-                          progress: bool = True) -> dict:
+def build_kinetics_subset(
+    source,
+    out,
+    classes,
+    per_class: int,
+    *,
+    splits=("train", "val"),
+    val_per_class: int | None = None,
+    short_side: int = 160,
+    fps: float = 15.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Copy ``per_class`` clips of each chosen class (trimmed, downscaled) into ``out``.
 
     ``source`` is a local Kinetics copy (CVDF layout: ``train/``, ``val/``,
@@ -96,8 +113,7 @@ def build_kinetics_subset(source, out, classes, per_class: int, *,
     source, out = Path(source), Path(out)
     if not source.is_dir():
         raise NotAFolderError(f"Kinetics source folder not found: {source}")
-    tables = {split: read_annotations(find_annotation_file(source, split))[0]
-              for split in splits}
+    tables = {split: read_annotations(find_annotation_file(source, split))[0] for split in splits}
     chosen = choose_classes(sorted({row.label for row in tables[splits[0]]}), classes, seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "classes.txt").write_text("\n".join(chosen) + "\n")
@@ -106,8 +122,9 @@ def build_kinetics_subset(source, out, classes, per_class: int, *,
         wanted = per_class if split == "train" else (val_per_class or max(1, per_class // 4))
         rows = [row for row in tables[split] if row.label in chosen]
         random.Random(seed).shuffle(rows)  # a random, reproducible pick per class
-        report[split] = _copy_split(source, out, split, rows, chosen, wanted, short_side, fps,
-                                    progress)
+        report[split] = _copy_split(
+            source, out, split, rows, chosen, wanted, short_side, fps, progress
+        )
     return report
 
 
@@ -115,8 +132,9 @@ def _copy_split(source, out, split, rows, chosen, wanted, short_side, fps, progr
     done: Counter = Counter()
     kept_rows, skipped = [], []
     written = kept = 0
-    bar = tqdm(total=wanted * len(chosen), desc=f"subset {split}", unit="clip",
-               disable=not progress)
+    bar = tqdm(
+        total=wanted * len(chosen), desc=f"subset {split}", unit="clip", disable=not progress
+    )
     for row in rows:
         if done[row.label] >= wanted:
             continue
@@ -142,10 +160,18 @@ def _copy_split(source, out, split, rows, chosen, wanted, short_side, fps, progr
     return {"written": written, "kept": kept, "skipped": skipped, "short": short}
 
 
-def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
-                            val_per_class: int | None = None, num_frames: int | None = None,
-                            image_size: int = 32, fps: float = 8.0, seed: int = 0,
-                            progress: bool = True) -> dict:
+def write_synthetic_dataset(
+    out,
+    kind: str = "motion",
+    per_class: int = 20,
+    *,
+    val_per_class: int | None = None,
+    num_frames: int | None = None,
+    image_size: int = 32,
+    fps: float = 8.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """The SyntheticVideos clips as real mp4 files in the Kinetics layout (lossless-ish).
 
     Train clips are items 0.. of ``SyntheticVideos(seed=seed)``, val clips items of
@@ -153,21 +179,27 @@ def write_synthetic_dataset(out, kind: str = "motion", per_class: int = 20, *,
     """
     out = Path(out)
     counts = {}
-    for split, wanted, split_seed in (("train", per_class, seed),
-                                      ("val", val_per_class or max(1, per_class // 4), seed + 1)):
+    for split, wanted, split_seed in (
+        ("train", per_class, seed),
+        ("val", val_per_class or max(1, per_class // 4), seed + 1),
+    ):
         videos = SyntheticVideos(kind, num_frames, image_size, size=1, seed=split_seed)
         videos.size = wanted * len(videos.classes)
         rows = []
-        for index in tqdm(range(len(videos)), desc=f"synthetic {split}", unit="clip",
-                          disable=not progress):
+        for index in tqdm(
+            range(len(videos)), desc=f"synthetic {split}", unit="clip", disable=not progress
+        ):
             label = videos.classes[videos.label(index)]
             duration = max(1, round(videos.num_frames / fps))
             row = Annotation(label, f"{kind}{split_seed:02d}{index:07d}", 0, duration)
             target = clip_path(out, split, row)
             if not target.is_file():
                 clip = videos[index][0]
-                atomic_write(target, lambda tmp, clip=clip: write_video(tmp, clip, fps, crf=10),
-                             suffix=".mp4")
+                atomic_write(
+                    target,
+                    lambda tmp, clip=clip: write_video(tmp, clip, fps, crf=10),
+                    suffix=".mp4",
+                )
             rows.append(row)
         write_annotations(out / "annotations" / f"{split}.csv", rows, split)
         counts[split] = len(rows)

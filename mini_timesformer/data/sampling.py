@@ -24,16 +24,24 @@ def _check(num_video_frames: int, num_frames: int) -> None:
         raise UserError(f"expected num_frames >= 1, got {num_frames}")
 
 
-def clip_span(num_frames: int, stride: int, video_fps: float = 30.0,
-              target_fps: float = 30.0) -> float:
+def clip_span(
+    num_frames: int, stride: int, video_fps: float = 30.0, target_fps: float = 30.0
+) -> float:
     """Frames of the video (at ``video_fps``) covered by one clip of T frames every r."""
     return num_frames * stride * video_fps / target_fps
 
 
-def dense_indices(num_video_frames: int, num_frames: int = 8, stride: int = 32, *,
-                  video_fps: float = 30.0, target_fps: float = 30.0,
-                  clip_index: int | None = None, num_clips: int = 1,
-                  generator: torch.Generator | None = None) -> list[int]:
+def dense_indices(
+    num_video_frames: int,
+    num_frames: int = 8,
+    stride: int = 32,
+    *,
+    video_fps: float = 30.0,
+    target_fps: float = 30.0,
+    clip_index: int | None = None,
+    num_clips: int = 1,
+    generator: torch.Generator | None = None,
+) -> list[int]:
     """T frames, ``stride`` frames apart at ``target_fps``, from one window of the video.
 
     ``clip_index=None``: random window (training, drawn from ``generator``).
@@ -56,8 +64,13 @@ def dense_indices(num_video_frames: int, num_frames: int = 8, stride: int = 32, 
     return [min(int(start + t * step), num_video_frames - 1) for t in range(num_frames)]
 
 
-def segment_indices(num_video_frames: int, num_frames: int = 8, *, train: bool = False,
-                    generator: torch.Generator | None = None) -> list[int]:
+def segment_indices(
+    num_video_frames: int,
+    num_frames: int = 8,
+    *,
+    train: bool = False,
+    generator: torch.Generator | None = None,
+) -> list[int]:
     """One frame per equal segment: random inside it (``train``) or its middle frame."""
     _check(num_video_frames, num_frames)
     size = num_video_frames / num_frames  # segment length in frames (may be < 1)

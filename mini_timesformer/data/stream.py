@@ -64,15 +64,15 @@ def part_name(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def open_url(url: str, *, retries: int = 3, backoff: float = 2.0, timeout: float = 60.0,
-             method: str = "GET"):
+def open_url(
+    url: str, *, retries: int = 3, backoff: float = 2.0, timeout: float = 60.0, method: str = "GET"
+):
     """``urlopen`` with ``retries`` more tries after a transient failure.
 
     Waits ``backoff * 2**k`` seconds before try k+1. Client errors (404, 403, ...) are final
     at once. Raises RequestFailed with a one-line reason.
     """
-    request = urllib.request.Request(url, method=method,
-                                     headers={"User-Agent": "mini-timesformer"})
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "mini-timesformer"})
     for attempt in range(retries + 1):
         try:
             return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 — our URLs
@@ -112,12 +112,15 @@ def part_urls(base: str, split: str, **kwargs) -> list[str]:
     except RequestFailed as err:
         if not base.startswith("file://"):
             raise MissingPathError(f"cannot read the {split} part list: {err}") from None
-        folder = Path(urllib.request.url2pathname(base[len("file://"):])) / split
-        names = sorted((p.name for p in folder.glob("*.tar.gz")),
-                       key=lambda n: (int(re.sub(r"\D", "", n) or -1), n))
+        folder = Path(urllib.request.url2pathname(base[len("file://") :])) / split
+        names = sorted(
+            (p.name for p in folder.glob("*.tar.gz")),
+            key=lambda n: (int(re.sub(r"\D", "", n) or -1), n),
+        )
         if not names:
-            raise MissingPathError(f"no {split}/k400_{split}_path.txt and no "
-                                    f"{split}/*.tar.gz under {folder.parent}") from None
+            raise MissingPathError(
+                f"no {split}/k400_{split}_path.txt and no {split}/*.tar.gz under {folder.parent}"
+            ) from None
         lines = names
     return [part_url(base, split, line) for line in lines if line.strip()]
 

@@ -33,8 +33,16 @@ from .synthetic_long import (
     render_long,
 )
 
-MOTION_CLASSES = ("move_right", "move_left", "move_down", "move_up",
-                  "rotate_cw", "rotate_ccw", "grow", "shrink")
+MOTION_CLASSES = (
+    "move_right",
+    "move_left",
+    "move_down",
+    "move_up",
+    "rotate_cw",
+    "rotate_ccw",
+    "grow",
+    "shrink",
+)
 SHAPES = ("disk", "square", "triangle", "cross")
 COLOUR_FAMILIES = ("warm", "cool")  # appearance: red-orange vs blue-cyan objects
 APPEARANCE_CLASSES = tuple(f"{family}_{shape}" for shape in SHAPES for family in COLOUR_FAMILIES)
@@ -59,8 +67,12 @@ class ClipParams:
 
     def reversed(self, label: int | None = None) -> ClipParams:
         """The same clip played backwards (frame states and noise in reverse order)."""
-        return replace(self, label=self.label if label is None else label,
-                       states=self.states.flip(0), noise_reversed=not self.noise_reversed)
+        return replace(
+            self,
+            label=self.label if label is None else label,
+            states=self.states.flip(0),
+            noise_reversed=not self.noise_reversed,
+        )
 
 
 def _uniform(generator, low: float, high: float, n: int = 1) -> torch.Tensor:
@@ -74,7 +86,7 @@ def _signed_distance(shape: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tens
     if SHAPES[shape] == "square":
         return 0.8 - torch.maximum(u.abs(), v.abs())
     if SHAPES[shape] == "triangle":  # apex at v = -1, base at v = 0.6
-        return torch.minimum(0.6 - v, (1.0 + v - 2.0 * u.abs()) / 5 ** 0.5)
+        return torch.minimum(0.6 - v, (1.0 + v - 2.0 * u.abs()) / 5**0.5)
     bar_h = torch.minimum(0.95 - u.abs(), 0.32 - v.abs())
     bar_v = torch.minimum(0.32 - u.abs(), 0.95 - v.abs())
     return torch.maximum(bar_h, bar_v)  # cross
@@ -93,8 +105,12 @@ def render(params: ClipParams, image_size: int) -> torch.Tensor:
     colour = torch.tensor(params.colour).view(1, 3, 1, 1)
     dark = (u < 0).unsqueeze(1)  # two-tone halves so that rotation is visible, (T, 1, H, W)
     fill = torch.where(dark, 0.3 * colour + 0.7, colour)  # second tone: paler  # (T, 3, H, W)
-    background = F.interpolate(params.background.unsqueeze(0), size=(image_size, image_size),
-                               mode="bicubic", align_corners=False)  # (1, 3, H, W)
+    background = F.interpolate(
+        params.background.unsqueeze(0),
+        size=(image_size, image_size),
+        mode="bicubic",
+        align_corners=False,
+    )  # (1, 3, H, W)
     noise_gen = torch.Generator().manual_seed(params.noise_seed)
     noise = 0.02 * torch.randn(num_frames, 3, image_size, image_size, generator=noise_gen)
     if params.noise_reversed:
@@ -113,10 +129,17 @@ class SyntheticVideos(torch.utils.data.Dataset):
     flash of ``long`` lasts (default ``EVENT_FRAMES``).
     """
 
-    def __init__(self, kind: str = "motion", num_frames: int | None = None,
-                 image_size: int = 32, size: int = 1024, seed: int = 0,
-                 speed: tuple[float, float] | None = None, transform=None,
-                 event_frames: tuple[int, int] = EVENT_FRAMES):
+    def __init__(
+        self,
+        kind: str = "motion",
+        num_frames: int | None = None,
+        image_size: int = 32,
+        size: int = 1024,
+        seed: int = 0,
+        speed: tuple[float, float] | None = None,
+        transform=None,
+        event_frames: tuple[int, int] = EVENT_FRAMES,
+    ):
         if kind not in KINDS:
             raise UserError(f"SyntheticVideos: unknown kind {kind!r}; expected one of {KINDS}")
         if num_frames is None:
@@ -124,16 +147,19 @@ class SyntheticVideos(torch.utils.data.Dataset):
         if kind == "long":
             check_long(num_frames, tuple(event_frames))
         if num_frames < 2 or image_size < 16 or size < 1:
-            raise UserError(f"SyntheticVideos: expected num_frames >= 2, image_size >= 16, "
-                             f"size >= 1; got {num_frames}, {image_size}, {size}")
+            raise UserError(
+                f"SyntheticVideos: expected num_frames >= 2, image_size >= 16, "
+                f"size >= 1; got {num_frames}, {image_size}, {size}"
+            )
         speed = (2.0, 3.0) if speed is None else tuple(speed)
         if not 0 < speed[0] <= speed[1]:
             raise UserError(f"SyntheticVideos: expected 0 < speed[0] <= speed[1], got {speed}")
         self.kind, self.num_frames, self.image_size = kind, num_frames, image_size
         self.size, self.seed, self.speed, self.transform = size, seed, speed, transform
         self.event_frames = tuple(event_frames)
-        self.classes = list({"motion": MOTION_CLASSES, "appearance": APPEARANCE_CLASSES,
-                             "long": LONG_CLASSES}[kind])
+        self.classes = list(
+            {"motion": MOTION_CLASSES, "appearance": APPEARANCE_CLASSES, "long": LONG_CLASSES}[kind]
+        )
 
     def __len__(self) -> int:
         return self.size
@@ -151,8 +177,9 @@ class SyntheticVideos(torch.utils.data.Dataset):
     def sample_params(self, label: int, generator: torch.Generator) -> ClipParams:
         """Draw the parameters of a clip of class ``label``."""
         if self.kind == "long":
-            return long_params(label, generator, self.num_frames, self.image_size,
-                               self.event_frames)
+            return long_params(
+                label, generator, self.num_frames, self.image_size, self.event_frames
+            )
         if self.kind == "appearance":
             return self._appearance_params(label, generator)
         params = self._motion_params(label - label % 2, generator)  # the pair's forward class
@@ -178,8 +205,9 @@ class SyntheticVideos(torch.utils.data.Dataset):
         t = torch.arange(T, dtype=torch.float32)
         radius = torch.full((T,), _uniform(generator, 5.5, 7.5).item() * scale)
         angle = torch.full((T,), _uniform(generator, 0, 2 * torch.pi).item())
-        cx, cy = (torch.full((T,), _uniform(generator, 0.3 * size, 0.7 * size).item())
-                  for _ in range(2))
+        cx, cy = (
+            torch.full((T,), _uniform(generator, 0.3 * size, 0.7 * size).item()) for _ in range(2)
+        )
         name = MOTION_CLASSES[label]
         if name in ("move_right", "move_down"):
             travel = v * (T - 1)
@@ -219,8 +247,14 @@ class SyntheticVideos(torch.utils.data.Dataset):
         angle = _uniform(generator, 0, 2 * torch.pi).item() + spin * t
         radius = torch.full((T,), _uniform(generator, 5.0, 7.5).item() * scale)
         states = torch.stack([cx, cy, angle, radius], dim=1)  # (T, 4)
-        return ClipParams(label, label // 2, self._family_colour(label % 2, generator),
-                          background, states, noise_seed)
+        return ClipParams(
+            label,
+            label // 2,
+            self._family_colour(label % 2, generator),
+            background,
+            states,
+            noise_seed,
+        )
 
     @staticmethod
     def _family_colour(family: int, generator) -> tuple[float, float, float]:

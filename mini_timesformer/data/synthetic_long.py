@@ -67,9 +67,11 @@ def check_long(num_frames: int, event_frames: tuple[int, int] = EVENT_FRAMES) ->
     """A clear error unless N is a multiple of 16 and flashes fit in their slots."""
     low, high = event_frames
     if num_frames < 16 or num_frames % 16 or not 1 <= low <= high <= num_frames // 16:
-        raise UserError(f"long clips: expected num_frames a multiple of 16 (e.g. 64) and "
-                         f"1 <= event frames <= num_frames/16; got {num_frames} frames, "
-                         f"event frames {event_frames}")
+        raise UserError(
+            f"long clips: expected num_frames a multiple of 16 (e.g. 64) and "
+            f"1 <= event frames <= num_frames/16; got {num_frames} frames, "
+            f"event frames {event_frames}"
+        )
 
 
 def _slot_layout(num_frames: int) -> tuple[int, int, int]:
@@ -78,9 +80,13 @@ def _slot_layout(num_frames: int) -> tuple[int, int, int]:
     return slot, slot // 8, slot // 2
 
 
-def long_params(label: int, generator: torch.Generator, num_frames: int = LONG_FRAMES,
-                image_size: int = 32, event_frames: tuple[int, int] = EVENT_FRAMES
-                ) -> LongClipParams:
+def long_params(
+    label: int,
+    generator: torch.Generator,
+    num_frames: int = LONG_FRAMES,
+    image_size: int = 32,
+    event_frames: tuple[int, int] = EVENT_FRAMES,
+) -> LongClipParams:
     """Draw a clip of class ``label`` (label + 1 flashes) from ``generator``."""
     n = label + 1
     slot, first, offsets = _slot_layout(num_frames)
@@ -93,8 +99,9 @@ def long_params(label: int, generator: torch.Generator, num_frames: int = LONG_F
     centres = (0.35 + 0.3 * torch.rand(n, 2, generator=generator)) * (image_size - 1)
     colours = 0.75 + 0.25 * torch.rand(n, 3, generator=generator)  # bright, slightly tinted
     noise_seed = int(torch.randint(2**62, (), generator=generator))
-    return LongClipParams(label, num_frames, background, starts, lengths, centres, radii,
-                          colours, noise_seed)
+    return LongClipParams(
+        label, num_frames, background, starts, lengths, centres, radii, colours, noise_seed
+    )
 
 
 def render_long(params: LongClipParams, image_size: int) -> torch.Tensor:
@@ -110,8 +117,12 @@ def render_long(params: LongClipParams, image_size: int) -> torch.Tensor:
     distance = torch.sqrt((x - cx) ** 2 + (y - cy) ** 2)  # (N, H, W)
     alpha = (radius - distance + 0.5).clamp(0, 1) * flash.view(N, 1, 1)  # anti-aliased disk
     colour = params.colours[which].view(N, 3, 1, 1)  # (N, 3, 1, 1)
-    background = F.interpolate(params.background.unsqueeze(0), size=(image_size, image_size),
-                               mode="bicubic", align_corners=False)  # (1, 3, H, W)
+    background = F.interpolate(
+        params.background.unsqueeze(0),
+        size=(image_size, image_size),
+        mode="bicubic",
+        align_corners=False,
+    )  # (1, 3, H, W)
     noise_gen = torch.Generator().manual_seed(params.noise_seed)
     noise = 0.02 * torch.randn(N, 3, image_size, image_size, generator=noise_gen)
     clip = background + (colour - background) * alpha.unsqueeze(1) + noise  # (N, 3, H, W)
@@ -127,8 +138,9 @@ def uniform_indices(num_frames: int, T: int) -> list[int]:
     return segment_indices(num_frames, T)
 
 
-def catch_probabilities(num_frames: int, T: int,
-                        event_frames: tuple[int, int] = EVENT_FRAMES) -> torch.Tensor:
+def catch_probabilities(
+    num_frames: int, T: int, event_frames: tuple[int, int] = EVENT_FRAMES
+) -> torch.Tensor:
     """float64 (4,): per slot, the probability that the T sampled frames show its flash.
 
     Exact: averages over every offset and length the generator can draw. When ``N / T``
@@ -150,8 +162,9 @@ def catch_probabilities(num_frames: int, T: int,
     return torch.stack(probs)
 
 
-def count_likelihood(num_frames: int, T: int,
-                     event_frames: tuple[int, int] = EVENT_FRAMES) -> torch.Tensor:
+def count_likelihood(
+    num_frames: int, T: int, event_frames: tuple[int, int] = EVENT_FRAMES
+) -> torch.Tensor:
     """float64 (4, 5): P(k flashes seen | n flashes), rows n = 1..4, columns k = 0..4, for
     the T-frame uniform sampler (``count_table`` of its ``catch_probabilities``)."""
     return count_table(catch_probabilities(num_frames, T, event_frames))
@@ -170,20 +183,23 @@ def count_table(p) -> torch.Tensor:
         for subset in subsets:
             dist = torch.tensor([1.0], dtype=torch.float64)  # P(k) over the flashes so far
             for j in subset:
-                dist = torch.cat([dist * (1 - p[j]), torch.zeros(1, dtype=torch.float64)]) + \
-                    torch.cat([torch.zeros(1, dtype=torch.float64), dist * p[j]])
+                dist = torch.cat(
+                    [dist * (1 - p[j]), torch.zeros(1, dtype=torch.float64)]
+                ) + torch.cat([torch.zeros(1, dtype=torch.float64), dist * p[j]])
             table[n - 1, : n + 1] += dist / len(subsets)
     return table
 
 
-def best_guess(num_frames: int, T: int, event_frames: tuple[int, int] = EVENT_FRAMES
-               ) -> torch.Tensor:
+def best_guess(
+    num_frames: int, T: int, event_frames: tuple[int, int] = EVENT_FRAMES
+) -> torch.Tensor:
     """int (5,): the Bayes-optimal class for k = 0..4 flashes seen (classes equally likely)."""
     return count_likelihood(num_frames, T, event_frames).argmax(0)
 
 
-def sampler_ceiling(T: int, num_frames: int = LONG_FRAMES,
-                    event_frames: tuple[int, int] = EVENT_FRAMES) -> float:
+def sampler_ceiling(
+    T: int, num_frames: int = LONG_FRAMES, event_frames: tuple[int, int] = EVENT_FRAMES
+) -> float:
     """The best top-1 any model can reach from the T uniformly sampled frames of a long clip:
     ``(1/4) Σ_k max_n P(k | n)`` (a uniform prior over the 4 classes)."""
     return count_likelihood(num_frames, T, event_frames).max(0).values.sum().item() / MAX_EVENTS
@@ -192,8 +208,13 @@ def sampler_ceiling(T: int, num_frames: int = LONG_FRAMES,
 def binomial_ceiling(p: float) -> float:
     """The same ceiling when every flash is caught with the same probability p (the
     textbook form: ``P(k | n) = C(n, k) p^k (1 - p)^(n - k)``)."""
-    return sum(max(comb(n, k) * p**k * (1 - p) ** (n - k) for n in range(max(k, 1), 5))
-               for k in range(5)) / MAX_EVENTS
+    return (
+        sum(
+            max(comb(n, k) * p**k * (1 - p) ** (n - k) for n in range(max(k, 1), 5))
+            for k in range(5)
+        )
+        / MAX_EVENTS
+    )
 
 
 def flashes_seen(params: LongClipParams, indices) -> int:

@@ -26,8 +26,7 @@ def _check_clip(clip: torch.Tensor, where: str) -> None:
         raise UserError(f"{where}: expected a clip (T, 3, H, W), got shape {tuple(clip.shape)}")
 
 
-def to_float_clip(clip: torch.Tensor, mean: Sequence[float], std: Sequence[float]
-                  ) -> torch.Tensor:
+def to_float_clip(clip: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """uint8 (..., 3, H, W) → float32 normalised ``(x / 255 - mean) / std``."""
     if clip.dtype != torch.uint8:
         raise UserError(f"to_float_clip: expected a uint8 clip, got {clip.dtype}")
@@ -52,7 +51,7 @@ def resize_short_side(clip: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def _crop(clip: torch.Tensor, top: int, left: int, size: int) -> torch.Tensor:
-    return clip[..., top:top + size, left:left + size]  # (T, 3, size, size)
+    return clip[..., top : top + size, left : left + size]  # (T, 3, size, size)
 
 
 class TrainTransform:
@@ -62,15 +61,23 @@ class TrainTransform:
     normalised float clip when ``mean`` and ``std`` are given.
     """
 
-    def __init__(self, crop_size: int, scale_range: tuple[int, int] | None = None,
-                 flip: bool = True, mean: Sequence[float] | None = None,
-                 std: Sequence[float] | None = None, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        crop_size: int,
+        scale_range: tuple[int, int] | None = None,
+        flip: bool = True,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        generator: torch.Generator | None = None,
+    ):
         if scale_range is None:  # the paper's [256, 320] for 224 crops, scaled
             scale_range = (round(crop_size * 8 / 7), round(crop_size * 10 / 7))
         low, high = scale_range
         if not crop_size <= low <= high:
-            raise UserError(f"train_transform: expected crop_size <= scale_range[0] <= "
-                             f"scale_range[1], got crop {crop_size}, range {scale_range}")
+            raise UserError(
+                f"train_transform: expected crop_size <= scale_range[0] <= "
+                f"scale_range[1], got crop {crop_size}, range {scale_range}"
+            )
         if (mean is None) != (std is None):
             raise UserError("train_transform: give both mean and std, or neither")
         self.crop_size, self.scale_range, self.flip = crop_size, (low, high), flip
@@ -94,10 +101,14 @@ class TrainTransform:
         return clip.contiguous()
 
 
-def train_transform(crop_size: int, scale_range: tuple[int, int] | None = None,
-                    flip: bool = True, mean: Sequence[float] | None = None,
-                    std: Sequence[float] | None = None,
-                    generator: torch.Generator | None = None) -> TrainTransform:
+def train_transform(
+    crop_size: int,
+    scale_range: tuple[int, int] | None = None,
+    flip: bool = True,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    generator: torch.Generator | None = None,
+) -> TrainTransform:
     """The paper's training augmentation as a callable on uint8 clips (see TrainTransform)."""
     return TrainTransform(crop_size, scale_range, flip, mean, std, generator)
 
@@ -115,13 +126,20 @@ def parse_views(text: str) -> tuple[int, int]:
 def check_views(num_clips: int, num_crops: int) -> None:
     """One-line error unless there is at least one clip and 1 or 3 crops."""
     if num_clips < 1 or num_crops not in (1, 3):
-        raise UserError(f"expected CLIPSxCROPS views with at least 1 clip and 1 or 3 crops, "
-                        f"got {num_clips}x{num_crops}")
+        raise UserError(
+            f"expected CLIPSxCROPS views with at least 1 clip and 1 or 3 crops, "
+            f"got {num_clips}x{num_crops}"
+        )
 
 
-def eval_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
-               short_side: int | None = None, mean: Sequence[float] | None = None,
-               std: Sequence[float] | None = None) -> torch.Tensor:
+def eval_views(
+    clip: torch.Tensor,
+    crop_size: int,
+    num_crops: int = 3,
+    short_side: int | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> torch.Tensor:
     """Test-time spatial views: (num_crops, T, 3, crop, crop), uint8 or normalised float.
 
     Short side → ``short_side`` (default: crop size, as the paper), then 1 centre crop or
@@ -151,22 +169,49 @@ def eval_views(clip: torch.Tensor, crop_size: int, num_crops: int = 3,
 eval_views.__test__ = False  # not a pytest test when imported into a test module
 
 
-def load_clip_views(path, num_frames: int, stride: int, crop_size: int,
-                    mean: Sequence[float], std: Sequence[float], num_clips: int = 1,
-                    num_crops: int = 3, short_side: int | None = None,
-                    target_fps: float = 30.0) -> torch.Tensor:
+def load_clip_views(
+    path,
+    num_frames: int,
+    stride: int,
+    crop_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    num_clips: int = 1,
+    num_crops: int = 3,
+    short_side: int | None = None,
+    target_fps: float = 30.0,
+) -> torch.Tensor:
     """The paper's test protocol for one video file: float (V, T, 3, crop, crop).
 
     ``num_clips`` evenly spaced temporal clips (1 = the middle clip) × ``num_crops``
     spatial crops, V = num_clips · num_crops, ordered clip-major (clip 0's crops first).
     """
+
     def choose(info):  # all clips' indices, concatenated: one open, one decode pass
-        return [i for k in range(num_clips)
-                for i in dense_indices(max(info.num_frames, 1), num_frames, stride,
-                                       video_fps=info.fps, target_fps=target_fps,
-                                       clip_index=k, num_clips=num_clips)]
+        return [
+            i
+            for k in range(num_clips)
+            for i in dense_indices(
+                max(info.num_frames, 1),
+                num_frames,
+                stride,
+                video_fps=info.fps,
+                target_fps=target_fps,
+                clip_index=k,
+                num_clips=num_clips,
+            )
+        ]
 
     frames, _ = read_clip(path, choose)  # (num_clips·T, 3, H, W)
-    views = [eval_views(frames[k * num_frames:(k + 1) * num_frames], crop_size, num_crops,
-                        short_side, mean, std) for k in range(num_clips)]
+    views = [
+        eval_views(
+            frames[k * num_frames : (k + 1) * num_frames],
+            crop_size,
+            num_crops,
+            short_side,
+            mean,
+            std,
+        )
+        for k in range(num_clips)
+    ]
     return torch.cat(views)  # (num_clips·num_crops, T, 3, crop, crop)

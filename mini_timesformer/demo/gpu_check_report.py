@@ -11,8 +11,13 @@ from ..runtime import atomic_write_text
 # README's table. The `gpu` budget trains a deeper model longer, so these are a floor
 # to compare against, not the same run.
 CPU_DEMO_TOP1 = {
-    "motion": {"space": 0.354, "joint": 0.901, "divided": 0.969, "local_global": 0.948,
-               "axial": 0.857},
+    "motion": {
+        "space": 0.354,
+        "joint": 0.901,
+        "divided": 0.969,
+        "local_global": 0.948,
+        "axial": 0.857,
+    },
     "appearance": {"space": 0.779, "divided": 0.698},
 }
 GB = 1e9
@@ -25,50 +30,68 @@ def _pct(value) -> str:
 def _head(report: dict) -> list[str]:
     info, peak = report["machine"], report["peak"]
     device = info.get("gpu") or f"CPU: {info['cpu']} ({info['threads']} threads)"
-    nominal = (f"{peak['nominal_tflops']:.1f} TFLOP/s ({peak['nominal_source']})"
-               if peak["nominal_tflops"] else f"unknown ({peak['nominal_source']})")
+    nominal = (
+        f"{peak['nominal_tflops']:.1f} TFLOP/s ({peak['nominal_source']})"
+        if peak["nominal_tflops"]
+        else f"unknown ({peak['nominal_source']})"
+    )
     return [
-        f"# gpu-check report ({report['mode']} mode)", "",
+        f"# gpu-check report ({report['mode']} mode)",
+        "",
         f"Total {report['total_seconds']:.0f} s (budget {report['budget_seconds']} s: "
-        f"{'within' if report['within_budget'] else 'OVER'}).", "",
-        "| | |", "|---|---|",
+        f"{'within' if report['within_budget'] else 'OVER'}).",
+        "",
+        "| | |",
+        "|---|---|",
         f"| device | {device} |",
         f"| versions | torch {info['torch']}, CUDA {info['cuda']}, cuDNN {info['cudnn']}, "
         f"transformers {info['transformers']}, Python {info['python']} |",
         f"| load average | {info.get('load_avg', 'unknown')} |",
         f"| bf16 peak, vendor | {nominal} |",
-        f"| bf16 peak, matmul measured here | {peak['measured_bf16_matmul_tflops']:.2f} "
-        f"TFLOP/s |",
-        f"| MFU divides by | {peak['mfu_basis']} |", ""]
+        f"| bf16 peak, matmul measured here | {peak['measured_bf16_matmul_tflops']:.2f} TFLOP/s |",
+        f"| MFU divides by | {peak['mfu_basis']} |",
+        "",
+    ]
 
 
 def _demo(section: dict) -> list[str]:
-    lines = [f"## (a) demo, `{section['budget']}` budget", "",
-             f"{section['seconds']:.0f} s; full report: `{section['report']}`.", "",
-             "| clips | scheme | top-1 here | top-1 CPU run (README) | difference |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        f"## (a) demo, `{section['budget']}` budget",
+        "",
+        f"{section['seconds']:.0f} s; full report: `{section['report']}`.",
+        "",
+        "| clips | scheme | top-1 here | top-1 CPU run (README) | difference |",
+        "|---|---|---:|---:|---:|",
+    ]
     for kind, rows in section["top1"].items():
         for scheme, top1 in rows.items():
             cpu = section["cpu_top1"].get(kind, {}).get(scheme)
             diff = "–" if cpu is None else f"{(top1 - cpu) * 100:+.1f} points"
             lines.append(f"| {kind} | {scheme} | {_pct(top1)} | {_pct(cpu)} | {diff} |")
-    return lines + ["", "The CPU run used the `cpu` budget (depth 2, 800 steps); a different "
-                    "budget gives different numbers: read the gap, not equality.", ""]
+    return lines + [
+        "",
+        "The CPU run used the `cpu` budget (depth 2, 800 steps); a different "
+        "budget gives different numbers: read the gap, not equality.",
+        "",
+    ]
 
 
 def _recipe(section: dict) -> list[str]:
     plan, data = section["plan"], section["data"]
     clips = data["clips"]
     return [
-        "## (b) Kinetics-subset recipe: synthetic mp4s, decoded cache, DataLoader workers", "",
+        "## (b) Kinetics-subset recipe: synthetic mp4s, decoded cache, DataLoader workers",
+        "",
         f"`{plan['preset']}` divided {plan['frames']}×{plan['size']}², stride "
         f"{plan['stride']}, bf16 autocast, fused attention, SGD lr {plan['lr']}, batch "
         f"{plan['batch_size']}, {plan['workers']} workers, {section['steps']} steps "
         f"(random weights: speed, not accuracy). Data: {clips['train']} + {clips['val']} "
         f"clips of {plan['clip_frames']} frames at {plan['clip_size']}² written in "
         f"{data['write_seconds']:.1f} s, decoded into the cache in "
-        f"{data['cache_seconds']:.1f} s.", "",
-        "| | |", "|---|---|",
+        f"{data['cache_seconds']:.1f} s.",
+        "",
+        "| | |",
+        "|---|---|",
         f"| step time (median, step 1 left out) | {section['step_time_s'] * 1e3:.1f} ms |",
         f"| clips/s | {section['clips_per_s']:.1f} |",
         f"| first step (workers start, warm-up) | {section['first_step_s']:.2f} s |",
@@ -78,31 +101,43 @@ def _recipe(section: dict) -> list[str]:
         f"| MFU | {section['mfu']:.1%} |",
         f"| peak memory | {section['peak_memory_bytes'] / GB:.2f} GB "
         f"({section['memory_method']}) |",
-        f"| loss, first → last step | {section['loss_first']:.3f} → "
-        f"{section['loss_last']:.3f} |",
+        f"| loss, first → last step | {section['loss_first']:.3f} → {section['loss_last']:.3f} |",
         f"| validation top-1 | {_pct(section['val_top1'])} |",
-        f"| section time | {section['seconds']:.1f} s (training run `{section['run']}`) |", ""]
+        f"| section time | {section['seconds']:.1f} s (training run `{section['run']}`) |",
+        "",
+    ]
 
 
 def _bench(section: dict) -> list[str]:
     cfg = section["config"]
-    lines = [f"## (c) ViT training step: ours vs Hugging Face eager ({cfg['attention']}, "
-             f"width {cfg['embed_dim']}, depth {cfg['depth']}, {cfg['num_frames']}×"
-             f"{cfg['image_size']}², {section['dtype']})", "",
-             "| model | batch | step time | clips/s | TFLOP/s | MFU | peak memory |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## (c) ViT training step: ours vs Hugging Face eager ({cfg['attention']}, "
+        f"width {cfg['embed_dim']}, depth {cfg['depth']}, {cfg['num_frames']}×"
+        f"{cfg['image_size']}², {section['dtype']})",
+        "",
+        "| model | batch | step time | clips/s | TFLOP/s | MFU | peak memory |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, r in section["same_batch"].items():
-        lines.append(f"| {name} | {r['batch']} | {r['step_time_s'] * 1e3:.1f} ms | "
-                     f"{r['clips_per_s']:.1f} | {r['tflops']:.3f} | {r['mfu']:.1%} | "
-                     f"{r['peak_memory_bytes'] / GB:.2f} GB |")
+        lines.append(
+            f"| {name} | {r['batch']} | {r['step_time_s'] * 1e3:.1f} ms | "
+            f"{r['clips_per_s']:.1f} | {r['tflops']:.3f} | {r['mfu']:.1%} | "
+            f"{r['peak_memory_bytes'] / GB:.2f} GB |"
+        )
     largest = ", ".join(f"{k} {v}" for k, v in section["largest_batch"].items())
-    own = ", ".join(f"{k} {v['clips_per_s']:.1f} clips/s at batch {v['batch']}"
-                    for k, v in section["own_largest_batch"].items())
+    own = ", ".join(
+        f"{k} {v['clips_per_s']:.1f} clips/s at batch {v['batch']}"
+        for k, v in section["own_largest_batch"].items()
+    )
     diffs = ", ".join(f"{k} {v:.1e}" for k, v in section["max_abs_diff"].items())
-    return lines + ["", f"ours / HF: **{section['ratio_ours_hf']:.2f}×** at the same batch; "
-                    f"largest batch that fits: {largest}; at its own largest batch: {own}. "
-                    f"Max |logit difference| (fp32) vs: {diffs}. MFU divides by the "
-                    f"{section['mfu_basis']} peak; {section['seconds']:.0f} s.", ""]
+    return lines + [
+        "",
+        f"ours / HF: **{section['ratio_ours_hf']:.2f}×** at the same batch; "
+        f"largest batch that fits: {largest}; at its own largest batch: {own}. "
+        f"Max |logit difference| (fp32) vs: {diffs}. MFU divides by the "
+        f"{section['mfu_basis']} peak; {section['seconds']:.0f} s.",
+        "",
+    ]
 
 
 HOW = """## How these numbers are computed
@@ -121,7 +156,12 @@ HOW = """## How these numbers are computed
 def write_report(out: Path, report: dict) -> None:
     """``out/report.json`` (all numbers) and ``out/report.md`` (the same, for reading)."""
     sections = report["sections"]
-    lines = _head(report) + _demo(sections["demo"]) + _recipe(sections["recipe"]) + \
-        _bench(sections["bench"]) + [HOW]
+    lines = (
+        _head(report)
+        + _demo(sections["demo"])
+        + _recipe(sections["recipe"])
+        + _bench(sections["bench"])
+        + [HOW]
+    )
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(out / "report.md", "\n".join(lines))

@@ -42,8 +42,9 @@ class LongBudget:
     model: DemoBudget
     steps: int = 400
     clip_frames: int = 64  # frames of a long clip; each run samples T of them uniformly
-    frames: dict = field(default_factory=lambda: {"divided": (8, 16, 32, 64),
-                                                   "joint": (8, 16, 32, 64)})
+    frames: dict = field(
+        default_factory=lambda: {"divided": (8, 16, 32, 64), "joint": (8, 16, 32, 64)}
+    )
 
 
 LONG_BUDGETS = {
@@ -52,8 +53,12 @@ LONG_BUDGETS = {
     # reached 99.7% at T = 64 in 400 steps).
     "cpu": LongBudget(DemoBudget(image_size=16, lr=4e-3)),
     # tests: seconds
-    "smoke": LongBudget(BUDGETS["smoke"].replace(image_size=16, train_clips=16, val_clips=8),
-                        steps=2, clip_frames=32, frames={"divided": (4, 8), "joint": (4,)}),
+    "smoke": LongBudget(
+        BUDGETS["smoke"].replace(image_size=16, train_clips=16, val_clips=8),
+        steps=2,
+        clip_frames=32,
+        frames={"divided": (4, 8), "joint": (4,)},
+    ),
 }
 
 
@@ -67,8 +72,10 @@ def resolve_long_budget(budget: str | LongBudget) -> tuple[str, LongBudget]:
     if budget == "auto":
         budget = "smoke" if os.environ.get("MINI_TIMESFORMER_SMOKE") == "1" else "cpu"
     if budget not in LONG_BUDGETS:
-        raise UserError(f"unknown budget {budget!r} for demo --long; expected auto or one of: "
-                        f"{', '.join(LONG_BUDGETS)}")
+        raise UserError(
+            f"unknown budget {budget!r} for demo --long; expected auto or one of: "
+            f"{', '.join(LONG_BUDGETS)}"
+        )
     return budget, LONG_BUDGETS[budget]
 
 
@@ -92,30 +99,45 @@ def long_clips(budget: LongBudget, seed: int = 0) -> tuple[CachedClips, CachedCl
     """Training and validation long clips, rendered once for every T."""
     b = budget.model
     common = dict(num_frames=budget.clip_frames, image_size=b.image_size)
-    return (CachedClips(SyntheticVideos("long", size=b.train_clips, seed=seed, **common)),
-            CachedClips(SyntheticVideos("long", size=b.val_clips, seed=seed + VAL_SEED_OFFSET,
-                                        **common)))
+    return (
+        CachedClips(SyntheticVideos("long", size=b.train_clips, seed=seed, **common)),
+        CachedClips(
+            SyntheticVideos("long", size=b.val_clips, seed=seed + VAL_SEED_OFFSET, **common)
+        ),
+    )
 
 
-def measured_cost(budget: LongBudget, scheme: str, T: int, device: str, threads: int | None,
-                  time_it: bool = True) -> dict:
+def measured_cost(
+    budget: LongBudget, scheme: str, T: int, device: str, threads: int | None, time_it: bool = True
+) -> dict:
     """Analytic cost (``cost``) and, with ``time_it``, measured time and peak memory of one
     training step (forward + backward, batch of the budget; ``perf.measure``)."""
     cfg = model_config(budget.model.replace(num_frames=T), scheme, len(LONG_CLASSES))
     batch = budget.model.batch_size
-    row = {"params": cost.params(cfg), "gmacs": cost.macs(cfg) / 1e9,
-           "patches": (cfg.image_size // cfg.patch_size) ** 2,
-           "analytic_mib": cost.training_memory(cfg, batch, fused=True)["total"] / 2**20}
+    row = {
+        "params": cost.params(cfg),
+        "gmacs": cost.macs(cfg) / 1e9,
+        "patches": (cfg.image_size // cfg.patch_size) ** 2,
+        "analytic_mib": cost.training_memory(cfg, batch, fused=True)["total"] / 2**20,
+    }
     if time_it:
         with cpu_threads(threads):
             m = measure(cfg, batch=batch, device=device, repeats=2)
-        row.update(step_seconds=m["time_s"], peak_mib=m["peak_bytes"] / 2**20,
-                   memory_method=m["memory_method"])
+        row.update(
+            step_seconds=m["time_s"],
+            peak_mib=m["peak_bytes"] / 2**20,
+            memory_method=m["memory_method"],
+        )
     return row
 
 
-def run_long(out="runs/demo-long", budget: str | LongBudget = "auto", device: str = "auto",
-             threads: int | None = None, seed: int = 0) -> dict:
+def run_long(
+    out="runs/demo-long",
+    budget: str | LongBudget = "auto",
+    device: str = "auto",
+    threads: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Train every (scheme, T) of ``budget`` on the same long clips; measure their cost;
     write the report. Returns ``{scheme: {T: row}}`` (also ``results.json``)."""
     from .long_report import write_long_report
@@ -127,39 +149,57 @@ def run_long(out="runs/demo-long", budget: str | LongBudget = "auto", device: st
     out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     b = budget.model
-    print(f"demo --long: {sum(map(len, budget.frames.values()))} training runs on {device}, "
-          f"budget {name!r}: T of {budget.clip_frames} frames × {b.image_size}², depth "
-          f"{b.depth}, width {b.embed_dim}, batch {b.batch_size}, {budget.steps} steps each",
-          flush=True)
+    print(
+        f"demo --long: {sum(map(len, budget.frames.values()))} training runs on {device}, "
+        f"budget {name!r}: T of {budget.clip_frames} frames × {b.image_size}², depth "
+        f"{b.depth}, width {b.embed_dim}, batch {b.batch_size}, {budget.steps} steps each",
+        flush=True,
+    )
     start = time.perf_counter()
     train_clips, val_clips = long_clips(budget, seed)
-    print(f"long clips: {len(train_clips)} training / {len(val_clips)} validation rendered in "
-          f"{time.perf_counter() - start:.0f} s", flush=True)
+    print(
+        f"long clips: {len(train_clips)} training / {len(val_clips)} validation rendered in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     lengths = sorted({T for ts in budget.frames.values() for T in ts})
-    data = {f"T{T}": (SampledFrames(train_clips, T), SampledFrames(val_clips, T))
-            for T in lengths}
+    data = {f"T{T}": (SampledFrames(train_clips, T), SampledFrames(val_clips, T)) for T in lengths}
     budgets = {f"T{T}": b.replace(num_frames=T) for T in lengths}
-    jobs = sorted(((f"T{T}", scheme, budget.steps) for scheme, ts in budget.frames.items()
-                   for T in ts), key=lambda job: -int(job[0][1:]))  # longest runs first
+    jobs = sorted(
+        ((f"T{T}", scheme, budget.steps) for scheme, ts in budget.frames.items() for T in ts),
+        key=lambda job: -int(job[0][1:]),
+    )  # longest runs first
     rows = _run_jobs(jobs, data, budgets, out, device, threads, seed, workers)
     trained = time.perf_counter() - start
     results = {scheme: {} for scheme in budget.frames}
     for (kind, scheme, _), row in zip(jobs, rows):
         T = int(kind[1:])
-        row = {"accuracy": row["accuracy"], "train_seconds": row["train_seconds"],
-               "seconds_per_step": row["train_seconds"] / budget.steps,
-               "ceiling": sampler_ceiling(T, budget.clip_frames)}
+        row = {
+            "accuracy": row["accuracy"],
+            "train_seconds": row["train_seconds"],
+            "seconds_per_step": row["train_seconds"] / budget.steps,
+            "ceiling": sampler_ceiling(T, budget.clip_frames),
+        }
         results[scheme][T] = row | measured_cost(budget, scheme, T, device, threads)
     results = {s: dict(sorted(r.items())) for s, r in results.items()}
-    meta = {"budget": name, "settings": asdict(budget), "device": device, "threads": threads,
-            "parallel_runs": workers, "train_seconds": trained,
-            "total_seconds": time.perf_counter() - start, "load_at_start": load,
-            "load_at_end": os.getloadavg()[0] if load is not None else None}
+    meta = {
+        "budget": name,
+        "settings": asdict(budget),
+        "device": device,
+        "threads": threads,
+        "parallel_runs": workers,
+        "train_seconds": trained,
+        "total_seconds": time.perf_counter() - start,
+        "load_at_start": load,
+        "load_at_end": os.getloadavg()[0] if load is not None else None,
+    }
     report = write_long_report(out, results, meta)
     print()
     print(report["table"])
     print()
     print("\n".join(report["findings"]))
-    print(f"\ndemo --long finished in {meta['total_seconds'] / 60:.1f} min; report: "
-          f"{out / 'report.md'}")
+    print(
+        f"\ndemo --long finished in {meta['total_seconds'] / 60:.1f} min; report: "
+        f"{out / 'report.md'}"
+    )
     return results

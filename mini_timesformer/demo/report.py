@@ -18,15 +18,17 @@ def format_results(results: dict) -> str:
     """Scheme | params | GMACs/view | top-1 and training time per dataset."""
     kinds = list(results)
     head = "| scheme | params | GMACs/view* |" + "".join(
-        f" {k} top-1 | {k} train s |" for k in kinds)
+        f" {k} top-1 | {k} train s |" for k in kinds
+    )
     lines = [head, "|---|---:|---:|" + "---:|---:|" * len(kinds)]
     for scheme in SCHEMES:
         rows = [results[k].get(scheme) for k in kinds]
         first = next((r for r in rows if r), None)
         if first is None:
             continue
-        cells = "".join(f" {r['accuracy']:.1%} | {r['train_seconds']:.1f} |" if r else " – | – |"
-                        for r in rows)
+        cells = "".join(
+            f" {r['accuracy']:.1%} | {r['train_seconds']:.1f} |" if r else " – | – |" for r in rows
+        )
         lines.append(f"| {scheme} | {first['params']:,} | {first['gmacs']:.3g} |{cells}")
     return "\n".join(lines)
 
@@ -39,45 +41,73 @@ def findings(results: dict) -> list[str]:
     if timed:
         reached = [s for s, a in timed.items() if a >= GOOD]
         missed = [f"{s} ({a:.1%})" for s, a in timed.items() if a < GOOD]
-        out.append(f"- Motion: {len(reached)} of {len(timed)} schemes that model time reach "
-                   f"≥ {GOOD:.0%} top-1" + (f" ({', '.join(reached)})" if reached else "")
-                   + (f"; below: {', '.join(missed)}." if missed else "."))
+        out.append(
+            f"- Motion: {len(reached)} of {len(timed)} schemes that model time reach "
+            f"≥ {GOOD:.0%} top-1"
+            + (f" ({', '.join(reached)})" if reached else "")
+            + (f"; below: {', '.join(missed)}." if missed else ".")
+        )
     if "space" in motion:
         acc = motion["space"]["accuracy"]
-        verdict = "at" if abs(acc - MOTION_CEILING) <= 0.05 else (
-            "below" if acc < MOTION_CEILING else "above (unexpected: check the data)")
-        out.append(f"- Motion: space-only attention reaches {acc:.1%}, {verdict} its 50% "
-                   f"ceiling — it averages frames, so a clip and its reverse look the same "
-                   f"(cf. SSv2 in Table 1: 36.6 vs 59.5).")
+        verdict = (
+            "at"
+            if abs(acc - MOTION_CEILING) <= 0.05
+            else ("below" if acc < MOTION_CEILING else "above (unexpected: check the data)")
+        )
+        out.append(
+            f"- Motion: space-only attention reaches {acc:.1%}, {verdict} its 50% "
+            f"ceiling — it averages frames, so a clip and its reverse look the same "
+            f"(cf. SSv2 in Table 1: 36.6 vs 59.5)."
+        )
         if timed:
             gaps = [a - acc for a in timed.values()]
             beaten = sum(g > 0 for g in gaps)
-            out.append(f"- Motion: {beaten} of {len(gaps)} schemes that model time beat "
-                       f"space-only, by {min(gaps) * 100:+.1f} to {max(gaps) * 100:+.1f} "
-                       f"points.")
+            out.append(
+                f"- Motion: {beaten} of {len(gaps)} schemes that model time beat "
+                f"space-only, by {min(gaps) * 100:+.1f} to {max(gaps) * 100:+.1f} "
+                f"points."
+            )
     appearance = results.get("appearance", {})
     if "space" in appearance and len(appearance) > 1:
         acc = appearance["space"]["accuracy"]
-        best_scheme, best = max(((s, r["accuracy"]) for s, r in appearance.items()),
-                                key=lambda item: item[1])
+        best_scheme, best = max(
+            ((s, r["accuracy"]) for s, r in appearance.items()), key=lambda item: item[1]
+        )
         if best - acc <= 0.05:  # space-only is (within 5 points of) the best
-            out.append(f"- Appearance: space-only reaches {acc:.1%} (best: {best_scheme} "
-                       f"{best:.1%}) — one frame is enough, as on Kinetics (Table 1: 76.9 vs "
-                       f"78.0)." + ("" if best >= GOOD else f" No scheme reaches {GOOD:.0%} "
-                                    f"within this budget: the tiny models are still "
-                                    f"learning the shapes."))
+            out.append(
+                f"- Appearance: space-only reaches {acc:.1%} (best: {best_scheme} "
+                f"{best:.1%}) — one frame is enough, as on Kinetics (Table 1: 76.9 vs "
+                f"78.0)."
+                + (
+                    ""
+                    if best >= GOOD
+                    else f" No scheme reaches {GOOD:.0%} "
+                    f"within this budget: the tiny models are still "
+                    f"learning the shapes."
+                )
+            )
         elif best < GOOD:
-            out.append(f"- Appearance: not learned within this budget (best {best_scheme} "
-                       f"{best:.1%}, space-only {acc:.1%}), so it says nothing yet about "
-                       f"space-only attention on appearance.")
+            out.append(
+                f"- Appearance: not learned within this budget (best {best_scheme} "
+                f"{best:.1%}, space-only {acc:.1%}), so it says nothing yet about "
+                f"space-only attention on appearance."
+            )
         else:
-            out.append(f"- Appearance: space-only reaches {acc:.1%}, {best - acc:.1%} behind "
-                       f"{best_scheme} ({best:.1%}): more than expected.")
-    expected = bool(timed and all(a >= GOOD for a in timed.values())
-                    and "space" in motion
-                    and motion["space"]["accuracy"] <= MOTION_CEILING + 0.05)
-    out.append("- The expected outcome " + ("holds" if expected else "does NOT fully hold")
-               + " in this run.")
+            out.append(
+                f"- Appearance: space-only reaches {acc:.1%}, {best - acc:.1%} behind "
+                f"{best_scheme} ({best:.1%}): more than expected."
+            )
+    expected = bool(
+        timed
+        and all(a >= GOOD for a in timed.values())
+        and "space" in motion
+        and motion["space"]["accuracy"] <= MOTION_CEILING + 0.05
+    )
+    out.append(
+        "- The expected outcome "
+        + ("holds" if expected else "does NOT fully hold")
+        + " in this run."
+    )
     return out
 
 
@@ -96,10 +126,11 @@ def _curves(out: Path, results: dict) -> list[str]:
 def _cost_accuracy(out: Path, results: dict) -> str:
     from ..viz.cost_figures import cost_accuracy_figure
 
-    points = {kind: [(s, r["gmacs"], r["accuracy"]) for s, r in rows.items()]
-              for kind, rows in results.items()}
-    cost_accuracy_figure(points).savefig(out / "cost_vs_accuracy.png", dpi=110,
-                                         bbox_inches="tight")
+    points = {
+        kind: [(s, r["gmacs"], r["accuracy"]) for s, r in rows.items()]
+        for kind, rows in results.items()
+    }
+    cost_accuracy_figure(points).savefig(out / "cost_vs_accuracy.png", dpi=110, bbox_inches="tight")
     return "cost_vs_accuracy.png"
 
 
@@ -121,14 +152,23 @@ def _attention(out: Path, results: dict, budget) -> str | None:
     from ..train.config import VAL_SEED_OFFSET
 
     model = TimeSformer.from_pretrained(last_checkpoint(row["run"]))
-    clips = SyntheticVideos("motion", num_frames=budget.num_frames, image_size=budget.image_size,
-                            size=1, seed=VAL_SEED_OFFSET)
+    clips = SyntheticVideos(
+        "motion",
+        num_frames=budget.num_frames,
+        image_size=budget.image_size,
+        size=1,
+        seed=VAL_SEED_OFFSET,
+    )
     frames, label = clips[0]  # uint8 (T, 3, H, W)
     video = to_float_clip(frames, model.config.mean, model.config.std)[None]  # (1, T, 3, H, W)
     heat = attention_rollout(model, video)[0]  # (T, H', W')
     predicted = model.eval()(video).argmax(-1).item()
-    fig = plot_attention_frames(frames, heat, title=f"{scheme}, attention rollout: true "
-                                f"{clips.classes[label]}, predicted {clips.classes[predicted]}")
+    fig = plot_attention_frames(
+        frames,
+        heat,
+        title=f"{scheme}, attention rollout: true "
+        f"{clips.classes[label]}, predicted {clips.classes[predicted]}",
+    )
     fig.savefig(out / "attention.png", dpi=110, bbox_inches="tight")
     return "attention.png"
 
@@ -148,8 +188,13 @@ def write_report(out: Path, results: dict, meta: dict, budget) -> dict:
 
 def write_results(out: Path, results: dict, meta: dict) -> None:
     """results.json (accuracy, params, GMACs, seconds per kind and scheme) and run_info.json."""
-    clean = {k: {s: {key: r[key] for key in ("accuracy", "params", "gmacs", "train_seconds")}
-                 for s, r in rows.items()} for k, rows in results.items()}
+    clean = {
+        k: {
+            s: {key: r[key] for key in ("accuracy", "params", "gmacs", "train_seconds")}
+            for s, r in rows.items()
+        }
+        for k, rows in results.items()
+    }
     (out / "results.json").write_text(json.dumps(clean, indent=2) + "\n")
     (out / "run_info.json").write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -157,14 +202,20 @@ def write_results(out: Path, results: dict, meta: dict) -> None:
 def settings_text(meta: dict) -> list[str]:
     """The report's first lines: device, time, model, optimiser and data of the run."""
     s = meta["settings"]
-    init = (f"From-scratch init for small models (`train.small_model_init`: LeCun-normal "
-            f"weights, position/time embeddings std {s['embed_std']}); with ViT's 0.02 init "
-            f"the same budget stays near 50% on motion." if s["embed_std"] else
-            "ViT init (model.py).")
+    init = (
+        f"From-scratch init for small models (`train.small_model_init`: LeCun-normal "
+        f"weights, position/time embeddings std {s['embed_std']}); with ViT's 0.02 init "
+        f"the same budget stays near 50% on motion."
+        if s["embed_std"]
+        else "ViT init (model.py)."
+    )
     return [
-        f"Device: {meta['device']}" + (f", {meta['parallel_runs']} run(s) at a time with "
-                                       f"{meta['threads']} CPU thread(s) each"
-                                       if meta["threads"] else "")
+        f"Device: {meta['device']}"
+        + (
+            f", {meta['parallel_runs']} run(s) at a time with {meta['threads']} CPU thread(s) each"
+            if meta["threads"]
+            else ""
+        )
         + f". Total time: {meta['total_seconds'] / 60:.1f} min (budget {meta['budget']!r}).",
         f"Model: depth {s['depth']}, width {s['embed_dim']}, {s['num_heads']} heads, patch "
         f"{s['patch_size']}; clips {s['num_frames']}×{s['image_size']}²; AdamW lr {s['lr']} "

@@ -46,18 +46,27 @@ class CachedClips(torch.utils.data.Dataset):
 
 def make_data(kind: str, budget: DemoBudget, seed: int = 0):
     """Training and validation clips of one synthetic kind (rendered once)."""
-    common = dict(num_frames=budget.num_frames, image_size=budget.image_size,
-                  speed=budget.speed)
-    train_clips = CachedClips(SyntheticVideos(kind, size=budget.train_clips, seed=seed,
-                                              **common))
-    val_clips = CachedClips(SyntheticVideos(kind, size=budget.val_clips,
-                                            seed=seed + VAL_SEED_OFFSET, **common))
+    common = dict(num_frames=budget.num_frames, image_size=budget.image_size, speed=budget.speed)
+    train_clips = CachedClips(SyntheticVideos(kind, size=budget.train_clips, seed=seed, **common))
+    val_clips = CachedClips(
+        SyntheticVideos(kind, size=budget.val_clips, seed=seed + VAL_SEED_OFFSET, **common)
+    )
     return train_clips, val_clips
 
 
-def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, out: Path,
-                 device: str, threads: int | None, seed: int = 0, progress: bool = True,
-                 attention_every: int = 0) -> dict:
+def train_scheme(
+    kind: str,
+    scheme: str,
+    data,
+    budget: DemoBudget,
+    steps: int,
+    out: Path,
+    device: str,
+    threads: int | None,
+    seed: int = 0,
+    progress: bool = True,
+    attention_every: int = 0,
+) -> dict:
     """Train one scheme on one dataset; returns its row of results.json.
 
     ``attention_every`` > 0 also draws the rollout of fixed validation clips every that many
@@ -69,20 +78,46 @@ def train_scheme(kind: str, scheme: str, data, budget: DemoBudget, steps: int, o
     model = TimeSformer(cfg)
     if budget.embed_std is not None:
         small_model_init(model, budget.embed_std, extra=True)
-    datasets = (AugmentedClips(train_raw, cfg.mean, cfg.std),
-                AugmentedClips(val_raw, cfg.mean, cfg.std), train_raw.classes)
-    run = train(model=model, datasets=datasets, steps=steps, batch_size=budget.batch_size,
-                lr=budget.lr, warmup_steps=max(1, steps // 10), seed=seed, device=device,
-                threads=threads, val_every=0, out=str(out / kind / scheme), plots=False,
-                attention_every=attention_every, progress=progress, progress_label=f"{kind:>10} {scheme:>12}")
+    datasets = (
+        AugmentedClips(train_raw, cfg.mean, cfg.std),
+        AugmentedClips(val_raw, cfg.mean, cfg.std),
+        train_raw.classes,
+    )
+    run = train(
+        model=model,
+        datasets=datasets,
+        steps=steps,
+        batch_size=budget.batch_size,
+        lr=budget.lr,
+        warmup_steps=max(1, steps // 10),
+        seed=seed,
+        device=device,
+        threads=threads,
+        val_every=0,
+        out=str(out / kind / scheme),
+        plots=False,
+        attention_every=attention_every,
+        progress=progress,
+        progress_label=f"{kind:>10} {scheme:>12}",
+    )
     metrics = json.loads((run / "metrics.json").read_text())
-    return {"accuracy": metrics["val"]["top1"], "params": cost.params(cfg),
-            "gmacs": cost.macs(cfg) / 1e9, "train_seconds": metrics["train_seconds"],
-            "steps": steps, "run": str(run)}
+    return {
+        "accuracy": metrics["val"]["top1"],
+        "params": cost.params(cfg),
+        "gmacs": cost.macs(cfg) / 1e9,
+        "train_seconds": metrics["train_seconds"],
+        "steps": steps,
+        "run": str(run),
+    }
 
 
-def run_demo(out="runs/demo", budget: str | DemoBudget = "auto", device: str = "auto",
-             threads: int | None = None, seed: int = 0) -> dict:
+def run_demo(
+    out="runs/demo",
+    budget: str | DemoBudget = "auto",
+    device: str = "auto",
+    threads: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Train and evaluate every scheme on motion and appearance clips; write the report.
 
     ``budget``: "auto" (``gpu`` when CUDA is available, else ``cpu``), a name in
@@ -93,18 +128,27 @@ def run_demo(out="runs/demo", budget: str | DemoBudget = "auto", device: str = "
     workers, threads = parallel_plan(device, threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = {"motion": (SCHEMES, budget.motion_steps),
-            "appearance": (budget.appearance_schemes, budget.appearance_steps)}
+    plan = {
+        "motion": (SCHEMES, budget.motion_steps),
+        "appearance": (budget.appearance_schemes, budget.appearance_steps),
+    }
     announce(plan, name, budget, device, workers, threads)
     start = time.perf_counter()
     data, jobs = render_data(plan, budget, seed)
     results = {kind: {} for kind in plan}
-    for (kind, scheme, _), row in zip(jobs, _run_jobs(jobs, data, budget, out, device,
-                                                      threads, seed, workers)):
+    for (kind, scheme, _), row in zip(
+        jobs, _run_jobs(jobs, data, budget, out, device, threads, seed, workers)
+    ):
         results[kind][scheme] = row
     total = time.perf_counter() - start
-    meta = {"budget": name, "settings": asdict(budget), "device": device, "threads": threads,
-            "parallel_runs": workers, "total_seconds": total}
+    meta = {
+        "budget": name,
+        "settings": asdict(budget),
+        "device": device,
+        "threads": threads,
+        "parallel_runs": workers,
+        "total_seconds": total,
+    }
     report = write_report(out, results, meta, budget)
     print()
     print(report["table"])
@@ -123,15 +167,18 @@ def parallel_plan(device: str, threads: int | None) -> tuple[int, int | None]:
     return workers, threads or 1
 
 
-def announce(plan: dict, name: str, budget: DemoBudget, device: str, workers: int,
-             threads: int | None) -> None:
+def announce(
+    plan: dict, name: str, budget: DemoBudget, device: str, workers: int, threads: int | None
+) -> None:
     """The one line that says what the demo is about to do."""
     runs = sum(len(schemes) for schemes, _ in plan.values())
-    print(f"demo: {runs} training runs on {device}"
-          + (f" ({workers} at a time, {threads} thread{'s' * (threads > 1)} each)"
-             if threads else "")
-          + f", budget {name!r}: {budget.num_frames}×{budget.image_size}² clips, depth "
-          f"{budget.depth}, width {budget.embed_dim}, batch {budget.batch_size}", flush=True)
+    print(
+        f"demo: {runs} training runs on {device}"
+        + (f" ({workers} at a time, {threads} thread{'s' * (threads > 1)} each)" if threads else "")
+        + f", budget {name!r}: {budget.num_frames}×{budget.image_size}² clips, depth "
+        f"{budget.depth}, width {budget.embed_dim}, batch {budget.batch_size}",
+        flush=True,
+    )
 
 
 def render_data(plan: dict, budget: DemoBudget, seed: int):
@@ -141,9 +188,11 @@ def render_data(plan: dict, budget: DemoBudget, seed: int):
     for kind, (schemes, steps) in plan.items():
         tick = time.perf_counter()
         data[kind] = make_data(kind, budget, seed)
-        print(f"{kind}: {len(data[kind][0])} training / {len(data[kind][1])} validation clips "
-              f"rendered in {time.perf_counter() - tick:.0f} s; {steps} steps per scheme",
-              flush=True)
+        print(
+            f"{kind}: {len(data[kind][0])} training / {len(data[kind][1])} validation clips "
+            f"rendered in {time.perf_counter() - tick:.0f} s; {steps} steps per scheme",
+            flush=True,
+        )
         jobs += [(kind, scheme, steps) for scheme in schemes]
     return data, jobs
 
@@ -163,24 +212,46 @@ def _run_jobs(jobs, data, budget, out, device, threads, seed, workers) -> list[d
         nonlocal finished
         rows[i], finished = row, finished + 1
         kind, scheme, steps = jobs[i]
-        print(f"  [{finished}/{len(jobs)}] {kind} / {scheme}: top-1 {row['accuracy']:.1%} "
-              f"({steps} steps, {row['train_seconds']:.0f} s)", flush=True)
+        print(
+            f"  [{finished}/{len(jobs)}] {kind} / {scheme}: top-1 {row['accuracy']:.1%} "
+            f"({steps} steps, {row['train_seconds']:.0f} s)",
+            flush=True,
+        )
 
     if workers <= 1:
         for i, (kind, scheme, steps) in enumerate(jobs):
-            done(i, train_scheme(kind, scheme, data[kind], budgets[kind], steps, out, device,
-                                 threads, seed))
+            done(
+                i,
+                train_scheme(
+                    kind, scheme, data[kind], budgets[kind], steps, out, device, threads, seed
+                ),
+            )
         return rows
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(train_scheme, kind, scheme, data[kind], budgets[kind], steps,
-                               out, device, threads, seed, False): i
-                   for i, (kind, scheme, steps) in enumerate(jobs)}
-        print(f"  {len(jobs)} runs queued, {workers} at a time; each prints a line when it "
-              f"ends", flush=True)
+        futures = {
+            pool.submit(
+                train_scheme,
+                kind,
+                scheme,
+                data[kind],
+                budgets[kind],
+                steps,
+                out,
+                device,
+                threads,
+                seed,
+                False,
+            ): i
+            for i, (kind, scheme, steps) in enumerate(jobs)
+        }
+        print(
+            f"  {len(jobs)} runs queued, {workers} at a time; each prints a line when it ends",
+            flush=True,
+        )
         for future in as_completed(futures):
             done(futures[future], future.result())
     return rows

@@ -28,8 +28,9 @@ GB = 1e9
 
 def _video(cfg, batch: int, device, seed: int = 1) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    video = torch.randn(batch, cfg.num_frames, cfg.in_channels, cfg.image_size,
-                        cfg.image_size, generator=generator)  # (B, T, C, H, W)
+    video = torch.randn(
+        batch, cfg.num_frames, cfg.in_channels, cfg.image_size, cfg.image_size, generator=generator
+    )  # (B, T, C, H, W)
     return video.to(device)
 
 
@@ -60,8 +61,19 @@ def _probe(enabled, cfg, impl, mode, batch, device, dtype):
     return probe_memory(cfg, impl, mode, batch, device.type, dtype)
 
 
-def compare_with_hf(cfg, batch=1, device="cpu", dtype="fp32", modes=timing.MODES, reps=3,
-                    warmup=1, use_hf=True, memory=True, check=True, compile=False) -> dict:
+def compare_with_hf(
+    cfg,
+    batch=1,
+    device="cpu",
+    dtype="fp32",
+    modes=timing.MODES,
+    reps=3,
+    warmup=1,
+    use_hf=True,
+    memory=True,
+    check=True,
+    compile=False,
+) -> dict:
     """Ours vs HF (same weights, same input), interleaved; see the module docstring."""
     device = pick_device(str(device))
     if use_hf:
@@ -71,8 +83,15 @@ def compare_with_hf(cfg, batch=1, device="cpu", dtype="fp32", modes=timing.MODES
         ours, hf = hf_bridge.random_model(cfg, "ours"), None
     ours = ours.to(device)
     video = _video(cfg, batch, device)
-    result = {"config": cfg.to_dict(), "batch": batch, "dtype": dtype, "compile": compile,
-              "machine": timing.machine_info(device), "rows": [], "ratios": {}}
+    result = {
+        "config": cfg.to_dict(),
+        "batch": batch,
+        "dtype": dtype,
+        "compile": compile,
+        "machine": timing.machine_info(device),
+        "rows": [],
+        "ratios": {},
+    }
     if check:
         result["max_abs_diff"] = check_outputs(ours, hf, video)
     runner = torch.compile(ours) if compile else ours
@@ -97,16 +116,33 @@ def compare_with_hf(cfg, batch=1, device="cpu", dtype="fp32", modes=timing.MODES
     return result
 
 
-def compare_schemes(preset="base", frames=8, size=224, batch=1, device="cpu", dtype="fp32",
-                    modes=("forward",), reps=3, warmup=1, memory=True) -> dict:
+def compare_schemes(
+    preset="base",
+    frames=8,
+    size=224,
+    batch=1,
+    device="cpu",
+    dtype="fp32",
+    modes=("forward",),
+    reps=3,
+    warmup=1,
+    memory=True,
+) -> dict:
     """The five schemes of ours against each other at one size (interleaved rounds)."""
     device = pick_device(str(device))
     cfgs = {s: hf_bridge.bench_config(preset, s, frames, size) for s in SCHEMES}
     models = {s: hf_bridge.random_model(c, "ours").to(device) for s, c in cfgs.items()}
     video = _video(cfgs["divided"], batch, device)
     matmul, matmul_flop = timing.matmul_step(device, dtype)
-    result = {"preset": preset, "frames": frames, "size": size, "batch": batch,
-              "dtype": dtype, "machine": timing.machine_info(device), "rows": []}
+    result = {
+        "preset": preset,
+        "frames": frames,
+        "size": size,
+        "batch": batch,
+        "dtype": dtype,
+        "machine": timing.machine_info(device),
+        "rows": [],
+    }
     for mode in modes:
         fns = {s: timing.step_fn(m, video, mode, device, dtype) for s, m in models.items()}
         times = timing.time_interleaved({**fns, "matmul": matmul}, reps, warmup, device)
@@ -118,8 +154,17 @@ def compare_schemes(preset="base", frames=8, size=224, batch=1, device="cpu", dt
     return result
 
 
-def memory_curve(preset="base", scheme="joint", frames=(2, 4, 8), size=224, batch=1,
-                 device="cpu", dtype="fp32", mode="train", use_hf=True) -> list[dict]:
+def memory_curve(
+    preset="base",
+    scheme="joint",
+    frames=(2, 4, 8),
+    size=224,
+    batch=1,
+    device="cpu",
+    dtype="fp32",
+    mode="train",
+    use_hf=True,
+) -> list[dict]:
     """Peak memory of one step of ours (and HF) over the number of frames."""
     device = pick_device(str(device))
     rows = []
@@ -134,12 +179,16 @@ def memory_curve(preset="base", scheme="joint", frames=(2, 4, 8), size=224, batc
 
 # ------------------------------------------------------------------------ printing
 def format_machine(info: dict) -> str:
-    text = (f"machine: {info['cpu']} ({info['cpu_capability']}), {info['cores']} cores, "
-            f"{info['threads']} torch threads, device {info['device']}")
+    text = (
+        f"machine: {info['cpu']} ({info['cpu_capability']}), {info['cores']} cores, "
+        f"{info['threads']} torch threads, device {info['device']}"
+    )
     if "gpu" in info:
         text += f" ({info['gpu']})"
-    text += (f"\nversions: python {info['python']}, torch {info['torch']}, "
-             f"transformers {info['transformers']}")
+    text += (
+        f"\nversions: python {info['python']}, torch {info['torch']}, "
+        f"transformers {info['transformers']}"
+    )
     if "load_avg" in info:
         text += f"\nload average at start (1/5/15 min): {info['load_avg']}"
     return text
@@ -150,51 +199,69 @@ def _mem(row) -> str:
 
 
 def format_rows(rows, name_header="impl") -> str:
-    lines = [f"| pass | {name_header} | median s | min–max s | clips/s | GFLOP/s | of matmul peak"
-             f" | peak memory |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| pass | {name_header} | median s | min–max s | clips/s | GFLOP/s | of matmul peak"
+        f" | peak memory |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['impl']} | {r['median_s']:.3f} | {r['min_s']:.3f}–"
-                     f"{r['max_s']:.3f} | {r['clips_per_s']:.3f} | {r['gflops']:.1f} | "
-                     f"{r['of_peak']:.0%} | {_mem(r)} |")
+        lines.append(
+            f"| {r['mode']} | {r['impl']} | {r['median_s']:.3f} | {r['min_s']:.3f}–"
+            f"{r['max_s']:.3f} | {r['clips_per_s']:.3f} | {r['gflops']:.1f} | "
+            f"{r['of_peak']:.0%} | {_mem(r)} |"
+        )
     return "\n".join(lines)
 
 
 def format_comparison(result: dict) -> str:
     c = result["config"]
-    lines = [f"bench: {c['attention']} {c['num_frames']}×{c['image_size']} "
-             f"(D={c['embed_dim']}, depth {c['depth']}), batch {result['batch']}, "
-             f"{result['dtype']}{', torch.compile' if result['compile'] else ''}",
-             format_machine(result["machine"])]
+    lines = [
+        f"bench: {c['attention']} {c['num_frames']}×{c['image_size']} "
+        f"(D={c['embed_dim']}, depth {c['depth']}), batch {result['batch']}, "
+        f"{result['dtype']}{', torch.compile' if result['compile'] else ''}",
+        format_machine(result["machine"]),
+    ]
     peaks = ", ".join(f"{m} rounds {g:.1f}" for m, g in result["matmul_gflops"].items())
     lines.append(f"matmul peak (square matmul, median, GFLOP/s): {peaks}")
     if "max_abs_diff" in result:
         d = result["max_abs_diff"]
-        lines.append("max |logit difference| of ours (fused SDPA): "
-                     + ", ".join(f"vs {k} {v:.2e}" for k, v in d.items()))
+        lines.append(
+            "max |logit difference| of ours (fused SDPA): "
+            + ", ".join(f"vs {k} {v:.2e}" for k, v in d.items())
+        )
     lines += ["", format_rows(result["rows"])]
     for mode, r in result["ratios"].items():
         mem = f", peak memory ours/HF {r['memory']:.2f}×" if "memory" in r else ""
         lines.append(f"{mode}: ours/HF throughput {r['speed']:.2f}×{mem}")
-    lines.append("FLOP = 2·MACs per clip forward (cost.macs), ×3 for a training step; "
-                 "memory = peak above the pre-step level, first step in a fresh process")
+    lines.append(
+        "FLOP = 2·MACs per clip forward (cost.macs), ×3 for a training step; "
+        "memory = peak above the pre-step level, first step in a fresh process"
+    )
     return "\n".join(lines)
 
 
 def format_schemes(result: dict) -> str:
-    lines = [f"bench --schemes: {result['preset']} {result['frames']}×{result['size']}, "
-             f"batch {result['batch']}, {result['dtype']}", format_machine(result["machine"])]
+    lines = [
+        f"bench --schemes: {result['preset']} {result['frames']}×{result['size']}, "
+        f"batch {result['batch']}, {result['dtype']}",
+        format_machine(result["machine"]),
+    ]
     peaks = ", ".join(f"{m} rounds {g:.1f}" for m, g in result["matmul_gflops"].items())
     lines += [f"matmul peak (GFLOP/s): {peaks}", "", format_rows(result["rows"], "scheme")]
     return "\n".join(lines)
 
 
 def format_curve(rows, scheme: str, mode: str) -> str:
-    lines = [f"peak memory of one {mode} step over frames ({scheme}):",
-             "| frames | tokens | ours | HF | ours/HF |", "|---|---|---|---|---|"]
+    lines = [
+        f"peak memory of one {mode} step over frames ({scheme}):",
+        "| frames | tokens | ours | HF | ours/HF |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         hf = r.get("hf")
         ratio = f"{r['ours'] / hf:.2f}" if hf else "-"
         hf_text = f"{hf / GB:.2f} GB" if hf else "-"
-        lines.append(f"| {r['frames']} | {r['tokens']} | {r['ours'] / GB:.2f} GB | {hf_text} "
-                     f"| {ratio} |")
+        lines.append(
+            f"| {r['frames']} | {r['tokens']} | {r['ours'] / GB:.2f} GB | {hf_text} | {ratio} |"
+        )
     return "\n".join(lines)

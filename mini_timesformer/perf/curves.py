@@ -25,13 +25,15 @@ DEFAULT_SIZES = (224, 336, 448, 560)
 DEFAULT_FRAMES = (8, 32, 64, 96)
 
 
-def config_at(preset: str, scheme: str, num_frames: int, image_size: int,
-              **overrides) -> TimeSformerConfig | None:
+def config_at(
+    preset: str, scheme: str, num_frames: int, image_size: int, **overrides
+) -> TimeSformerConfig | None:
     """The preset's config at a new clip size; None where the scheme cannot split the grid
     (local_global needs an even patch grid, e.g. not 336 px = 21×21 patches of 16)."""
     try:
-        return TimeSformerConfig.preset(preset, attention=scheme, num_frames=num_frames,
-                                        image_size=image_size, **overrides)
+        return TimeSformerConfig.preset(
+            preset, attention=scheme, num_frames=num_frames, image_size=image_size, **overrides
+        )
     except ValueError:
         return None
 
@@ -39,7 +41,9 @@ def config_at(preset: str, scheme: str, num_frames: int, image_size: int,
 def cost_row(cfg: TimeSformerConfig, batch: int = 1) -> dict:
     """One point of the curves (memories in GiB, fp32)."""
     return {
-        "scheme": cfg.attention, "frames": cfg.num_frames, "size": cfg.image_size,
+        "scheme": cfg.attention,
+        "frames": cfg.num_frames,
+        "size": cfg.image_size,
         "params_m": cost.params(cfg) / 1e6,
         "gmacs": cost.macs(cfg) / 1e9,
         "keys_per_query": cost.keys_per_query(cfg),
@@ -52,9 +56,16 @@ def cost_row(cfg: TimeSformerConfig, batch: int = 1) -> dict:
     }
 
 
-def sweep(schemes=SCHEMES, sizes=DEFAULT_SIZES, frames=DEFAULT_FRAMES, preset: str = "base",
-          batch: int = 1, base_frames: int | None = None, base_size: int | None = None,
-          num_classes: int = 400) -> list[dict]:
+def sweep(
+    schemes=SCHEMES,
+    sizes=DEFAULT_SIZES,
+    frames=DEFAULT_FRAMES,
+    preset: str = "base",
+    batch: int = 1,
+    base_frames: int | None = None,
+    base_size: int | None = None,
+    num_classes: int = 400,
+) -> list[dict]:
     """Fig. 3's two sweeps for each scheme: size at ``base_frames``, frames at ``base_size``
     (default: the first frame count and the first size, 8 and 224 px as in the paper).
 
@@ -64,8 +75,9 @@ def sweep(schemes=SCHEMES, sizes=DEFAULT_SIZES, frames=DEFAULT_FRAMES, preset: s
     base_size = base_size or (sizes[0] if sizes else 224)
     rows = []
     for scheme in schemes:
-        points = [("size", base_frames, s) for s in sizes] + [("frames", f, base_size)
-                                                             for f in frames]
+        points = [("size", base_frames, s) for s in sizes] + [
+            ("frames", f, base_size) for f in frames
+        ]
         for kind, T, size in points:
             cfg = config_at(preset, scheme, T, size, num_classes=num_classes)
             if cfg is not None:
@@ -73,20 +85,38 @@ def sweep(schemes=SCHEMES, sizes=DEFAULT_SIZES, frames=DEFAULT_FRAMES, preset: s
     return rows
 
 
-def first_over(rows: list[dict], scheme: str, kind: str, key: str = "train_eager_gib",
-               budget_gib: float = V100_BYTES / GIB):
+def first_over(
+    rows: list[dict],
+    scheme: str,
+    kind: str,
+    key: str = "train_eager_gib",
+    budget_gib: float = V100_BYTES / GIB,
+):
     """The first size (or frame count) of a sweep where ``key`` exceeds the budget, or None."""
     axis = "size" if kind == "size" else "frames"
-    for r in sorted((r for r in rows if r["scheme"] == scheme and r["sweep"] == kind),
-                    key=lambda r: r[axis]):
+    for r in sorted(
+        (r for r in rows if r["scheme"] == scheme and r["sweep"] == kind), key=lambda r: r[axis]
+    ):
         if r[key] > budget_gib:
             return r[axis]
     return None
 
 
-COLUMNS = ("sweep", "scheme", "frames", "size", "params_m", "gmacs", "keys_per_query",
-           "attn_eager_gib", "attn_fused_gib", "train_eager_gib", "train_fused_gib",
-           "max_batch_eager_32g", "max_batch_fused_32g")
+COLUMNS = (
+    "sweep",
+    "scheme",
+    "frames",
+    "size",
+    "params_m",
+    "gmacs",
+    "keys_per_query",
+    "attn_eager_gib",
+    "attn_fused_gib",
+    "train_eager_gib",
+    "train_fused_gib",
+    "max_batch_eager_32g",
+    "max_batch_fused_32g",
+)
 
 
 def _number(x: float) -> str:
@@ -111,7 +141,14 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-
-
-__all__ = ["DEFAULT_SIZES", "DEFAULT_FRAMES", "COLUMNS", "config_at", "cost_row", "sweep",
-           "first_over", "format_table", "to_csv"]
+__all__ = [
+    "DEFAULT_SIZES",
+    "DEFAULT_FRAMES",
+    "COLUMNS",
+    "config_at",
+    "cost_row",
+    "sweep",
+    "first_over",
+    "format_table",
+    "to_csv",
+]

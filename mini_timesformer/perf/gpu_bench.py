@@ -75,8 +75,9 @@ def free_memory(device: torch.device) -> None:
 
 
 def make_video(cfg, batch: int, device) -> torch.Tensor:
-    return torch.randn(batch, cfg.num_frames, cfg.in_channels, cfg.image_size,
-                       cfg.image_size, device=device)  # (B, T, C, H, W)
+    return torch.randn(
+        batch, cfg.num_frames, cfg.in_channels, cfg.image_size, cfg.image_size, device=device
+    )  # (B, T, C, H, W)
 
 
 def train_step(model, cfg, batch, device, dtype):
@@ -85,6 +86,7 @@ def train_step(model, cfg, batch, device, dtype):
 
 def fits(model, cfg, device, dtype):
     """fits(b): does one training step at batch b run without running out of memory?"""
+
     def attempt(batch: int) -> bool:
         try:
             train_step(model, cfg, batch, device, dtype)()
@@ -95,6 +97,7 @@ def fits(model, cfg, device, dtype):
             return False
         finally:
             free_memory(device)
+
     return attempt
 
 
@@ -116,16 +119,28 @@ def measure_models(models: dict, cfg, batch, device, dtype, reps, warmup, peak, 
     out = {}
     for name, t in times.items():
         median = statistics.median(t)
-        out[name] = {"batch": batch, "median_s": median, "min_s": min(t), "max_s": max(t),
-                     "clips_per_s": batch / median, "tflops": flop / median / 1e12,
-                     "mfu_measured": flop / median / peak,
-                     "mfu_nominal": flop / median / nominal if nominal else None,
-                     "peak_bytes": peak_memory(models[name], cfg, batch, device, dtype)}
+        out[name] = {
+            "batch": batch,
+            "median_s": median,
+            "min_s": min(t),
+            "max_s": max(t),
+            "clips_per_s": batch / median,
+            "tflops": flop / median / 1e12,
+            "mfu_measured": flop / median / peak,
+            "mfu_nominal": flop / median / nominal if nominal else None,
+            "peak_bytes": peak_memory(models[name], cfg, batch, device, dtype),
+        }
     return out
 
 
-def run_gpu_bench(smoke: bool = False, compile: bool = False, max_batch: int = 256,
-                  reps: int = 5, warmup: int = 2, log=print) -> dict:
+def run_gpu_bench(
+    smoke: bool = False,
+    compile: bool = False,
+    max_batch: int = 256,
+    reps: int = 5,
+    warmup: int = 2,
+    log=print,
+) -> dict:
     """The benchmark (module docstring); returns the result dict. ``smoke``: CPU, fp32,
     a 2-block nano model and batches of at most 4 — the same code path in seconds."""
     if smoke:  # CPU bf16 autocast is proven in tests/test_bf16.py; fp32 keeps this quick
@@ -142,8 +157,10 @@ def run_gpu_bench(smoke: bool = False, compile: bool = False, max_batch: int = 2
     log(f"max |logit difference| (fp32): {diffs}")
     peak = measured_peak(device, dtype, 1024 if smoke else 8192)
     nominal, source = nominal_peak(info["gpu"]) if "gpu" in info else (None, "not a GPU")
-    log(f"{dtype} matmul peak measured: {peak / 1e12:.3f} TFLOP/s; nominal: "
-        f"{nominal / 1e12 if nominal else 'unknown'} TFLOP/s ({source})")
+    log(
+        f"{dtype} matmul peak measured: {peak / 1e12:.3f} TFLOP/s; nominal: "
+        f"{nominal / 1e12 if nominal else 'unknown'} TFLOP/s ({source})"
+    )
     models = {"ours": ours, "hf": hf}
     if compile:
         start = time.perf_counter()
@@ -152,30 +169,42 @@ def run_gpu_bench(smoke: bool = False, compile: bool = False, max_batch: int = 2
         log(f"torch.compile warm-up: {time.perf_counter() - start:.0f} s")
     largest = {}
     for name, model in models.items():
-        largest[name] = timing.largest_batch(fits(model, cfg, device, dtype), max_batch,
-                                             granularity)
+        largest[name] = timing.largest_batch(
+            fits(model, cfg, device, dtype), max_batch, granularity
+        )
         log(f"largest batch that fits, {name}: {largest[name]}")
     # Half the smaller largest batch: each model's limit was found alone, but the interleaved
     # rounds keep both models (and the allocator's cached blocks) on the GPU at once; at the
     # full limit HF's step ran out of memory on an H200 (measured here, 2026-12-04).
     common = max(granularity, min(largest.values()) // 2 // granularity * granularity)
     free_memory(device)
-    result = {"machine": info, "config": cfg.to_dict(), "dtype": dtype, "max_abs_diff": diffs,
-              "matmul_tflops": peak / 1e12, "nominal_tflops": nominal and nominal / 1e12,
-              "nominal_source": source, "largest_batch": largest,
-              "same_batch": measure_models(models, cfg, common, device, dtype, reps, warmup, peak,
-                                           nominal)}
+    result = {
+        "machine": info,
+        "config": cfg.to_dict(),
+        "dtype": dtype,
+        "max_abs_diff": diffs,
+        "matmul_tflops": peak / 1e12,
+        "nominal_tflops": nominal and nominal / 1e12,
+        "nominal_source": source,
+        "largest_batch": largest,
+        "same_batch": measure_models(
+            models, cfg, common, device, dtype, reps, warmup, peak, nominal
+        ),
+    }
     best = max(largest, key=lambda n: largest[n] if n != "hf" else -1)
-    result["own_largest_batch"] = measure_models({best: models[best]}, cfg, largest[best], device,
-                                                 dtype, reps, warmup, peak, nominal)
+    result["own_largest_batch"] = measure_models(
+        {best: models[best]}, cfg, largest[best], device, dtype, reps, warmup, peak, nominal
+    )
     same = result["same_batch"]
     result["ratio_ours_hf"] = same["ours"]["clips_per_s"] / same["hf"]["clips_per_s"]
     for label, rows in (("same batch", same), ("own largest batch", result["own_largest_batch"])):
         for name, r in rows.items():
-            log(f"{label:18s} {name:14s} batch {r['batch']:4d}  {r['clips_per_s']:8.2f} clips/s"
+            log(
+                f"{label:18s} {name:14s} batch {r['batch']:4d}  {r['clips_per_s']:8.2f} clips/s"
                 f"  {r['tflops']:7.3f} TFLOP/s  MFU {r['mfu_measured']:.0%} of measured"
                 + (f", {r['mfu_nominal']:.0%} of nominal" if r["mfu_nominal"] else "")
-                + f"  peak {r['peak_bytes'] / 1e9:.1f} GB")
+                + f"  peak {r['peak_bytes'] / 1e9:.1f} GB"
+            )
     log(f"ours/HF throughput at batch {common}: {result['ratio_ours_hf']:.2f}×")
     return result
 

@@ -24,21 +24,37 @@ def hf_config_for(cfg: TimeSformerConfig):
     from transformers import TimesformerConfig
 
     if cfg.attention not in HF_SCHEMES:
-        raise UserError(f"no like-for-like Hugging Face model for the {cfg.attention!r} "
-                         f"scheme; compare one of: {', '.join(HF_SCHEMES)}")
+        raise UserError(
+            f"no like-for-like Hugging Face model for the {cfg.attention!r} "
+            f"scheme; compare one of: {', '.join(HF_SCHEMES)}"
+        )
     return TimesformerConfig(
-        image_size=cfg.image_size, patch_size=cfg.patch_size, num_channels=cfg.in_channels,
-        num_frames=cfg.num_frames, hidden_size=cfg.embed_dim, num_hidden_layers=cfg.depth,
-        num_attention_heads=cfg.num_heads, intermediate_size=int(cfg.embed_dim * cfg.mlp_ratio),
-        qkv_bias=cfg.qkv_bias, layer_norm_eps=cfg.layer_norm_eps, num_labels=cfg.num_classes,
-        attention_type=HF_SCHEMES[cfg.attention])
+        image_size=cfg.image_size,
+        patch_size=cfg.patch_size,
+        num_channels=cfg.in_channels,
+        num_frames=cfg.num_frames,
+        hidden_size=cfg.embed_dim,
+        num_hidden_layers=cfg.depth,
+        num_attention_heads=cfg.num_heads,
+        intermediate_size=int(cfg.embed_dim * cfg.mlp_ratio),
+        qkv_bias=cfg.qkv_bias,
+        layer_norm_eps=cfg.layer_norm_eps,
+        num_labels=cfg.num_classes,
+        attention_type=HF_SCHEMES[cfg.attention],
+    )
 
 
-def bench_config(preset: str, scheme: str, frames: int, size: int,
-                 num_classes: int = 400) -> TimeSformerConfig:
+def bench_config(
+    preset: str, scheme: str, frames: int, size: int, num_classes: int = 400
+) -> TimeSformerConfig:
     """Our config for one benchmark point (embeddings learned at exactly this T and size)."""
-    return TimeSformerConfig.preset(preset, attention=canonical_scheme(scheme),
-                                    num_frames=frames, image_size=size, num_classes=num_classes)
+    return TimeSformerConfig.preset(
+        preset,
+        attention=canonical_scheme(scheme),
+        num_frames=frames,
+        image_size=size,
+        num_classes=num_classes,
+    )
 
 
 def random_model(cfg: TimeSformerConfig, impl: str, seed: int = 0):

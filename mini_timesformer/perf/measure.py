@@ -105,9 +105,16 @@ class PeakMemory:
         return False
 
 
-def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
-            eager: bool = False, device=None, repeats: int = 2, seed: int = 0,
-            memory: bool = True) -> dict:
+def measure(
+    cfg: TimeSformerConfig,
+    batch: int = 1,
+    backward: bool = True,
+    eager: bool = False,
+    device=None,
+    repeats: int = 2,
+    seed: int = 0,
+    memory: bool = True,
+) -> dict:
     """Time (median of ``repeats`` after one warm-up) and peak memory of one step
     (on CPU the smallest of three runs' peaks: the RSS peak varies by ~10 MiB from run
     to run).
@@ -121,8 +128,9 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
     device = torch.device(device) if device is not None else pick_device("auto")
     torch.manual_seed(seed)
     model = TimeSformer(cfg).to(device).train(backward)
-    video = torch.randn(batch, cfg.num_frames, cfg.in_channels, cfg.image_size,
-                        cfg.image_size, device=device)
+    video = torch.randn(
+        batch, cfg.num_frames, cfg.in_channels, cfg.image_size, cfg.image_size, device=device
+    )
 
     def step():
         with torch.set_grad_enabled(backward):
@@ -138,10 +146,18 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
     else:
         step()  # warm-up only: the caller wants memory
         times = []
-    result = {"scheme": cfg.attention, "frames": cfg.num_frames, "size": cfg.image_size,
-              "batch": batch, "backward": backward, "eager": eager, "device": str(device),
-              "time_s": sorted(times)[len(times) // 2] if times else None,
-              "peak_bytes": None, "memory_method": None}
+    result = {
+        "scheme": cfg.attention,
+        "frames": cfg.num_frames,
+        "size": cfg.image_size,
+        "batch": batch,
+        "backward": backward,
+        "eager": eager,
+        "device": str(device),
+        "time_s": sorted(times)[len(times) // 2] if times else None,
+        "peak_bytes": None,
+        "memory_method": None,
+    }
     if memory:  # the least of three: on CPU other activity only ever adds to the peak
         peaks = []
         for _ in range(3 if device.type == "cpu" else 1):
@@ -155,9 +171,15 @@ def measure(cfg: TimeSformerConfig, batch: int = 1, backward: bool = True,
 __all__ = ["PeakMemory", "measure"]
 
 
-def measure_sweep(schemes=("joint", "divided"), sizes=(32, 48, 64), preset: str = "nano",
-                  batch: int = 2, num_frames: int | None = None, device=None,
-                  num_classes: int = 10) -> list[dict]:
+def measure_sweep(
+    schemes=("joint", "divided"),
+    sizes=(32, 48, 64),
+    preset: str = "nano",
+    batch: int = 2,
+    num_frames: int | None = None,
+    device=None,
+    num_classes: int = 10,
+) -> list[dict]:
     """Measured eager and fused training steps beside the analytic GMACs and memory estimate."""
     configs = []
     for scheme in schemes:
@@ -165,8 +187,10 @@ def measure_sweep(schemes=("joint", "divided"), sizes=(32, 48, 64), preset: str 
             T = num_frames or TimeSformerConfig.preset(preset).num_frames
             cfg = config_at(preset, scheme, T, size, num_classes=num_classes)
             configs += [(cfg, eager) for eager in (False, True)] if cfg is not None else []
-    rows = [measure(cfg, batch, eager=eager, device=device, memory=False)  # all timings first
-            for cfg, eager in configs]
+    rows = [
+        measure(cfg, batch, eager=eager, device=device, memory=False)  # all timings first
+        for cfg, eager in configs
+    ]
     for row, (cfg, eager) in zip(rows, configs):
         mem = measure(cfg, batch, eager=eager, device=device, repeats=0)
         row.update(peak_bytes=mem["peak_bytes"], memory_method=mem["memory_method"])
@@ -177,19 +201,24 @@ def measure_sweep(schemes=("joint", "divided"), sizes=(32, 48, 64), preset: str 
 
 
 def format_measured(rows: list[dict]) -> str:
-    lines = ["| scheme | frames | size | batch | attention | device | time (ms) | GMACs (fwd) "
-             "| peak (MiB) | estimate (MiB) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scheme | frames | size | batch | attention | device | time (ms) | GMACs (fwd) "
+        "| peak (MiB) | estimate (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['scheme']} | {r['frames']} | {r['size']} | {r['batch']} "
-                     f"| {'eager' if r['eager'] else 'fused'} | {r['device']} "
-                     f"| {r['time_s'] * 1e3:.1f} | {r['gmacs']:.3f} "
-                     f"| {r['peak_bytes'] / 2**20:.1f} | {r['estimate_bytes'] / 2**20:.1f} |")
+        lines.append(
+            f"| {r['scheme']} | {r['frames']} | {r['size']} | {r['batch']} "
+            f"| {'eager' if r['eager'] else 'fused'} | {r['device']} "
+            f"| {r['time_s'] * 1e3:.1f} | {r['gmacs']:.3f} "
+            f"| {r['peak_bytes'] / 2**20:.1f} | {r['estimate_bytes'] / 2**20:.1f} |"
+        )
     if rows:
-        lines.append(f"\npeak memory: {rows[0]['memory_method']}; forward + backward, "
-                     "weights excluded, gradients included")
+        lines.append(
+            f"\npeak memory: {rows[0]['memory_method']}; forward + backward, "
+            "weights excluded, gradients included"
+        )
     return "\n".join(lines)
-
-
 
 
 __all__ += ["measure_sweep", "format_measured"]

@@ -18,13 +18,27 @@ from .measure import PeakMemory
 from .timing import step_fn, sync
 
 
-def probe_memory(cfg: TimeSformerConfig, impl: str, mode: str, batch: int = 1,
-                 device: str = "cpu", dtype: str = "fp32", threads: int | None = None,
-                 timeout: float = 1800) -> dict:
+def probe_memory(
+    cfg: TimeSformerConfig,
+    impl: str,
+    mode: str,
+    batch: int = 1,
+    device: str = "cpu",
+    dtype: str = "fp32",
+    threads: int | None = None,
+    timeout: float = 1800,
+) -> dict:
     """Peak memory (bytes above the pre-step level; weights excluded) of the first step
     of ``impl`` in a fresh Python process. Returns ``{"peak_bytes", "method"}``."""
-    spec = dict(cfg=cfg.to_dict(), impl=impl, mode=mode, batch=batch, device=device,
-                dtype=dtype, threads=threads or torch.get_num_threads())
+    spec = dict(
+        cfg=cfg.to_dict(),
+        impl=impl,
+        mode=mode,
+        batch=batch,
+        device=device,
+        dtype=dtype,
+        threads=threads or torch.get_num_threads(),
+    )
     cmd = [sys.executable, "-m", "mini_timesformer.perf.probe", json.dumps(spec)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
@@ -38,8 +52,14 @@ def _probe_main(spec: dict) -> dict:
     cfg = TimeSformerConfig.from_dict(spec["cfg"])
     device = pick_device(spec["device"])
     model = random_model(cfg, spec["impl"]).to(device)
-    video = torch.randn(spec["batch"], cfg.num_frames, cfg.in_channels, cfg.image_size,
-                        cfg.image_size, device=device)
+    video = torch.randn(
+        spec["batch"],
+        cfg.num_frames,
+        cfg.in_channels,
+        cfg.image_size,
+        cfg.image_size,
+        device=device,
+    )
     step = step_fn(model, video, spec["mode"], device, spec["dtype"])
     with PeakMemory(device) as pm:
         step()

@@ -25,15 +25,17 @@ def table1_rows(preset: str = "base", **overrides) -> list[dict]:
     for scheme in PAPER_TABLE1:  # the paper's five schemes, in SCHEMES order
         cfg = TimeSformerConfig.preset(preset, attention=scheme, num_classes=174, **overrides)
         paper_params, k400, ssv2 = PAPER_TABLE1[scheme]
-        rows.append({
-            "scheme": scheme,
-            "params": cost.params(cfg),
-            "paper_params_m": paper_params,
-            "gmacs": cost.macs(cfg.replace(num_classes=400)) / 1e9,
-            "keys_per_query": cost.keys_per_query(cfg),
-            "paper_k400": k400,
-            "paper_ssv2": ssv2,
-        })
+        rows.append(
+            {
+                "scheme": scheme,
+                "params": cost.params(cfg),
+                "paper_params_m": paper_params,
+                "gmacs": cost.macs(cfg.replace(num_classes=400)) / 1e9,
+                "keys_per_query": cost.keys_per_query(cfg),
+                "paper_k400": k400,
+                "paper_ssv2": ssv2,
+            }
+        )
     return rows
 
 
@@ -45,11 +47,15 @@ def format_table1(rows: list[dict]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['scheme']} | {r['params']:,} | {r['paper_params_m']}M "
-                     f"| {r['gmacs']:.1f} | {r['keys_per_query']} | {r['paper_k400']} "
-                     f"| {r['paper_ssv2']} |")
+        lines.append(
+            f"| {r['scheme']} | {r['params']:,} | {r['paper_params_m']}M "
+            f"| {r['gmacs']:.1f} | {r['keys_per_query']} | {r['paper_k400']} "
+            f"| {r['paper_ssv2']} |"
+        )
     lines.append("")
-    lines.append("*one multiply-add counted as one FLOP (fvcore convention); 174-class head "
-                 "for params, 400-class head for GMACs; keys per query sum over a block's "
-                 "steps, CLS included where the step includes it.")
+    lines.append(
+        "*one multiply-add counted as one FLOP (fvcore convention); 174-class head "
+        "for params, 400-class head for GMACs; keys per query sum over a block's "
+        "steps, CLS included where the step includes it."
+    )
     return "\n".join(lines)

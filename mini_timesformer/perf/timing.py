@@ -43,6 +43,7 @@ def machine_info(device: torch.device) -> dict:
     """What the numbers were measured on: CPU/GPU, threads, library versions."""
     try:
         import transformers
+
         hf_version = transformers.__version__
     except ImportError:
         hf_version = "not installed"
@@ -52,10 +53,16 @@ def machine_info(device: torch.device) -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": hf_version, "device": str(device)}
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": hf_version,
+        "device": str(device),
+    }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     with contextlib.suppress(OSError):
@@ -109,8 +116,9 @@ def matmul_step(device: torch.device, dtype: str = "fp32", n: int | None = None)
     return (lambda: a @ b), 2 * n**3
 
 
-def time_interleaved(fns: dict, reps: int = 3, warmup: int = 1,
-                     device: torch.device | None = None) -> dict[str, list[float]]:
+def time_interleaved(
+    fns: dict, reps: int = 3, warmup: int = 1, device: torch.device | None = None
+) -> dict[str, list[float]]:
     """Seconds per call of each function: ``warmup`` untimed rounds, then ``reps`` rounds,
     each calling every function once, in an order rotated by one per round."""
     if reps < 1 or warmup < 0:
@@ -122,7 +130,7 @@ def time_interleaved(fns: dict, reps: int = 3, warmup: int = 1,
             fns[name]()
     times = {name: [] for name in names}
     for r in range(reps):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             sync(device)
             start = time.perf_counter()
             fns[name]()
@@ -134,8 +142,13 @@ def time_interleaved(fns: dict, reps: int = 3, warmup: int = 1,
 def summarize(times: list[float]) -> dict:
     """Median and spread of repeated timings (seconds)."""
     median = statistics.median(times)
-    return {"median_s": median, "min_s": min(times), "max_s": max(times),
-            "spread": (max(times) - min(times)) / median, "times_s": list(times)}
+    return {
+        "median_s": median,
+        "min_s": min(times),
+        "max_s": max(times),
+        "spread": (max(times) - min(times)) / median,
+        "times_s": list(times),
+    }
 
 
 def flops_per_step(cfg: TimeSformerConfig, mode: str, batch: int) -> int:

@@ -24,7 +24,18 @@ from .labels import LABEL_SETS, label_names_for, load_label_names
 from .loader import load_pretrained, load_state_dict_strict, save_pretrained
 from .vit_init import init_from_vit
 
-__all__ = ["load_pretrained", "save_pretrained", "init_from_vit", "load_state_dict_strict",
-           "config_from_hf", "config_from_official", "convert_hf_state_dict",
-           "convert_official_state_dict", "to_hf_state_dict", "to_official_state_dict",
-           "LABEL_SETS", "load_label_names", "label_names_for"]
+__all__ = [
+    "load_pretrained",
+    "save_pretrained",
+    "init_from_vit",
+    "load_state_dict_strict",
+    "config_from_hf",
+    "config_from_official",
+    "convert_hf_state_dict",
+    "convert_official_state_dict",
+    "to_hf_state_dict",
+    "to_official_state_dict",
+    "LABEL_SETS",
+    "load_label_names",
+    "label_names_for",
+]

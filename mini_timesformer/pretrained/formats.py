@@ -48,10 +48,16 @@ OFFICIAL_PREFIX = "model."
 
 # (ours, Hugging Face, official), without the prefixes; see the table above.
 _EMBED_ROWS = [
-    ("embed.patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight",
-     "patch_embed.proj.weight"),
-    ("embed.patch_embed.proj.bias", "embeddings.patch_embeddings.projection.bias",
-     "patch_embed.proj.bias"),
+    (
+        "embed.patch_embed.proj.weight",
+        "embeddings.patch_embeddings.projection.weight",
+        "patch_embed.proj.weight",
+    ),
+    (
+        "embed.patch_embed.proj.bias",
+        "embeddings.patch_embeddings.projection.bias",
+        "patch_embed.proj.bias",
+    ),
     ("embed.cls_token", "embeddings.cls_token", "cls_token"),
     ("embed.pos_embed", "embeddings.position_embeddings", "pos_embed"),
     ("embed.time_embed", "embeddings.time_embeddings", "time_embed"),
@@ -70,8 +76,10 @@ _BLOCK_ROWS = [
     ("mlp.fc1", "intermediate.dense", "mlp.fc1"),
     ("mlp.fc2", "output.dense", "mlp.fc2"),
 ]
-_FINAL_ROWS = [("norm.weight", "layernorm.weight", "norm.weight"),
-               ("norm.bias", "layernorm.bias", "norm.bias")]
+_FINAL_ROWS = [
+    ("norm.weight", "layernorm.weight", "norm.weight"),
+    ("norm.bias", "layernorm.bias", "norm.bias"),
+]
 _HEAD = ("head", "classifier", "head")  # HF's classifier sits outside the "timesformer." prefix
 _CONVERTIBLE = ("space", "joint", "divided")
 
@@ -80,8 +88,10 @@ def key_map(attention: str, depth: int, fmt: str) -> dict[str, str]:
     """Our key -> the key in ``fmt`` ("hf" or "official"), for one scheme and depth."""
     attention = canonical_scheme(attention)
     if attention not in _CONVERTIBLE:
-        raise UserError(f"the {attention!r} scheme has no Hugging Face or official checkpoint "
-                         f"layout; only {', '.join(_CONVERTIBLE)} do")
+        raise UserError(
+            f"the {attention!r} scheme has no Hugging Face or official checkpoint "
+            f"layout; only {', '.join(_CONVERTIBLE)} do"
+        )
     col = {"hf": 1, "official": 2}[fmt]
     prefix = HF_PREFIX if fmt == "hf" else OFFICIAL_PREFIX
     vit = "joint" if attention == "joint" else "space"
@@ -114,16 +124,19 @@ def infer_attention(keys, fmt: str) -> str:
     return "joint" if any(k.endswith(time) for k in keys) else "space"
 
 
-def _convert_in(state: dict, fmt: str, attention: str | None,
-                num_frames: int) -> dict[str, torch.Tensor]:
+def _convert_in(
+    state: dict, fmt: str, attention: str | None, num_frames: int
+) -> dict[str, torch.Tensor]:
     layer = r"encoder\.layer\.(\d+)\." if fmt == "hf" else r"blocks\.(\d+)\."
     attention = canonical_scheme(attention or infer_attention(state, fmt))
     theirs_to_ours = {v: k for k, v in key_map(attention, _depth_of(state, layer), fmt).items()}
     ours = {}
     for key, value in state.items():
         if key not in theirs_to_ours:
-            raise UserError(f"unexpected key {key!r} in a {fmt} {attention} checkpoint "
-                             f"(no counterpart in our layout; see formats.py)")
+            raise UserError(
+                f"unexpected key {key!r} in a {fmt} {attention} checkpoint "
+                f"(no counterpart in our layout; see formats.py)"
+            )
         ours[theirs_to_ours[key]] = value
     if attention == "space" and "embed.time_embed" not in ours and "embed.pos_embed" in ours:
         pos = ours["embed.pos_embed"]  # space-only files have no time embedding: ours is unused
@@ -131,8 +144,9 @@ def _convert_in(state: dict, fmt: str, attention: str | None,
     return ours
 
 
-def convert_hf_state_dict(hf_state_dict: dict, attention: str | None = None,
-                          num_frames: int = 8) -> dict:
+def convert_hf_state_dict(
+    hf_state_dict: dict, attention: str | None = None, num_frames: int = 8
+) -> dict:
     """Hugging Face ``TimesformerForVideoClassification`` (or ``TimesformerModel``) state
     dict -> ours. ``attention`` is inferred from the keys when not given.
 
@@ -146,8 +160,9 @@ def convert_hf_state_dict(hf_state_dict: dict, attention: str | None = None,
     return _convert_in(state, "hf", attention, num_frames)
 
 
-def convert_official_state_dict(state_dict: dict, attention: str | None = None,
-                                num_frames: int = 8) -> dict:
+def convert_official_state_dict(
+    state_dict: dict, attention: str | None = None, num_frames: int = 8
+) -> dict:
     """Official TimeSformer ``checkpoint["model_state"]`` (keys ``model.…``) -> ours.
 
     Accepts the whole checkpoint dict too (it then reads ``model_state``)."""
@@ -204,17 +219,25 @@ def config_from_hf(hf_config, **overrides) -> TimeSformerConfig:
         names = None
     hidden = c.get("hidden_size", 768)
     values = dict(
-        num_frames=c.get("num_frames", 8), image_size=size, patch_size=patch,
-        in_channels=c.get("num_channels", 3), embed_dim=hidden,
-        depth=c.get("num_hidden_layers", 12), num_heads=c.get("num_attention_heads", 12),
+        num_frames=c.get("num_frames", 8),
+        image_size=size,
+        patch_size=patch,
+        in_channels=c.get("num_channels", 3),
+        embed_dim=hidden,
+        depth=c.get("num_hidden_layers", 12),
+        num_heads=c.get("num_attention_heads", 12),
         mlp_ratio=c.get("intermediate_size", 4 * hidden) / hidden,
-        qkv_bias=c.get("qkv_bias", True), num_classes=num_classes,
+        qkv_bias=c.get("qkv_bias", True),
+        num_classes=num_classes,
         attention=c.get("attention_type", "divided_space_time"),
         drop_path_rate=float(c.get("drop_path_rate", 0.0)),
         dropout=c.get("hidden_dropout_prob", 0.0),
         attention_dropout=c.get("attention_probs_dropout_prob", 0.0),
         layer_norm_eps=c.get("layer_norm_eps", 1e-6),
-        mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), label_names=names)
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        label_names=names,
+    )
     return TimeSformerConfig.from_dict({**values, **overrides})
 
 
@@ -231,13 +254,18 @@ def config_from_official(state: dict, **overrides) -> TimeSformerConfig:
     fc1 = state["blocks.0.mlp.fc1.weight"]
     head = state.get("head.weight")
     values = dict(
-        embed_dim=dim, patch_size=patch, image_size=grid * patch,
+        embed_dim=dim,
+        patch_size=patch,
+        image_size=grid * patch,
         in_channels=state["embed.patch_embed.proj.weight"].shape[1],
         num_frames=state["embed.time_embed"].shape[1],
-        depth=_depth_of(state, r"^blocks\.(\d+)\."), num_heads=max(1, dim // 64),
+        depth=_depth_of(state, r"^blocks\.(\d+)\."),
+        num_heads=max(1, dim // 64),
         mlp_ratio=fc1.shape[0] / dim,
         qkv_bias=any(k.endswith("attn.qkv.bias") for k in state),
         num_classes=0 if head is None else head.shape[0],
-        attention="divided" if any(".steps.time." in k for k in state) else
-        ("joint" if any(".steps.joint." in k for k in state) else "space"))
+        attention="divided"
+        if any(".steps.time." in k for k in state)
+        else ("joint" if any(".steps.joint." in k for k in state) else "space"),
+    )
     return TimeSformerConfig.from_dict({**values, **overrides})

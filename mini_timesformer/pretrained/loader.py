@@ -40,16 +40,22 @@ def load_state_dict_strict(model: torch.nn.Module, state: dict, source: str = "c
     expected = model.state_dict()
     for key, tensor in expected.items():
         if key not in state:
-            raise UserError(f"{source}: missing key {key!r} (expected shape "
-                             f"{tuple(tensor.shape)}); the checkpoint does not fit this config")
+            raise UserError(
+                f"{source}: missing key {key!r} (expected shape "
+                f"{tuple(tensor.shape)}); the checkpoint does not fit this config"
+            )
     for key in state:
         if key not in expected:
-            raise UserError(f"{source}: unexpected key {key!r}; the model has no such "
-                             f"parameter (wrong scheme or depth?)")
+            raise UserError(
+                f"{source}: unexpected key {key!r}; the model has no such "
+                f"parameter (wrong scheme or depth?)"
+            )
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise UserError(f"{source}: key {key!r} has shape {tuple(state[key].shape)}, "
-                             f"expected {tuple(tensor.shape)} for this config")
+            raise UserError(
+                f"{source}: key {key!r} has shape {tuple(state[key].shape)}, "
+                f"expected {tuple(tensor.shape)} for this config"
+            )
     model.load_state_dict(state, strict=True)
     return model
 
@@ -65,8 +71,11 @@ def _build(model_class, cfg: TimeSformerConfig, state: dict, overrides: dict, so
         overrides.setdefault("label_names", None)
     model = model_class(cfg.replace(**overrides) if overrides else cfg)
     if new_head and model.config.num_classes:
-        state = {**state, "head.weight": model.head.weight.detach(),
-                 "head.bias": model.head.bias.detach()}
+        state = {
+            **state,
+            "head.weight": model.head.weight.detach(),
+            "head.bias": model.head.bias.detach(),
+        }
     return load_state_dict_strict(model, state, source).eval()
 
 
@@ -84,10 +93,10 @@ def _read_weights(directory: Path) -> dict:
                 return load_file(str(path))
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # noqa: BLE001 - any failure to read is a bad file here
-            raise UserError(f"{path}: not a readable weights file ({type(err).__name__})"
-                            ) from None
-    raise MissingPathError(f"{directory}: no model.safetensors or pytorch_model.bin next to "
-                            f"config.json")
+            raise UserError(f"{path}: not a readable weights file ({type(err).__name__})") from None
+    raise MissingPathError(
+        f"{directory}: no model.safetensors or pytorch_model.bin next to config.json"
+    )
 
 
 def _from_directory(model_class, directory: Path, overrides: dict):
@@ -112,9 +121,11 @@ def _from_directory(model_class, directory: Path, overrides: dict):
         cfg = config_from_hf(config, **norm)
         state = convert_hf_state_dict(state, cfg.attention, cfg.num_frames)
     else:
-        raise UserError(f"{directory / 'config.json'}: model_type {kind!r} is not a "
-                         f"TimeSformer; expected 'timesformer' (Hugging Face) or "
-                         f"{OUR_MODEL_TYPE!r}")
+        raise UserError(
+            f"{directory / 'config.json'}: model_type {kind!r} is not a "
+            f"TimeSformer; expected 'timesformer' (Hugging Face) or "
+            f"{OUR_MODEL_TYPE!r}"
+        )
     return _build(model_class, cfg, state, overrides, str(directory))
 
 
@@ -146,8 +157,9 @@ def _from_file(model_class, path: Path, overrides: dict):
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file here
-        raise UserError(f"{path}: not a readable PyTorch checkpoint ({type(err).__name__})"
-                         ) from None
+        raise UserError(
+            f"{path}: not a readable PyTorch checkpoint ({type(err).__name__})"
+        ) from None
     if not isinstance(checkpoint, dict):
         raise UserError(f"{path}: expected a dict checkpoint, got {type(checkpoint).__name__}")
     if str(checkpoint.get("format", "")).startswith("mini-timesformer-checkpoint"):
@@ -157,11 +169,14 @@ def _from_file(model_class, path: Path, overrides: dict):
         state = dict(checkpoint["model"])
         return _build(model_class, cfg, state, overrides, str(path))
     if "model_state" not in checkpoint and not any(k.startswith("model.") for k in checkpoint):
-        raise UserError(f"{path}: unknown checkpoint layout; expected an official .pyth "
-                         f"(dict with 'model_state') or a mini-timesformer checkpoint")
+        raise UserError(
+            f"{path}: unknown checkpoint layout; expected an official .pyth "
+            f"(dict with 'model_state') or a mini-timesformer checkpoint"
+        )
     hints = {**_official_settings(checkpoint), **overrides}
-    state = convert_official_state_dict(checkpoint, hints.get("attention"),
-                                        hints.get("num_frames", 8))
+    state = convert_official_state_dict(
+        checkpoint, hints.get("attention"), hints.get("num_frames", 8)
+    )
     return _build(model_class, config_from_official(state), state, hints, str(path))
 
 
@@ -177,15 +192,19 @@ def load_pretrained(model_class, path, **overrides):
     """
     path = Path(path)
     if not path.exists():
-        raise MissingPathError(f"no checkpoint at {path} (expected a directory with "
-                                f"config.json, a .pyth/.pt file or a run directory)")
+        raise MissingPathError(
+            f"no checkpoint at {path} (expected a directory with "
+            f"config.json, a .pyth/.pt file or a run directory)"
+        )
     if path.is_dir():
         if (path / "config.json").is_file():
             return _from_directory(model_class, path, overrides)
         if last_checkpoint(path).is_file():
             return _from_file(model_class, last_checkpoint(path), overrides)
-        raise MissingPathError(f"{path}: no config.json (Hugging Face or save_pretrained "
-                                f"directory) and no checkpoints/last.pt (training run)")
+        raise MissingPathError(
+            f"{path}: no config.json (Hugging Face or save_pretrained "
+            f"directory) and no checkpoints/last.pt (training run)"
+        )
     return _from_file(model_class, path, overrides)
 
 

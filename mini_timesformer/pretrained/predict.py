@@ -21,8 +21,6 @@ from .labels import label_names_for
 PAPER_STRIDE = {8: 32, 16: 16, 96: 4}
 
 
-
-
 def read_views(video, cfg, stride: int, clips: int, crops: int) -> torch.Tensor:
     """(V, T, 3, crop, crop) normalised views; any decoding failure -> one-line ValueError."""
     import av
@@ -33,16 +31,31 @@ def read_views(video, cfg, stride: int, clips: int, crops: int) -> torch.Tensor:
     if not path.is_file():
         raise MissingPathError(f"video file not found: {path}")
     try:
-        return load_clip_views(path, cfg.num_frames, stride, cfg.image_size, cfg.mean,
-                               cfg.std, num_clips=clips, num_crops=crops)
+        return load_clip_views(
+            path,
+            cfg.num_frames,
+            stride,
+            cfg.image_size,
+            cfg.mean,
+            cfg.std,
+            num_clips=clips,
+            num_crops=crops,
+        )
     except (av.error.FFmpegError, RuntimeError, IndexError, EOFError, ValueError) as err:
         reason = " ".join(str(err).split()) or type(err).__name__  # keep it on one line
         raise UserError(f"cannot decode {path} as a video ({reason})") from None
 
 
 @torch.no_grad()
-def predict(model, video, *, topk: int = 5, views: str = "1x3", stride: int | None = None,
-            device: str = "auto") -> dict:
+def predict(
+    model,
+    video,
+    *,
+    topk: int = 5,
+    views: str = "1x3",
+    stride: int | None = None,
+    device: str = "auto",
+) -> dict:
     """Top-k classes of one video file: a dict ready for JSON (see ``format_text``)."""
     cfg = model.config
     clips, crops = parse_views(views)
@@ -59,20 +72,28 @@ def predict(model, video, *, topk: int = 5, views: str = "1x3", stride: int | No
     top = probs.topk(min(topk, cfg.num_classes))
     return {
         "video": str(video),
-        "views": {"clips": clips, "crops": crops, "num_frames": cfg.num_frames,
-                  "stride": stride, "crop_size": cfg.image_size},
+        "views": {
+            "clips": clips,
+            "crops": crops,
+            "num_frames": cfg.num_frames,
+            "stride": stride,
+            "crop_size": cfg.image_size,
+        },
         "label_source": source,
-        "predictions": [{"rank": r + 1, "index": int(i), "label": names[int(i)],
-                         "probability": float(p)}
-                        for r, (p, i) in enumerate(zip(top.values, top.indices))],
+        "predictions": [
+            {"rank": r + 1, "index": int(i), "label": names[int(i)], "probability": float(p)}
+            for r, (p, i) in enumerate(zip(top.values, top.indices))
+        ],
     }
 
 
 def format_text(result: dict) -> str:
     v = result["views"]
-    lines = [f"{result['video']}: {v['clips']} clip(s) x {v['crops']} crop(s), "
-             f"{v['num_frames']} frames every {v['stride']}, {v['crop_size']} px "
-             f"(labels: {result['label_source']})"]
+    lines = [
+        f"{result['video']}: {v['clips']} clip(s) x {v['crops']} crop(s), "
+        f"{v['num_frames']} frames every {v['stride']}, {v['crop_size']} px "
+        f"(labels: {result['label_source']})"
+    ]
     width = max(len(p["label"]) for p in result["predictions"])
     for p in result["predictions"]:
         lines.append(f"{p['rank']:>3}. {p['label']:<{width}}  {100 * p['probability']:6.2f}%")

@@ -60,8 +60,9 @@ def _read_vit_state(weights) -> dict[str, torch.Tensor]:
             return _read_jax_npz(path)
         weights = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(weights, dict):
-        raise UserError(f"expected a timm ViT (module, state dict or file), got "
-                         f"{type(weights).__name__}")
+        raise UserError(
+            f"expected a timm ViT (module, state dict or file), got {type(weights).__name__}"
+        )
     for nested in ("model", "state_dict"):  # common training-checkpoint wrappers
         if nested in weights and isinstance(weights[nested], dict):
             weights = weights[nested]
@@ -101,17 +102,20 @@ def _read_jax_npz(path: Path) -> dict[str, torch.Tensor]:
         mha = b + "MultiHeadDotProductAttention_1/"
         dim = t(mha + "query/kernel").shape[0]
         qkv = [t(mha + f"{n}/kernel").reshape(dim, dim).T for n in ("query", "key", "value")]
-        state.update({
-            f"blocks.{i}.norm1.weight": t(b + "LayerNorm_0/scale"),
-            f"blocks.{i}.norm1.bias": t(b + "LayerNorm_0/bias"),
-            f"blocks.{i}.attn.qkv.weight": torch.cat(qkv),  # (3·D, D): q, k, v rows
-            f"blocks.{i}.attn.qkv.bias": torch.cat(
-                [t(mha + f"{n}/bias").reshape(dim) for n in ("query", "key", "value")]),
-            f"blocks.{i}.attn.proj.weight": t(mha + "out/kernel").reshape(dim, dim).T,
-            f"blocks.{i}.attn.proj.bias": t(mha + "out/bias"),
-            f"blocks.{i}.norm2.weight": t(b + "LayerNorm_2/scale"),
-            f"blocks.{i}.norm2.bias": t(b + "LayerNorm_2/bias"),
-        })
+        state.update(
+            {
+                f"blocks.{i}.norm1.weight": t(b + "LayerNorm_0/scale"),
+                f"blocks.{i}.norm1.bias": t(b + "LayerNorm_0/bias"),
+                f"blocks.{i}.attn.qkv.weight": torch.cat(qkv),  # (3·D, D): q, k, v rows
+                f"blocks.{i}.attn.qkv.bias": torch.cat(
+                    [t(mha + f"{n}/bias").reshape(dim) for n in ("query", "key", "value")]
+                ),
+                f"blocks.{i}.attn.proj.weight": t(mha + "out/kernel").reshape(dim, dim).T,
+                f"blocks.{i}.attn.proj.bias": t(mha + "out/bias"),
+                f"blocks.{i}.norm2.weight": t(b + "LayerNorm_2/scale"),
+                f"blocks.{i}.norm2.bias": t(b + "LayerNorm_2/bias"),
+            }
+        )
         for j, fc in ((0, "fc1"), (1, "fc2")):
             dense = b + f"MlpBlock_3/Dense_{j}/"
             state[f"blocks.{i}.mlp.{fc}.weight"] = t(dense + "kernel").T
@@ -126,17 +130,19 @@ def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:
             raise UserError(f"not a timm ViT state dict: missing {key!r}")
     for key in vit:
         m = re.match(r"blocks\.\d+\.(.+)\.(weight|bias)$", key)
-        name = m.group(1) if m else key.rsplit(".", 1)[0] if key.endswith(("weight", "bias")) \
-            else key
+        name = (
+            m.group(1) if m else key.rsplit(".", 1)[0] if key.endswith(("weight", "bias")) else key
+        )
         if name not in (_VIT_BLOCK_KEYS if m else _VIT_TOP_KEYS):
-            raise UserError(f"unsupported ViT variant: key {key!r} has no place in a "
-                             f"TimeSformer (plain ViT with a CLS token expected)")
+            raise UserError(
+                f"unsupported ViT variant: key {key!r} has no place in a "
+                f"TimeSformer (plain ViT with a CLS token expected)"
+            )
     dim, patch = vit["cls_token"].shape[-1], vit["patch_embed.proj.weight"].shape[-1]
     if dim != cfg.embed_dim:
         raise UserError(f"ViT width {dim} does not match config embed_dim {cfg.embed_dim}")
     if patch != cfg.patch_size:
-        raise UserError(f"ViT patch size {patch} does not match config patch_size "
-                         f"{cfg.patch_size}")
+        raise UserError(f"ViT patch size {patch} does not match config patch_size {cfg.patch_size}")
     channels = vit["patch_embed.proj.weight"].shape[1]
     if channels != cfg.in_channels:
         raise UserError(f"ViT takes {channels} channels, config in_channels {cfg.in_channels}")
@@ -145,15 +151,18 @@ def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:
         raise UserError(f"ViT depth {depth} does not match config depth {cfg.depth}")
     hidden = vit["blocks.0.mlp.fc1.weight"].shape[0]
     if hidden != int(cfg.embed_dim * cfg.mlp_ratio):
-        raise UserError(f"ViT MLP width {hidden} does not match config "
-                         f"embed_dim·mlp_ratio = {int(cfg.embed_dim * cfg.mlp_ratio)}")
+        raise UserError(
+            f"ViT MLP width {hidden} does not match config "
+            f"embed_dim·mlp_ratio = {int(cfg.embed_dim * cfg.mlp_ratio)}"
+        )
     if ("blocks.0.attn.qkv.bias" in vit) != cfg.qkv_bias:
-        raise UserError(f"ViT qkv bias {'blocks.0.attn.qkv.bias' in vit} does not match "
-                         f"config qkv_bias {cfg.qkv_bias}")
+        raise UserError(
+            f"ViT qkv bias {'blocks.0.attn.qkv.bias' in vit} does not match "
+            f"config qkv_bias {cfg.qkv_bias}"
+        )
     side = (vit["pos_embed"].shape[1] - 1) ** 0.5
     if side != int(side):
-        raise UserError(f"ViT pos_embed {tuple(vit['pos_embed'].shape)} is not CLS + a "
-                         f"square grid")
+        raise UserError(f"ViT pos_embed {tuple(vit['pos_embed'].shape)} is not CLS + a square grid")
     return depth
 
 
@@ -181,18 +190,21 @@ def init_from_vit(model_class, cfg: TimeSformerConfig, weights):
         state["embed.time_embed"] = torch.zeros_like(state["embed.time_embed"])
         for i in range(depth):
             for step in model.blocks[i].steps:  # every step starts as the ViT attention
-                for ours, theirs in (("norm", "norm1"), ("attn.qkv", "attn.qkv"),
-                                     ("attn.proj", "attn.proj")):
+                for ours, theirs in (
+                    ("norm", "norm1"),
+                    ("attn.qkv", "attn.qkv"),
+                    ("attn.proj", "attn.proj"),
+                ):
                     for leaf in ("weight", "bias"):
                         if f"blocks.{i}.{theirs}.{leaf}" in vit:
-                            state[f"blocks.{i}.steps.{step}.{ours}.{leaf}"] = \
-                                vit[f"blocks.{i}.{theirs}.{leaf}"]
+                            state[f"blocks.{i}.steps.{step}.{ours}.{leaf}"] = vit[
+                                f"blocks.{i}.{theirs}.{leaf}"
+                            ]
                 if f"blocks.{i}.steps.{step}.extra.weight" in state:  # added step: identity
                     for leaf in ("weight", "bias"):
                         key = f"blocks.{i}.steps.{step}.extra.{leaf}"
                         state[key] = torch.zeros_like(state[key])
-            for ours, theirs in (("norm", "norm2"), ("mlp.fc1", "mlp.fc1"),
-                                 ("mlp.fc2", "mlp.fc2")):
+            for ours, theirs in (("norm", "norm2"), ("mlp.fc1", "mlp.fc1"), ("mlp.fc2", "mlp.fc2")):
                 for leaf in ("weight", "bias"):
                     state[f"blocks.{i}.{ours}.{leaf}"] = vit[f"blocks.{i}.{theirs}.{leaf}"]
         state["norm.weight"], state["norm.bias"] = vit["norm.weight"], vit["norm.bias"]

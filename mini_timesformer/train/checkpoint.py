@@ -26,8 +26,13 @@ def rng_state() -> dict:
     np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
     state = {
         "python": [py_version, list(py_state), py_gauss],
-        "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), np_pos, np_has_gauss,
-                  np_gauss],
+        "numpy": [
+            np_name,
+            torch.from_numpy(np_keys.astype(np.int64)),
+            np_pos,
+            np_has_gauss,
+            np_gauss,
+        ],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -40,17 +45,26 @@ def set_rng_state(state: dict) -> None:
     py_version, py_state, py_gauss = state["python"]
     random.setstate((py_version, tuple(py_state), py_gauss))
     np_name, np_keys, np_pos, np_has_gauss, np_gauss = state["numpy"]
-    np.random.set_state((np_name, np_keys.numpy().astype(np.uint32), np_pos, np_has_gauss,
-                         np_gauss))
+    np.random.set_state(
+        (np_name, np_keys.numpy().astype(np.uint32), np_pos, np_has_gauss, np_gauss)
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-
-def save_checkpoint(path, *, model, optimizer=None, scheduler=None, step: int = 0,
-                    epoch: int = 0, train_config: dict | None = None,
-                    classes: list[str] | None = None, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path,
+    *,
+    model,
+    optimizer=None,
+    scheduler=None,
+    step: int = 0,
+    epoch: int = 0,
+    train_config: dict | None = None,
+    classes: list[str] | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Write a training checkpoint atomically (see the module docstring)."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
     state = {
@@ -75,13 +89,16 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     if path.is_dir():
         path = last_checkpoint(path) if last_checkpoint(path).parent.is_dir() else path
     if not path.is_file():
-        raise MissingPathError(f"no checkpoint at {path} (expected a .pt file written by "
-                                f"`mini-timesformer train` or its run directory)")
+        raise MissingPathError(
+            f"no checkpoint at {path} (expected a .pt file written by "
+            f"`mini-timesformer train` or its run directory)"
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file here
-        raise UserError(f"{path}: not a readable training checkpoint ({type(err).__name__})"
-                        ) from None
+        raise UserError(
+            f"{path}: not a readable training checkpoint ({type(err).__name__})"
+        ) from None
     if not isinstance(state, dict) or "model_config" not in state:
         raise UserError(f"{path} is not a mini-timesformer training checkpoint")
     return state

@@ -78,7 +78,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.attention = canonical_scheme(self.attention)
-        positive = ("num_frames", "train_size", "val_size", "stride", "epochs", "batch_size", "accum")
+        positive = (
+            "num_frames",
+            "train_size",
+            "val_size",
+            "stride",
+            "epochs",
+            "batch_size",
+            "accum",
+        )
         for name in positive:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise UserError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -112,8 +120,10 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
     kind, sep, root = spec.partition(":")
     if kind in ("kinetics", "folder") and sep and root:
         return kind, root
-    raise UserError(f"unknown --data {spec!r}; expected synthetic-motion, "
-                     f"synthetic-appearance, kinetics:DIR or folder:DIR")
+    raise UserError(
+        f"unknown --data {spec!r}; expected synthetic-motion, "
+        f"synthetic-appearance, kinetics:DIR or folder:DIR"
+    )
 
 
 def image_size(cfg: TrainConfig) -> int:

@@ -35,15 +35,22 @@ def init_process_group():
     """Join the process group that ``torchrun`` describes in the environment (if any)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1 or torch_dist.is_initialized():
-        ctx = (DistContext(torch_dist.get_rank(), torch_dist.get_world_size(),
-                           int(os.environ.get("LOCAL_RANK", "0")))
-               if torch_dist.is_initialized() else DistContext())
+        ctx = (
+            DistContext(
+                torch_dist.get_rank(),
+                torch_dist.get_world_size(),
+                int(os.environ.get("LOCAL_RANK", "0")),
+            )
+            if torch_dist.is_initialized()
+            else DistContext()
+        )
         yield ctx
         return
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     torch_dist.init_process_group(backend)
-    ctx = DistContext(torch_dist.get_rank(), torch_dist.get_world_size(),
-                      int(os.environ.get("LOCAL_RANK", "0")))
+    ctx = DistContext(
+        torch_dist.get_rank(), torch_dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
+    )
     try:
         yield ctx
     finally:

@@ -31,8 +31,17 @@ class MultiViewClips(torch.utils.data.Dataset):
     with ``mt.data.load_clip_views``; otherwise (synthetic clips) the crops of its one clip.
     """
 
-    def __init__(self, base, crop_size: int, mean, std, num_clips: int = 1,
-                 num_crops: int = 3, num_frames: int = 8, stride: int = 32):
+    def __init__(
+        self,
+        base,
+        crop_size: int,
+        mean,
+        std,
+        num_clips: int = 1,
+        num_crops: int = 3,
+        num_frames: int = 8,
+        stride: int = 32,
+    ):
         check_views(num_clips, num_crops)
         self.base, self.crop_size, self.mean, self.std = base, crop_size, mean, std
         self.num_clips, self.num_crops = num_clips, num_crops
@@ -48,13 +57,21 @@ class MultiViewClips(torch.utils.data.Dataset):
 
         if self.samples is not None:
             path, label = self.samples[index][:2]
-            views = load_clip_views(path, self.num_frames, self.stride, self.crop_size,
-                                    self.mean, self.std, num_clips=self.num_clips,
-                                    num_crops=self.num_crops)
+            views = load_clip_views(
+                path,
+                self.num_frames,
+                self.stride,
+                self.crop_size,
+                self.mean,
+                self.std,
+                num_clips=self.num_clips,
+                num_crops=self.num_crops,
+            )
             return views, int(label)  # (V, T, 3, crop, crop), clip-major
         clip, label = self.base[index]
-        return eval_views(clip, self.crop_size, self.num_crops, mean=self.mean,
-                          std=self.std), int(label)
+        return eval_views(clip, self.crop_size, self.num_crops, mean=self.mean, std=self.std), int(
+            label
+        )
 
 
 class MetricCounts:
@@ -62,8 +79,9 @@ class MetricCounts:
 
     def __init__(self, num_classes: int, device="cpu"):
         self.num_classes = num_classes
-        self.confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64,
-                                     device=device)  # rows: true class, cols: predicted
+        self.confusion = torch.zeros(
+            num_classes, num_classes, dtype=torch.float64, device=device
+        )  # rows: true class, cols: predicted
         self.sums = torch.zeros(5, dtype=torch.float64, device=device)
         # clip top-1 hits, clip top-5 hits, views, video top-5 hits, video NLL sum
 
@@ -76,13 +94,15 @@ class MetricCounts:
         clip_topk = view_probs.topk(k, dim=-1).indices  # (B, V, k)
         video_probs = view_probs.mean(dim=1)  # (B, C): the paper's softmax averaging
         video_topk = video_probs.topk(k, dim=-1).indices  # (B, k)
-        self.sums += torch.stack([
-            (clip_topk[..., 0] == per_view).sum(),
-            (clip_topk == per_view[..., None]).any(-1).sum(),
-            torch.tensor(B * V, device=view_probs.device),
-            (video_topk == labels[:, None]).any(-1).sum(),
-            -video_probs.gather(1, labels[:, None]).clamp_min(1e-12).log().sum(),
-        ]).to(self.sums)
+        self.sums += torch.stack(
+            [
+                (clip_topk[..., 0] == per_view).sum(),
+                (clip_topk == per_view[..., None]).any(-1).sum(),
+                torch.tensor(B * V, device=view_probs.device),
+                (video_topk == labels[:, None]).any(-1).sum(),
+                -video_probs.gather(1, labels[:, None]).clamp_min(1e-12).log().sum(),
+            ]
+        ).to(self.sums)
         flat = labels * C + video_topk[:, 0]  # (true, predicted) pair index
         self.confusion += torch.bincount(flat, minlength=C * C).view(C, C).to(self.confusion)
 
@@ -98,8 +118,10 @@ class MetricCounts:
         clip_top1, clip_top5, views, video_top5, nll = self.sums.tolist()
         per_class_total = conf.sum(1)
         names = classes or [str(c) for c in range(self.num_classes)]
-        per_class = {name: (conf[c, c] / per_class_total[c]).item() if per_class_total[c] else
-                     None for c, name in enumerate(names)}
+        per_class = {
+            name: (conf[c, c] / per_class_total[c]).item() if per_class_total[c] else None
+            for c, name in enumerate(names)
+        }
         return {
             "top1": conf.diagonal().sum().item() / videos if videos else math.nan,
             "top5": video_top5 / videos if videos else math.nan,
@@ -114,21 +136,33 @@ class MetricCounts:
         }
 
 
-def compute_metrics(view_probs: torch.Tensor, labels: torch.Tensor,
-                    classes: list[str] | None = None) -> dict:
+def compute_metrics(
+    view_probs: torch.Tensor, labels: torch.Tensor, classes: list[str] | None = None
+) -> dict:
     """Metrics of a prediction set: view_probs (videos, views, classes), labels (videos,)."""
     if view_probs.ndim != 3 or labels.shape != view_probs.shape[:1]:
-        raise UserError(f"expected view_probs (videos, views, classes) and labels (videos,), "
-                         f"got {tuple(view_probs.shape)} and {tuple(labels.shape)}")
+        raise UserError(
+            f"expected view_probs (videos, views, classes) and labels (videos,), "
+            f"got {tuple(view_probs.shape)} and {tuple(labels.shape)}"
+        )
     counts = MetricCounts(view_probs.shape[-1])
     counts.add(view_probs, labels)
     return counts.metrics(classes)
 
 
 @torch.no_grad()
-def evaluate(model, dataset, *, batch_size: int = 16, device=None,
-             ctx: DistContext | None = None, workers: int = 0, classes=None,
-             bf16: bool = True, progress: bool = False) -> dict:
+def evaluate(
+    model,
+    dataset,
+    *,
+    batch_size: int = 16,
+    device=None,
+    ctx: DistContext | None = None,
+    workers: int = 0,
+    classes=None,
+    bf16: bool = True,
+    progress: bool = False,
+) -> dict:
     """Top-1/top-5 (video- and clip-level), loss, per-class accuracy, confusion matrix.
 
     ``dataset`` items: ``(float clip (T, 3, H, W), label)`` (one view) or
@@ -141,8 +175,11 @@ def evaluate(model, dataset, *, batch_size: int = 16, device=None,
     model.eval()
     shard = list(range(ctx.rank, len(dataset), ctx.world_size))  # no padding: exact counts
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.Subset(dataset, shard), batch_size=batch_size, num_workers=workers,
-        generator=torch.Generator())  # a generator of its own: the global RNG stays untouched
+        torch.utils.data.Subset(dataset, shard),
+        batch_size=batch_size,
+        num_workers=workers,
+        generator=torch.Generator(),
+    )  # a generator of its own: the global RNG stays untouched
     counts = MetricCounts(model.config.num_classes, device)
     autocast = device.type == "cuda" and bf16
     for clips, labels in _maybe_progress(loader, progress and ctx.rank == 0):
@@ -182,9 +219,11 @@ def save_report(metrics: dict, out_dir, title: str = "evaluation") -> Path:
 
 def format_metrics(metrics: dict) -> str:
     """A few readable lines: video- and clip-level top-1/top-5 and the weakest classes."""
-    lines = [f"videos: {metrics['num_videos']} × {metrics['views_per_video']} view(s)",
-             f"video-level top-1 {metrics['top1']:.2%}  top-5 {metrics['top5']:.2%}",
-             f"clip-level  top-1 {metrics['clip_top1']:.2%}  top-5 {metrics['clip_top5']:.2%}"]
+    lines = [
+        f"videos: {metrics['num_videos']} × {metrics['views_per_video']} view(s)",
+        f"video-level top-1 {metrics['top1']:.2%}  top-5 {metrics['top5']:.2%}",
+        f"clip-level  top-1 {metrics['clip_top1']:.2%}  top-5 {metrics['clip_top5']:.2%}",
+    ]
     scored = [(acc, name) for name, acc in metrics["per_class"].items() if acc is not None]
     if scored:
         worst = ", ".join(f"{name} {acc:.0%}" for acc, name in sorted(scored)[:3])

@@ -37,8 +37,9 @@ class AugmentedClips(torch.utils.data.Dataset):
     whether the run was resumed.
     """
 
-    def __init__(self, base, mean, std, crop_size: int | None = None, flip: bool = False,
-                 seed: int = 0):
+    def __init__(
+        self, base, mean, std, crop_size: int | None = None, flip: bool = False, seed: int = 0
+    ):
         self.base, self.mean, self.std = base, mean, std
         self.crop_size, self.flip, self.seed, self.epoch = crop_size, flip, seed, 0
         self.classes = list(base.classes)
@@ -65,10 +66,14 @@ def raw_datasets(cfg: TrainConfig, split: str):
     kind, root = parse_data_spec(cfg.data)
     size = image_size(cfg)
     if kind in SYNTHETIC_KINDS:
-        n, seed = (cfg.train_size, cfg.seed) if split == "train" else (
-            cfg.val_size, cfg.seed + VAL_SEED_OFFSET)
-        return data.SyntheticVideos(SYNTHETIC_KINDS[kind], num_frames=cfg.num_frames,
-                                    image_size=size, size=n, seed=seed)
+        n, seed = (
+            (cfg.train_size, cfg.seed)
+            if split == "train"
+            else (cfg.val_size, cfg.seed + VAL_SEED_OFFSET)
+        )
+        return data.SyntheticVideos(
+            SYNTHETIC_KINDS[kind], num_frames=cfg.num_frames, image_size=size, size=n, seed=seed
+        )
     root = Path(root)
     if not root.is_dir():
         raise MissingPathError(f"--data {cfg.data}: {root} is not a directory")
@@ -92,16 +97,27 @@ def build_datasets(cfg: TrainConfig, mean, std, raw=None, verbose: bool = True):
     train_raw, val_raw = raw or (raw_datasets(cfg, "train"), raw_datasets(cfg, "val"))
     synthetic = kind in SYNTHETIC_KINDS
     # file datasets: the paper's scale jitter + crop + flip; synthetic clips: none
-    train_set = AugmentedClips(train_raw, mean, std, None if synthetic else image_size(cfg),
-                               flip=not synthetic, seed=cfg.seed)
+    train_set = AugmentedClips(
+        train_raw,
+        mean,
+        std,
+        None if synthetic else image_size(cfg),
+        flip=not synthetic,
+        seed=cfg.seed,
+    )
     val_set = None
     if val_raw is not None:
-        val_set = (AugmentedClips(val_raw, mean, std) if synthetic
-                   else EvalViews(val_raw, image_size(cfg), mean, std))
+        val_set = (
+            AugmentedClips(val_raw, mean, std)
+            if synthetic
+            else EvalViews(val_raw, image_size(cfg), mean, std)
+        )
     if verbose:
-        print(f"data {cfg.data}: {len(train_raw)} training clips"
-              + (f", {len(val_raw)} validation clips" if val_raw is not None else "")
-              + f", {len(train_raw.classes)} classes")
+        print(
+            f"data {cfg.data}: {len(train_raw)} training clips"
+            + (f", {len(val_raw)} validation clips" if val_raw is not None else "")
+            + f", {len(train_raw.classes)} classes"
+        )
     return train_set, val_set
 
 
@@ -123,8 +139,13 @@ class EvalViews(torch.utils.data.Dataset):
 
 def build_model(cfg: TrainConfig, num_classes: int):
     """The TimeSformer ``--init`` asks for, with a ``num_classes``-way head."""
-    sizes = dict(attention=cfg.attention, num_classes=num_classes, num_frames=cfg.num_frames,
-                 image_size=image_size(cfg), drop_path_rate=cfg.drop_path_rate)
+    sizes = dict(
+        attention=cfg.attention,
+        num_classes=num_classes,
+        num_frames=cfg.num_frames,
+        image_size=image_size(cfg),
+        drop_path_rate=cfg.drop_path_rate,
+    )
     init = resolve_init(cfg)
     if init in FROM_SCRATCH_INITS:
         model = TimeSformer(TimeSformerConfig.preset(cfg.preset, **sizes))  # ViT's init
@@ -133,7 +154,9 @@ def build_model(cfg: TrainConfig, num_classes: int):
         return TimeSformer.from_vit(TimeSformerConfig.preset(cfg.preset, **sizes), cfg.init[4:])
     path = Path(cfg.init)
     if not path.exists():
-        raise MissingPathError(f"--init {cfg.init}: no such file or directory (expected "
-                                f"auto, small, vit-default, vit:PATH or a checkpoint PATH)")
+        raise MissingPathError(
+            f"--init {cfg.init}: no such file or directory (expected "
+            f"auto, small, vit-default, vit:PATH or a checkpoint PATH)"
+        )
     # a run directory, a training checkpoint or a pretrained model; new head if needed
     return TimeSformer.from_pretrained(path, num_classes=num_classes)

@@ -17,7 +17,6 @@ uninterrupted loss curve exactly on CPU.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import math
 import time
@@ -35,6 +34,7 @@ from .config import TrainConfig, attention_every, resolve_init
 from .evaluate import evaluate
 from .inputs import build_datasets, build_model, raw_datasets
 from .optim import build_optimizer, build_scheduler
+from .run_files import CsvLog, EpochSampler
 
 __all__ = ["TrainConfig", "NonFiniteLossError", "train"]
 
@@ -43,65 +43,30 @@ class NonFiniteLossError(RuntimeError):
     """The loss (or gradient norm) became NaN/inf; the last good checkpoint is kept."""
 
 
-class EpochSampler(torch.utils.data.Sampler):
-    """Seeded shuffling that is the same on every process, sharded by rank.
-
-    Epoch ``e`` uses the permutation of ``torch.Generator().manual_seed(seed + e)``, padded
-    by wrapping so that every rank gets the same number of samples; rank ``r`` of ``w`` takes
-    positions ``r, r + w, ...`` (a distributed sampler). ``skip`` drops the first samples of
-    this rank's share, which is how a resumed run continues mid-epoch.
-    """
-
-    def __init__(self, size: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1):
-        self.size, self.seed, self.shuffle = size, seed, shuffle
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.skip = 0, 0
-
-    def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        self.epoch, self.skip = epoch, skip
-
-    def __len__(self) -> int:
-        return math.ceil(self.size / self.world_size) - self.skip
-
-    def __iter__(self):
-        if self.shuffle:
-            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(
-                self.seed + self.epoch)).tolist()
-        else:
-            order = list(range(self.size))
-        total = math.ceil(self.size / self.world_size) * self.world_size
-        order = (order * math.ceil(total / self.size))[:total]  # pad by wrapping
-        return iter(order[self.rank::self.world_size][self.skip:])
+STEP_FIELDS = [
+    "step",
+    "epoch",
+    "loss",
+    "accuracy",
+    "lr",
+    "grad_norm",
+    "clips_per_s",
+    "seconds",
+    "data_seconds",
+]  # data_seconds: of seconds, the wait for the DataLoader
+EPOCH_FIELDS = [
+    "epoch",
+    "step",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_top1",
+    "val_top5",
+    "seconds",
+]
 
 
-class _Csv:
-    """Append rows to a CSV file, writing the header once."""
-
-    def __init__(self, path: Path, fields: list[str], keep_until_step: int | None = None):
-        self.path, self.fields = path, fields
-        rows = []
-        if keep_until_step is not None and path.exists():  # resume: drop rows after the ckpt
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until_step]
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fields)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def write(self, row: dict) -> None:
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self.fields).writerow(row)
-
-
-STEP_FIELDS = ["step", "epoch", "loss", "accuracy", "lr", "grad_norm", "clips_per_s", "seconds",
-               "data_seconds"]  # data_seconds: of seconds, the wait for the DataLoader
-EPOCH_FIELDS = ["epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_top1",
-                "val_top5", "seconds"]
-
-
-def train(config: TrainConfig | None = None, *, model=None, datasets=None,
-          **overrides) -> Path:
+def train(config: TrainConfig | None = None, *, model=None, datasets=None, **overrides) -> Path:
     """Train a TimeSformer; returns the run directory (see the module docstring).
 
     ``config`` (or keyword arguments: the fields of ``TrainConfig``) says what to train.
@@ -117,13 +82,13 @@ def train(config: TrainConfig | None = None, *, model=None, datasets=None,
             raw = raw_datasets(cfg, "train"), raw_datasets(cfg, "val")
             classes = list(raw[0].classes)
             model = model if model is not None else build_model(cfg, len(classes))
-            train_set, val_set = build_datasets(cfg, model.config.mean, model.config.std, raw,
-                                                verbose=ctx.rank == 0)
+            train_set, val_set = build_datasets(
+                cfg, model.config.mean, model.config.std, raw, verbose=ctx.rank == 0
+            )
         else:
             train_set, val_set, classes = datasets
             model = model if model is not None else build_model(cfg, len(classes))
         return _Trainer(cfg, model, train_set, val_set, classes, device, ctx, init).run()
-
 
 
 class _Trainer:
@@ -142,13 +107,16 @@ class _Trainer:
         micro_batches = len(self.sampler) // cfg.batch_size
         self.steps_per_epoch = micro_batches // cfg.accum
         if self.steps_per_epoch < 1:
-            raise UserError(f"{len(train_set)} training clips are too few for batch size "
-                             f"{cfg.batch_size} × accum {cfg.accum} × {ctx.world_size} "
-                             f"process(es)")
+            raise UserError(
+                f"{len(train_set)} training clips are too few for batch size "
+                f"{cfg.batch_size} × accum {cfg.accum} × {ctx.world_size} "
+                f"process(es)"
+            )
         self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
         self.optimizer = build_optimizer(self.model, cfg.optimizer, cfg.lr, cfg.weight_decay)
-        self.scheduler = build_scheduler(self.optimizer, cfg.optimizer, self.total_steps,
-                                         cfg.warmup_steps)
+        self.scheduler = build_scheduler(
+            self.optimizer, cfg.optimizer, self.total_steps, cfg.warmup_steps
+        )
         # bf16 autocast: cfg.bf16 None = on CUDA only (the default), True = on any device
         self.bf16 = device.type == "cuda" if cfg.bf16 is None else cfg.bf16
         self.step = 0
@@ -166,10 +134,15 @@ class _Trainer:
         if hasattr(self.train_set, "set_epoch"):
             self.train_set.set_epoch(epoch)
         return torch.utils.data.DataLoader(
-            self.train_set, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
-            num_workers=cfg.workers, pin_memory=self.device.type == "cuda",
+            self.train_set,
+            batch_size=cfg.batch_size,
+            sampler=self.sampler,
+            drop_last=True,
+            num_workers=cfg.workers,
+            pin_memory=self.device.type == "cuda",
             generator=torch.Generator().manual_seed(cfg.seed + epoch),  # spares the global RNG
-            persistent_workers=False)
+            persistent_workers=False,
+        )
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Path:
@@ -177,19 +150,27 @@ class _Trainer:
         resumed = self.resume() if cfg.resume else False
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "train_config.json").write_text(json.dumps(
-                {**cfg.to_dict(), "init_used": self.init}, indent=2) + "\n")
+            (self.out / "train_config.json").write_text(
+                json.dumps({**cfg.to_dict(), "init_used": self.init}, indent=2) + "\n"
+            )
             keep = self.step if resumed else None
-            self.step_log = _Csv(self.out / "steps.csv", STEP_FIELDS, keep)
-            self.epoch_log = _Csv(self.out / "epochs.csv", EPOCH_FIELDS, keep)
+            self.step_log = CsvLog(self.out / "steps.csv", STEP_FIELDS, keep)
+            self.epoch_log = CsvLog(self.out / "epochs.csv", EPOCH_FIELDS, keep)
             n = sum(p.numel() for p in self.model.parameters())
-            print(f"training {self.model.config.attention} ({n:,} params) on {self.device} "
-                  f"× {self.ctx.world_size}: {self.total_steps} steps of "
-                  f"{cfg.batch_size * cfg.accum * self.ctx.world_size} clips"
-                  + (f", resumed at step {self.step}" if resumed else ""))
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not main or not
-                   cfg.progress, desc=cfg.progress_label or "train", unit="step",
-                   dynamic_ncols=True)
+            print(
+                f"training {self.model.config.attention} ({n:,} params) on {self.device} "
+                f"× {self.ctx.world_size}: {self.total_steps} steps of "
+                f"{cfg.batch_size * cfg.accum * self.ctx.world_size} clips"
+                + (f", resumed at step {self.step}" if resumed else "")
+            )
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            disable=not main or not cfg.progress,
+            desc=cfg.progress_label or "train",
+            unit="step",
+            dynamic_ncols=True,
+        )
         start = time.perf_counter()
         while self.step < self.total_steps:
             epoch, done = divmod(self.step, self.steps_per_epoch)
@@ -237,16 +218,20 @@ class _Trainer:
             clips = clips.to(self.device, non_blocking=True)
             labels = labels.to(self.device, non_blocking=True)
             sync = micro == cfg.accum - 1  # DDP: all-reduce gradients on the last one only
-            with (contextlib.nullcontext() if sync else dist.no_sync(self.net)):
-                with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                    enabled=self.bf16):
+            with contextlib.nullcontext() if sync else dist.no_sync(self.net):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                     logits = self.net(clips)
-                    loss = F.cross_entropy(logits.float(), labels,
-                                           label_smoothing=cfg.label_smoothing)
+                    loss = F.cross_entropy(
+                        logits.float(), labels, label_smoothing=cfg.label_smoothing
+                    )
                 (loss / cfg.accum).backward()
-            sums += torch.stack([loss.detach() * len(labels),
-                                 (logits.argmax(1) == labels).sum().float(),
-                                 torch.tensor(float(len(labels)), device=self.device)])
+            sums += torch.stack(
+                [
+                    loss.detach() * len(labels),
+                    (logits.argmax(1) == labels).sum().float(),
+                    torch.tensor(float(len(labels)), device=self.device),
+                ]
+            )
         return dist.all_reduce_sum(sums, self.ctx)
 
     def optimizer_step(self, sums: torch.Tensor) -> tuple[float, float]:
@@ -263,49 +248,81 @@ class _Trainer:
         self.step += 1
         return loss, grad_norm
 
-    def log_step(self, epoch: int, sums: torch.Tensor, loss: float, grad_norm: float,
-                 seconds: float, bar) -> None:
+    def log_step(
+        self, epoch: int, sums: torch.Tensor, loss: float, grad_norm: float, seconds: float, bar
+    ) -> None:
         """One row of steps.csv and the progress bar (rank 0 only)."""
         if not self.main:
             return
         accuracy = (sums[1] / sums[2]).item()
         rate = sums[2].item() / seconds
-        self.step_log.write({"step": self.step, "epoch": epoch, "loss": loss,
-                             "accuracy": accuracy, "lr": self.step_lr, "grad_norm": grad_norm,
-                             "clips_per_s": rate, "seconds": seconds,
-                             "data_seconds": self.waited})
-        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}", clips_s=f"{rate:.0f}",
-                        refresh=False)
+        self.step_log.write(
+            {
+                "step": self.step,
+                "epoch": epoch,
+                "loss": loss,
+                "accuracy": accuracy,
+                "lr": self.step_lr,
+                "grad_norm": grad_norm,
+                "clips_per_s": rate,
+                "seconds": seconds,
+                "data_seconds": self.waited,
+            }
+        )
+        bar.set_postfix(
+            loss=f"{loss:.3f}", acc=f"{accuracy:.2f}", clips_s=f"{rate:.0f}", refresh=False
+        )
         bar.update(1)
 
     def check_finite(self, loss: float, grad_norm: float) -> None:
         if math.isfinite(loss) and math.isfinite(grad_norm):
             return
         what = f"loss {loss}" if not math.isfinite(loss) else f"gradient norm {grad_norm}"
-        kept = (f"last good checkpoint kept at {self.ckpt_path}" if self.ckpt_path.exists()
-                else "no checkpoint was written yet")
-        raise NonFiniteLossError(f"non-finite {what} at step {self.step + 1}; stopping "
-                                 f"({kept}). Try a lower --lr or a longer warmup.")
+        kept = (
+            f"last good checkpoint kept at {self.ckpt_path}"
+            if self.ckpt_path.exists()
+            else "no checkpoint was written yet"
+        )
+        raise NonFiniteLossError(
+            f"non-finite {what} at step {self.step + 1}; stopping "
+            f"({kept}). Try a lower --lr or a longer warmup."
+        )
 
     def end_of_epoch(self, epoch: int, totals: dict, seconds: float) -> None:
         """Validation (every ``val_every`` epochs and at the end), logging, checkpoint."""
         cfg = self.cfg
         last = self.step >= self.total_steps
         val = {}
-        if self.val_set is not None and (last or (cfg.val_every and
-                                                  (epoch + 1) % cfg.val_every == 0)):
-            val = evaluate(self.model, self.val_set, batch_size=cfg.batch_size,
-                           device=self.device, ctx=self.ctx, workers=cfg.workers,
-                           classes=self.classes)
+        if self.val_set is not None and (
+            last or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)
+        ):
+            val = evaluate(
+                self.model,
+                self.val_set,
+                batch_size=cfg.batch_size,
+                device=self.device,
+                ctx=self.ctx,
+                workers=cfg.workers,
+                classes=self.classes,
+            )
         if self.main:
             clips = max(totals["clips"], 1.0)
-            row = {"epoch": epoch, "step": self.step, "train_loss": totals["loss"] / clips,
-                   "train_accuracy": totals["correct"] / clips, "val_loss": val.get("loss"),
-                   "val_top1": val.get("top1"), "val_top5": val.get("top5"), "seconds": seconds}
+            row = {
+                "epoch": epoch,
+                "step": self.step,
+                "train_loss": totals["loss"] / clips,
+                "train_accuracy": totals["correct"] / clips,
+                "val_loss": val.get("loss"),
+                "val_top1": val.get("top1"),
+                "val_top5": val.get("top5"),
+                "seconds": seconds,
+            }
             self.epoch_log.write(row)
             if val:
-                tqdm.write(f"epoch {epoch}: step {self.step} val top-1 {val['top1']:.3f} "
-                           f"top-5 {val['top5']:.3f}") if cfg.progress else None
+                tqdm.write(
+                    f"epoch {epoch}: step {self.step} val top-1 {val['top1']:.3f} "
+                    f"top-5 {val['top5']:.3f}"
+                ) if cfg.progress else None
             if self.attention_every and (last or (epoch + 1) % self.attention_every == 0):
                 self.snapshot(epoch, val)
         if not cfg.checkpoint_every or last:
@@ -319,18 +336,26 @@ class _Trainer:
         if self.snapshots is None:
             self.snapshots = AttentionSnapshots(self.val_set, self.out)
         score = f"val top-1 {val['top1']:.1%}" if val else "no validation this epoch"
-        self.snapshots.render(self.model, epoch, f"{self.model.config.attention}, epoch "
-                              f"{epoch} (step {self.step}): {score}")
+        self.snapshots.render(
+            self.model,
+            epoch,
+            f"{self.model.config.attention}, epoch {epoch} (step {self.step}): {score}",
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
         if self.main:
-            save_checkpoint(self.ckpt_path, model=self.model, optimizer=self.optimizer,
-                            scheduler=self.scheduler, step=self.step,
-                            epoch=self.step // self.steps_per_epoch,
-                            train_config=self.cfg.to_dict(), classes=self.classes,
-                            extra={"train_seconds": self.train_seconds,
-                                   "data_seconds": self.data_seconds})
+            save_checkpoint(
+                self.ckpt_path,
+                model=self.model,
+                optimizer=self.optimizer,
+                scheduler=self.scheduler,
+                step=self.step,
+                epoch=self.step // self.steps_per_epoch,
+                train_config=self.cfg.to_dict(),
+                classes=self.classes,
+                extra={"train_seconds": self.train_seconds, "data_seconds": self.data_seconds},
+            )
         dist.barrier(self.ctx)
 
     def resume(self) -> bool:
@@ -359,13 +384,20 @@ class _Trainer:
             findings = diagnose(val, self.classes, attention, self.init)
             gif = self.out / "attention" / "epochs.gif"  # AttentionSnapshots' files
             gif = gif if self.attention_every and gif.exists() else None
-            summary = {"steps": self.step, "train_seconds": self.train_seconds,
-                       "data_seconds": self.data_seconds,
-                       "wall_seconds": seconds, "attention": attention, "init": self.init,
-                       "params": sum(p.numel() for p in self.model.parameters()),
-                       "classes": self.classes, "val": val, "findings": findings,
-                       "attention_gif": str(gif) if gif else None,
-                       "checkpoint": str(self.ckpt_path)}
+            summary = {
+                "steps": self.step,
+                "train_seconds": self.train_seconds,
+                "data_seconds": self.data_seconds,
+                "wall_seconds": seconds,
+                "attention": attention,
+                "init": self.init,
+                "params": sum(p.numel() for p in self.model.parameters()),
+                "classes": self.classes,
+                "val": val,
+                "findings": findings,
+                "attention_gif": str(gif) if gif else None,
+                "checkpoint": str(self.ckpt_path),
+            }
             (self.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
             if self.cfg.plots:
                 from ..viz.training import plot_training_curves

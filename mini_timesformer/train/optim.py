@@ -43,12 +43,19 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         if not param.requires_grad:
             continue
         (no_decay if no_weight_decay(name, param) else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
 
 
-def build_optimizer(model: nn.Module, name: str = "adamw", lr: float | None = None,
-                    weight_decay: float | None = None, momentum: float = 0.9):
+def build_optimizer(
+    model: nn.Module,
+    name: str = "adamw",
+    lr: float | None = None,
+    weight_decay: float | None = None,
+    momentum: float = 0.9,
+):
     """AdamW (betas 0.9, 0.999) or the paper's SGD with momentum."""
     if name not in OPTIMIZERS:
         raise UserError(f"unknown optimizer {name!r}; expected one of: {', '.join(OPTIMIZERS)}")
@@ -62,8 +69,9 @@ def build_optimizer(model: nn.Module, name: str = "adamw", lr: float | None = No
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
 
 
-def warmup_cosine(step: int, total_steps: int, warmup_steps: int,
-                  min_lr_ratio: float = 0.01) -> float:
+def warmup_cosine(
+    step: int, total_steps: int, warmup_steps: int, min_lr_ratio: float = 0.01
+) -> float:
     """Multiplier of the base lr: linear 0 → 1 over the warmup, then cosine 1 → min_lr_ratio."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -72,8 +80,9 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int,
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def step_decay(step: int, total_steps: int, milestones=PAPER_MILESTONES,
-               warmup_steps: int = 0) -> float:
+def step_decay(
+    step: int, total_steps: int, milestones=PAPER_MILESTONES, warmup_steps: int = 0
+) -> float:
     """Multiplier of the base lr: ÷10 at each milestone (fractions of the run)."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -94,8 +103,13 @@ class LrSchedule:
         return warmup_cosine(step, self.total_steps, self.warmup_steps, self.min_lr_ratio)
 
 
-def build_scheduler(optimizer, name: str, total_steps: int, warmup_steps: int | None = None,
-                    min_lr_ratio: float = 0.01):
+def build_scheduler(
+    optimizer,
+    name: str,
+    total_steps: int,
+    warmup_steps: int | None = None,
+    min_lr_ratio: float = 0.01,
+):
     """The schedule that goes with each optimiser; stepped once per optimiser step.
 
     Default warmup: 10% of the run (at most 500 steps) for AdamW, none for the paper's SGD.

@@ -65,34 +65,55 @@ def diagnose(val: dict, classes, attention: str, init: str) -> list[dict]:
         pair_acc, direction = in_pair / total, exact / in_pair
         if pair_acc >= PAIR_ACCURACY_TREND and abs(direction - 0.5) <= DIRECTION_BAND:
             reached = pair_acc >= PAIR_ACCURACY_MIN
-            return [{"plateau": "order-blind", "reached": reached, "top1": top1,
-                     "pair_accuracy": pair_acc, "direction_accuracy": direction,
-                     "message": _order_blind_message(top1, pair_acc, direction, attention,
-                                                     init, reached)}]
+            return [
+                {
+                    "plateau": "order-blind",
+                    "reached": reached,
+                    "top1": top1,
+                    "pair_accuracy": pair_acc,
+                    "direction_accuracy": direction,
+                    "message": _order_blind_message(
+                        top1, pair_acc, direction, attention, init, reached
+                    ),
+                }
+            ]
     if top1 <= 1 / C + CHANCE_BAND:
-        return [{"plateau": "chance", "top1": top1,
-                 "message": (f"Validation top-1 {top1:.1%} is at chance ({1 / C:.1%} for {C} "
-                             f"classes): the model has not learnt anything yet. Try more "
-                             f"steps, another --lr (e.g. 3x lower if the loss jumps around)"
-                             + (", or --init small" if init == "vit-default" else "") + ".")}]
+        return [
+            {
+                "plateau": "chance",
+                "top1": top1,
+                "message": (
+                    f"Validation top-1 {top1:.1%} is at chance ({1 / C:.1%} for {C} "
+                    f"classes): the model has not learnt anything yet. Try more "
+                    f"steps, another --lr (e.g. 3x lower if the loss jumps around)"
+                    + (", or --init small" if init == "vit-default" else "")
+                    + "."
+                ),
+            }
+        ]
     return []
 
 
 def _order_blind_message(top1, pair_acc, direction, attention, init, reached) -> str:
     where = "sits at" if reached else "is heading for"
-    seen = (f"Validation top-1 {top1:.1%} {where} the order-blind plateau of synthetic "
-            f"motion: the model picks the right pair of reversed classes for {pair_acc:.0%} of "
-            f"the clips but the direction within the pair only {direction:.0%} of the time "
-            f"(guessing: 50%). It sees which frames a clip has, not their order: that way top-1 "
-            f"cannot pass 50% and the loss cannot fall below ln 2 = 0.69.")
+    seen = (
+        f"Validation top-1 {top1:.1%} {where} the order-blind plateau of synthetic "
+        f"motion: the model picks the right pair of reversed classes for {pair_acc:.0%} of "
+        f"the clips but the direction within the pair only {direction:.0%} of the time "
+        f"(guessing: 50%). It sees which frames a clip has, not their order: that way top-1 "
+        f"cannot pass 50% and the loss cannot fall below ln 2 = 0.69."
+    )
     if attention == "space":
-        return seen + (" Space-only attention never compares frames, so this is its ceiling "
-                       "(the paper's Table 1, Something-Something-V2): train a scheme that "
-                       "models time (--attention divided, joint, ...) to go past it.")
+        return seen + (
+            " Space-only attention never compares frames, so this is its ceiling "
+            "(the paper's Table 1, Something-Something-V2): train a scheme that "
+            "models time (--attention divided, joint, ...) to go past it."
+        )
     tips = ["more steps (--steps / --epochs)", "a higher or lower --lr"]
     if init == "vit-default":
-        tips.insert(0, "--init small (ViT's init keeps tiny models here for 800+ steps, "
-                       "docs/training.md)")
+        tips.insert(
+            0, "--init small (ViT's init keeps tiny models here for 800+ steps, docs/training.md)"
+        )
     return seen + " Try " + ", ".join(tips[:-1]) + " or " + tips[-1] + "."
 
 
@@ -101,18 +122,25 @@ def write_report(out, cfg, summary: dict, findings: list[dict], snapshots=None) 
     out = Path(out)
     val = summary.get("val") or {}
     built = summary["init"] != "model passed to train()"
-    lines = [f"# Training run `{out.name}`", "",
-             "- model: " + (f"preset `{cfg.preset}`, " if built else "") +
-             f"attention `{summary['attention']}`, {summary['params']:,} parameters, "
-             f"init `{summary['init']}`",
-             f"- data: `{cfg.data}`, {cfg.num_frames} frames; {summary['steps']} optimiser steps, "
-             f"{summary['train_seconds'] / 60:.1f} min of training"]
+    lines = [
+        f"# Training run `{out.name}`",
+        "",
+        "- model: "
+        + (f"preset `{cfg.preset}`, " if built else "")
+        + f"attention `{summary['attention']}`, {summary['params']:,} parameters, "
+        f"init `{summary['init']}`",
+        f"- data: `{cfg.data}`, {cfg.num_frames} frames; {summary['steps']} optimiser steps, "
+        f"{summary['train_seconds'] / 60:.1f} min of training",
+    ]
     if val:
-        lines.append(f"- validation: top-1 {val['top1']:.1%}, top-5 {val['top5']:.1%}, "
-                     f"loss {val['loss']:.3f} ({val['num_videos']} clips)")
+        lines.append(
+            f"- validation: top-1 {val['top1']:.1%}, top-5 {val['top5']:.1%}, "
+            f"loss {val['loss']:.3f} ({val['num_videos']} clips)"
+        )
     lines += ["", "## Findings", ""]
     lines += [f"- **{f['plateau']} plateau.** {f['message']}" for f in findings] or [
-        "- no known plateau" + ("" if val else " (no validation run)")]
+        "- no known plateau" + ("" if val else " (no validation run)")
+    ]
     figures = [name for name in ("curves.png",) if (out / name).exists()]
     if snapshots:
         figures.append(str(snapshots.relative_to(out)))

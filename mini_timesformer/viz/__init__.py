@@ -3,7 +3,8 @@
 * ``rollout.py``: the token maths — attention rollout (Abnar & Zuidema 2020; the paper's
   Fig. 7), one query's attention, the object-attention ratio (no plotting);
 * ``maps.py``: attention over the frames, layer × head grids, receptive fields (Fig. 2),
-  animations, the widget explorer;
+  the widget explorer;
+* ``animation.py``: the same maps animated over a clip (GIF / MP4);
 * ``training.py``: loss/accuracy curves and the confusion matrix of a run;
 * ``attention_epochs.py``: attention maps while training (``train --attention-every``);
 * ``cost_figures.py``: the paper's Fig. 3 for all schemes, measured vs estimated cost,
@@ -13,9 +14,9 @@
 Every plot returns a matplotlib ``Figure`` (nothing shown or saved behind your back).
 """
 
+from .animation import animate_attention, save_attention_animation, write_animation
 from .colours import QUERY_COLOUR, SCHEME_COLOURS, STEP_COLOURS
 from .maps import (
-    animate_attention,
     attention_explorer,
     display_frames,
     overlay,
@@ -24,14 +25,28 @@ from .maps import (
     plot_query_attention,
     plot_receptive_fields,
     plot_temporal_attention,
-    save_attention_animation,
     upsample,
-    write_animation,
 )
 from .rollout import attention_rollout, model_attention, object_attention, query_attention
 
-__all__ = ["QUERY_COLOUR", "SCHEME_COLOURS", "STEP_COLOURS", "animate_attention",
-           "attention_explorer", "display_frames", "overlay", "plot_attention_frames",
-           "plot_layer_head_grid", "plot_query_attention", "plot_receptive_fields",
-           "plot_temporal_attention", "save_attention_animation", "upsample", "write_animation",
-           "attention_rollout", "model_attention", "object_attention", "query_attention"]
+__all__ = [
+    "QUERY_COLOUR",
+    "SCHEME_COLOURS",
+    "STEP_COLOURS",
+    "animate_attention",
+    "attention_explorer",
+    "display_frames",
+    "overlay",
+    "plot_attention_frames",
+    "plot_layer_head_grid",
+    "plot_query_attention",
+    "plot_receptive_fields",
+    "plot_temporal_attention",
+    "save_attention_animation",
+    "upsample",
+    "write_animation",
+    "attention_rollout",
+    "model_attention",
+    "object_attention",
+    "query_attention",
+]

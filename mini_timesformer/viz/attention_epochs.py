@@ -26,7 +26,8 @@ import torch
 from matplotlib.figure import Figure
 
 from ..runtime import atomic_write
-from .maps import overlay, to_uint8_frames, write_animation
+from .animation import write_animation
+from .maps import overlay, to_uint8_frames
 from .rollout import model_attention, rollout
 
 VMAX = 4.0  # colour scale top, in multiples of the uniform share (our choice)
@@ -87,8 +88,10 @@ class AttentionSnapshots:
                 torch.cuda.set_rng_state(cuda_state, device)
         self.folder.mkdir(parents=True, exist_ok=True)
         figure = strip_figure(rows, title)
-        atomic_write(self.folder / f"epoch_{epoch:03d}.png",  # fixed size: no "tight" bbox
-                     lambda tmp: figure.savefig(tmp, dpi=100, format="png"))
+        atomic_write(
+            self.folder / f"epoch_{epoch:03d}.png",  # fixed size: no "tight" bbox
+            lambda tmp: figure.savefig(tmp, dpi=100, format="png"),
+        )
         return write_epochs_gif(self.folder, last_epoch=epoch)
 
     def _row(self, model, index: int, device) -> dict:
@@ -97,8 +100,12 @@ class AttentionSnapshots:
         relevance = rollout(attention, model.config.attention, grid)[0].float().cpu()
         uniform = relevance.numel()  # T·H'·W' patches: × uniform = mass · count
         frames = to_uint8_frames(clip, model.config.mean, model.config.std)
-        return {"frames": frames, "heat": relevance * uniform, "label": self.classes[label],
-                "predicted": self.classes[int(logits.argmax())]}
+        return {
+            "frames": frames,
+            "heat": relevance * uniform,
+            "label": self.classes[label],
+            "predicted": self.classes[int(logits.argmax())],
+        }
 
 
 def strip_figure(rows: list[dict], title: str, vmax: float = VMAX) -> Figure:
@@ -120,8 +127,12 @@ def strip_figure(rows: list[dict], title: str, vmax: float = VMAX) -> Figure:
                 ax.set_title(f"t={t}", fontsize=8)
         mark = "✓" if row["predicted"] == row["label"] else "✗"
         axes[r, 0].set_ylabel(f"{row['label']}\n→ {row['predicted']} {mark}", fontsize=7)
-    fig.colorbar(ScalarMappable(Normalize(0, vmax), "jet"), ax=axes, shrink=0.8,
-                 label="rollout mass × uniform")
+    fig.colorbar(
+        ScalarMappable(Normalize(0, vmax), "jet"),
+        ax=axes,
+        shrink=0.8,
+        label="rollout mass × uniform",
+    )
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -131,8 +142,11 @@ def write_epochs_gif(folder, last_epoch: int | None = None, fps: float = GIF_FPS
     from PIL import Image
 
     folder = Path(folder)
-    strips = sorted((int(m.group(1)), p) for p in folder.glob("epoch_*.png")
-                    if (m := re.fullmatch(r"epoch_(\d+)\.png", p.name)))
+    strips = sorted(
+        (int(m.group(1)), p)
+        for p in folder.glob("epoch_*.png")
+        if (m := re.fullmatch(r"epoch_(\d+)\.png", p.name))
+    )
     strips = [p for e, p in strips if last_epoch is None or e <= last_epoch]
     if not strips:
         raise FileNotFoundError(f"no epoch_NNN.png strips in {folder}")

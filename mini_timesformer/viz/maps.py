@@ -1,5 +1,5 @@
 """Attention maps: rollout over the frames, layer × head grids, the schemes' receptive
-fields (Fig. 2), animations and a widget explorer.
+fields (Fig. 2) and a widget explorer.
 
 Every plot is a pure function that returns a ``matplotlib.figure.Figure`` (nothing is
 shown or saved behind your back; call ``fig.savefig``). Inputs are the attention list of
@@ -10,14 +10,11 @@ clip's frames, as uint8 ``(T, 3, H, W)`` or the model's normalised float input.
 * ``plot_layer_head_grid`` — one query's attention, layers × heads;
 * ``plot_temporal_attention`` — how a patch spreads its attention over frames, per layer;
 * ``plot_receptive_fields`` — the paper's Fig. 2 from ``schemes.visibility``;
-* ``animate_attention`` / ``save_attention_animation`` — GIF (Pillow) or MP4 (PyAV), both
-  written by ``write_animation``;
+* animations of these maps: ``animation.py``;
 * ``attention_explorer`` — ipywidgets sliders over the static plots, or a static figure.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -64,8 +61,13 @@ def upsample(heat: torch.Tensor, size: tuple[int, int], vmax: float | None = Non
     return ((up - up.min()) / (up.max() - up.min()).clamp_min(1e-12)).numpy()
 
 
-def overlay(frames: torch.Tensor, heat: torch.Tensor, alpha: float = 0.5,
-            cmap: str = "jet", vmax: float | None = None) -> np.ndarray:
+def overlay(
+    frames: torch.Tensor,
+    heat: torch.Tensor,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    vmax: float | None = None,
+) -> np.ndarray:
     """Blend a colour-mapped (T, H', W') map over the frames: (T, H, W, 3) floats in [0, 1]."""
     from matplotlib import colormaps
 
@@ -78,13 +80,25 @@ def overlay(frames: torch.Tensor, heat: torch.Tensor, alpha: float = 0.5,
 
 def _mark(ax, query, patch: float) -> None:
     """Outline the query patch (h, w) of a frame, ``patch`` pixels per patch."""
-    ax.add_patch(Rectangle((query[1] * patch - 0.5, query[0] * patch - 0.5), patch, patch,
-                           fill=False, edgecolor="white", lw=2))
+    ax.add_patch(
+        Rectangle(
+            (query[1] * patch - 0.5, query[0] * patch - 0.5),
+            patch,
+            patch,
+            fill=False,
+            edgecolor="white",
+            lw=2,
+        )
+    )
 
 
-def plot_attention_frames(frames: torch.Tensor, heat: torch.Tensor, title: str | None = None,
-                          query: tuple[int, int, int] | None = None,
-                          alpha: float = 0.5) -> Figure:
+def plot_attention_frames(
+    frames: torch.Tensor,
+    heat: torch.Tensor,
+    title: str | None = None,
+    query: tuple[int, int, int] | None = None,
+    alpha: float = 0.5,
+) -> Figure:
     """A (T, H', W') map over each frame, with each frame's share of the total mass.
 
     ``query`` = (t, h, w) outlines that patch in frame t.
@@ -107,14 +121,22 @@ def plot_attention_frames(frames: torch.Tensor, heat: torch.Tensor, title: str |
 
 
 # ------------------------------------------------------------------- attention plots
-def plot_layer_head_grid(attention: list[dict], scheme: str, grid, step: str | None = None,
-                         query: tuple[int, int, int] | None = None, sample: int = 0) -> Figure:
+def plot_layer_head_grid(
+    attention: list[dict],
+    scheme: str,
+    grid,
+    step: str | None = None,
+    query: tuple[int, int, int] | None = None,
+    sample: int = 0,
+) -> Figure:
     """One query's attention in one step of every block: rows = layers, columns = heads
     (and their mean). Each cell shows the T frames' H'×W' maps side by side."""
     step = step or STEPS[scheme][-1]
     heads = attention[0][step].shape[2]
-    fig = Figure(figsize=(1.1 * grid[0] * (heads + 1) / 2 + 1, 1.0 * len(attention) + 0.8),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(1.1 * grid[0] * (heads + 1) / 2 + 1, 1.0 * len(attention) + 0.8),
+        layout="constrained",
+    )
     axes = np.array(fig.subplots(len(attention), heads + 1, squeeze=False))
     for layer in range(len(attention)):
         for col, head in enumerate([*range(heads), None]):
@@ -131,44 +153,72 @@ def plot_layer_head_grid(attention: list[dict], scheme: str, grid, step: str | N
             if col == 0:
                 ax.set_ylabel(f"block {layer}", fontsize=8)
     who = "CLS" if query is None else f"patch {tuple(query)}"
-    fig.suptitle(f"{scheme}: {who}'s attention in step '{step}' (frames left to right)",
-                 fontsize=10)
+    fig.suptitle(
+        f"{scheme}: {who}'s attention in step '{step}' (frames left to right)", fontsize=10
+    )
     return fig
 
 
 def _temporal_step(scheme: str) -> str:
     """The first step of a scheme whose groups span several frames (or its only step)."""
-    return {"space": "space", "joint": "joint", "divided": "time", "local_global": "local",
-            "axial": "time"}[scheme]
+    return {
+        "space": "space",
+        "joint": "joint",
+        "divided": "time",
+        "local_global": "local",
+        "axial": "time",
+    }[scheme]
 
 
-def plot_temporal_attention(attention: list[dict], scheme: str, grid,
-                            query: tuple[int, int, int], step: str | None = None,
-                            head: int | None = None, sample: int = 0) -> Figure:
+def plot_temporal_attention(
+    attention: list[dict],
+    scheme: str,
+    grid,
+    query: tuple[int, int, int],
+    step: str | None = None,
+    head: int | None = None,
+    sample: int = 0,
+) -> Figure:
     """How much attention patch ``query`` = (t, h, w) gives each frame, in every block."""
     step = step or _temporal_step(scheme)
-    per_frame = torch.stack([
-        query_attention(attention, scheme, grid, layer, step, query, head)[sample].sum((1, 2))
-        for layer in range(len(attention))])  # (layers, T)
+    per_frame = torch.stack(
+        [
+            query_attention(attention, scheme, grid, layer, step, query, head)[sample].sum((1, 2))
+            for layer in range(len(attention))
+        ]
+    )  # (layers, T)
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     ax_img, ax_line = fig.subplots(1, 2)
     im = ax_img.imshow(per_frame.numpy(), cmap="magma", aspect="auto", vmin=0)
-    ax_img.set(xlabel="key frame", ylabel="block", xticks=range(grid[0]),
-               yticks=range(len(attention)), title=f"attention mass per frame, step '{step}'")
+    ax_img.set(
+        xlabel="key frame",
+        ylabel="block",
+        xticks=range(grid[0]),
+        yticks=range(len(attention)),
+        title=f"attention mass per frame, step '{step}'",
+    )
     ax_img.axvline(query[0], color="cyan", ls=":")
     fig.colorbar(im, ax=ax_img)
     for layer, row in enumerate(per_frame):
         ax_line.plot(row.numpy(), "o-", label=f"block {layer}")
     ax_line.axvline(query[0], color="gray", ls=":", label="query frame")
-    ax_line.set(xlabel="key frame", ylabel="attention", ylim=(0, None),
-                title=f"{scheme}: patch {tuple(query)} across frames")
+    ax_line.set(
+        xlabel="key frame",
+        ylabel="attention",
+        ylim=(0, None),
+        title=f"{scheme}: patch {tuple(query)} across frames",
+    )
     ax_line.legend(fontsize=7)
     return fig
 
 
-def plot_receptive_fields(query: tuple[int, int, int] = (1, 3, 2), num_frames: int = 4,
-                          grid: tuple[int, int] = (8, 8), schemes=SCHEMES,
-                          frames=None) -> Figure:
+def plot_receptive_fields(
+    query: tuple[int, int, int] = (1, 3, 2),
+    num_frames: int = 4,
+    grid: tuple[int, int] = (8, 8),
+    schemes=SCHEMES,
+    frames=None,
+) -> Figure:
     """The paper's Fig. 2: which patches one query patch attends to, per scheme and step.
 
     Rows are schemes, columns frames; the query is blue, each step's keys get the step's
@@ -203,93 +253,44 @@ def plot_receptive_fields(query: tuple[int, int, int] = (1, 3, 2), num_frames: i
             if col == 0:
                 ax.set_ylabel(scheme, fontsize=10)
         handles = [Patch(color=STEP_COLOURS[k], label=name) for k, name in enumerate(masks)]
-        axes[row, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5),
-                             fontsize=8, frameon=False)
-    fig.suptitle(f"Receptive field of query patch {tuple(query)} (blue), per scheme and step",
-                 fontsize=10)
+        axes[row, -1].legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(1.02, 0.5),
+            fontsize=8,
+            frameon=False,
+        )
+    fig.suptitle(
+        f"Receptive field of query patch {tuple(query)} (blue), per scheme and step", fontsize=10
+    )
     return fig
 
 
-# ---------------------------------------------------------------------- animations
-def _enlarge(images: np.ndarray, min_side: int = 192) -> np.ndarray:
-    """Nearest-neighbour enlarge (T, H, W, 3) so the short side is >= ``min_side``, even."""
-    k = max(1, -(-min_side // min(images.shape[1:3])))
-    big = images.repeat(k, axis=1).repeat(k, axis=2)
-    return big[:, : big.shape[1] // 2 * 2, : big.shape[2] // 2 * 2]
-
-
-def animate_attention(frames: torch.Tensor, heat: torch.Tensor, path, fps: float = 4.0,
-                      alpha: float = 0.5) -> Path:
-    """Write the frames with the map blended on (left: the clip, right: overlay).
-
-    ``.gif`` via Pillow, ``.mp4`` via PyAV (H.264, or MPEG-4 when H.264 is unavailable).
-    """
-    heat = torch.as_tensor(heat).detach().float().cpu()
-    both = np.concatenate([display_frames(frames), overlay(frames, heat, alpha)], axis=2)
-    images = (_enlarge(both) * 255).round().astype(np.uint8)  # (T, H, 2W, 3)
-    return write_animation(images, path, fps)
-
-
-def write_animation(images: np.ndarray, path, fps: float = 4.0,
-                    kind: str | None = None) -> Path:
-    """uint8 images (N, H, W, 3) as an animation: ``.gif`` via Pillow, ``.mp4`` via PyAV
-    (H.264, or MPEG-4 when H.264 is unavailable; H and W must be even). ``kind`` ("gif" or
-    "mp4") overrides the suffix, e.g. for a temporary file."""
-    path = Path(path)
-    kind = kind or path.suffix.lower().lstrip(".")
-    if kind not in ("gif", "mp4"):
-        raise UserError(f"animation path must end in .gif or .mp4, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "gif":
-        from PIL import Image
-
-        pil = [Image.fromarray(im) for im in images]
-        pil[0].save(path, format="GIF", save_all=True, append_images=pil[1:],
-                    duration=int(1000 / fps), loop=0)
-        return path
-    import av
-
-    from ..data.video import add_video_stream
-
-    with av.open(str(path), "w", format="mp4") as container:
-        stream = add_video_stream(container, fps, width=images.shape[2], height=images.shape[1])
-        for im in images:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(im, format="rgb24")))
-        container.mux(stream.encode())  # flush
-    return path
-
-
-def save_attention_animation(model, video_float: torch.Tensor,
-                             frames_uint8: torch.Tensor | None, path, fps: float = 4.0) -> Path:
-    """Rollout of ``model`` on one clip, animated over the clip's frames (GIF or MP4).
-
-    video_float: the model input (1, T, 3, H, W) or (T, 3, H, W); frames_uint8: the frames
-    to draw on, (T, 3, H0, W0), any size (the map is resized to them); None = the input
-    un-normalised with the model's mean and std.
-    """
-    video = video_float if video_float.ndim == 5 else video_float[None]
-    device = next(model.parameters()).device
-    relevance = attention_rollout(model, video[:1].to(device))[0].cpu()  # (T, H', W')
-    if frames_uint8 is None:
-        frames_uint8 = to_uint8_frames(video[0], model.config.mean, model.config.std)
-    return animate_attention(frames_uint8, relevance, path, fps)
-
-
 # ------------------------------------------------------------------------ explorer
-def plot_query_attention(frames, attention: list[dict], scheme: str, grid, layer: int = -1,
-                         step: str | None = None, head: int | None = None,
-                         query: tuple[int, int, int] | None = None, sample: int = 0) -> Figure:
+def plot_query_attention(
+    frames,
+    attention: list[dict],
+    scheme: str,
+    grid,
+    layer: int = -1,
+    step: str | None = None,
+    head: int | None = None,
+    query: tuple[int, int, int] | None = None,
+    sample: int = 0,
+) -> Figure:
     """One step's attention of the CLS (``query=None``) or a patch, over the frames."""
     step = step or STEPS[scheme][-1]
     m = query_attention(attention, scheme, grid, layer, step, query, head)[sample]
     who = "CLS" if query is None else f"patch {tuple(query)}"
     heads = "mean of heads" if head is None else f"head {head}"
-    return plot_attention_frames(frames, m, f"{scheme}, block {layer % len(attention)}, "
-                                            f"step '{step}', {heads}: {who}", query)
+    return plot_attention_frames(
+        frames, m, f"{scheme}, block {layer % len(attention)}, step '{step}', {heads}: {who}", query
+    )
 
 
-def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None = None,
-                       widgets: bool = True):
+def attention_explorer(
+    model, video: torch.Tensor, frames: torch.Tensor | None = None, widgets: bool = True
+):
     """Sliders for block / step / head / query patch over ``plot_query_attention``.
 
     Returns an ipywidgets box when ipywidgets is installed (and ``widgets=True``); else
@@ -312,8 +313,9 @@ def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None =
     heads = attention[0][STEPS[scheme][-1]].shape[2]
     controls = {
         "layer": W.IntSlider(len(attention) - 1, 0, len(attention) - 1, description="block"),
-        "step": W.Dropdown(options=list(STEPS[scheme]), value=STEPS[scheme][-1],
-                           description="step"),
+        "step": W.Dropdown(
+            options=list(STEPS[scheme]), value=STEPS[scheme][-1], description="step"
+        ),
         "head": W.IntSlider(-1, -1, heads - 1, description="head (-1=mean)"),
         "cls": W.Checkbox(True, description="query = CLS"),
         "t": W.IntSlider(0, 0, T - 1, description="query t"),
@@ -325,18 +327,27 @@ def attention_explorer(model, video: torch.Tensor, frames: torch.Tensor | None =
     def draw(**values):
         query = None if values["cls"] else (values["t"], values["qh"], values["qw"])
         head = None if values["head"] < 0 else values["head"]
-        box.figure = plot_query_attention(frames, attention, scheme, grid, values["layer"],
-                                          values["step"], head, query)
+        box.figure = plot_query_attention(
+            frames, attention, scheme, grid, values["layer"], values["step"], head, query
+        )
         display(box.figure)  # inside interactive_output: goes to its Output widget
 
     out = W.interactive_output(draw, controls)  # re-draws whenever a control changes
-    box.children = [W.HBox(list(controls.values())[:4]), W.HBox(list(controls.values())[4:]),
-                    out]
+    box.children = [W.HBox(list(controls.values())[:4]), W.HBox(list(controls.values())[4:]), out]
     box.controls = controls
     return box
 
 
-__all__ = ["attention_rollout", "display_frames", "to_uint8_frames", "upsample", "overlay",
-           "plot_attention_frames", "plot_layer_head_grid", "plot_temporal_attention",
-           "plot_receptive_fields", "animate_attention", "write_animation",
-           "save_attention_animation", "plot_query_attention", "attention_explorer"]
+__all__ = [
+    "attention_rollout",
+    "display_frames",
+    "to_uint8_frames",
+    "upsample",
+    "overlay",
+    "plot_attention_frames",
+    "plot_layer_head_grid",
+    "plot_temporal_attention",
+    "plot_receptive_fields",
+    "plot_query_attention",
+    "attention_explorer",
+]

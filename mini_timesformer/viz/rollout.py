@@ -52,8 +52,10 @@ def _steps(attention: list[dict], scheme: str, head: int | None):
     blocks = []
     for block in attention:
         if list(block) != list(STEPS[scheme]):
-            raise UserError(f"attention steps {list(block)} do not match scheme {scheme!r} "
-                             f"(expected {list(STEPS[scheme])})")
+            raise UserError(
+                f"attention steps {list(block)} do not match scheme {scheme!r} "
+                f"(expected {list(STEPS[scheme])})"
+            )
         steps = []
         for i, (name, w) in enumerate(block.items()):
             if w is None:
@@ -107,8 +109,9 @@ def step_matrix(weights: torch.Tensor, step: str, grid, with_cls: bool) -> torch
     return A
 
 
-def block_matrices(attention: list[dict], scheme: str, grid, head: int | None = None,
-                   residual: float = 0.5) -> list[torch.Tensor]:
+def block_matrices(
+    attention: list[dict], scheme: str, grid, head: int | None = None, residual: float = 0.5
+) -> list[torch.Tensor]:
     """One dense relevance matrix per block, M = ∏ (residual·I + (1 - residual)·A_step).
 
     Shapes (B, 1 + T·N, 1 + T·N); for ``space`` (B·T, 1 + N, 1 + N), one per frame.
@@ -133,8 +136,14 @@ def _normalise(relevance: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 1e-12, relevance / total.clamp_min(1e-30), uniform)
 
 
-def rollout(attention: list[dict], scheme: str, grid, head: int | None = None,
-            residual: float = 0.5, dense: bool = False) -> torch.Tensor:
+def rollout(
+    attention: list[dict],
+    scheme: str,
+    grid,
+    head: int | None = None,
+    residual: float = 0.5,
+    dense: bool = False,
+) -> torch.Tensor:
     """CLS relevance (B, T, H', W') from ``model.forward_with_attention(video)[1]``.
 
     Sums to 1 over each clip's patches (the CLS token's mass on itself is dropped, as in
@@ -152,8 +161,9 @@ def rollout(attention: list[dict], scheme: str, grid, head: int | None = None,
     else:
         blocks = _steps(attention, scheme, head)
         B = blocks[0][0][1].shape[0]
-        v = torch.zeros(B, 1 + frame_grid[0] * h * w, dtype=blocks[0][0][1].dtype,
-                        device=blocks[0][0][1].device)
+        v = torch.zeros(
+            B, 1 + frame_grid[0] * h * w, dtype=blocks[0][0][1].dtype, device=blocks[0][0][1].device
+        )
         v[:, 0] = 1.0  # e₀ᵀ
         for steps in reversed(blocks):  # e₀ᵀ M_L ··· M_1, last step first
             for name, wts, with_cls in reversed(steps):
@@ -164,9 +174,15 @@ def rollout(attention: list[dict], scheme: str, grid, head: int | None = None,
     return _normalise(patches).view(-1, T, h, w)  # (B, T·N) -> (B, T, H', W')
 
 
-def query_attention(attention: list[dict], scheme: str, grid, layer: int, step: str,
-                    query: tuple[int, int, int] | None = None,
-                    head: int | None = None) -> torch.Tensor:
+def query_attention(
+    attention: list[dict],
+    scheme: str,
+    grid,
+    layer: int,
+    step: str,
+    query: tuple[int, int, int] | None = None,
+    head: int | None = None,
+) -> torch.Tensor:
     """What one query sees in one step: (B, T, H', W') weights over the patch keys.
 
     ``query=None`` is the (clip) CLS token, else a patch (t, h, w). The CLS key's weight
@@ -177,8 +193,9 @@ def query_attention(attention: list[dict], scheme: str, grid, layer: int, step: 
         raise UserError(f"layer {layer} out of range: the model has {len(attention)} blocks")
     steps = {name: (wts, cls) for name, wts, cls in _steps([attention[layer]], scheme, head)[0]}
     if step not in steps:
-        raise UserError(f"unknown step {step!r} for scheme {scheme!r}; "
-                         f"expected one of {list(steps)}")
+        raise UserError(
+            f"unknown step {step!r} for scheme {scheme!r}; expected one of {list(steps)}"
+        )
     wts, with_cls = steps[step]
     frame_grid = _frame_grid(scheme, grid)
     v = wts.new_zeros(wts.shape[0], 1 + frame_grid[0] * h * w)  # (B', 1 + T'·N)
@@ -213,8 +230,9 @@ def model_attention(model, video: torch.Tensor):
     return logits, attention, _grid_of(model, video)
 
 
-def attention_rollout(model, video: torch.Tensor, head: int | None = None,
-                      residual: float = 0.5, dense: bool = False) -> torch.Tensor:
+def attention_rollout(
+    model, video: torch.Tensor, head: int | None = None, residual: float = 0.5, dense: bool = False
+) -> torch.Tensor:
     """CLS rollout of ``model`` on ``video`` (B, T, 3, H, W): (B, T, H', W'), sums to 1."""
     _, attention, grid = model_attention(model, video)
     return rollout(attention, model.config.attention, grid, head, residual, dense)
@@ -223,7 +241,8 @@ def attention_rollout(model, video: torch.Tensor, head: int | None = None,
 def patch_coverage(masks: torch.Tensor, patch_size: int) -> torch.Tensor:
     """Pixel masks (B, T, H, W) -> fraction of each patch covered, (B, T, H', W')."""
     return torch.nn.functional.avg_pool2d(masks.float().flatten(0, 1), patch_size).view(
-        *masks.shape[:2], masks.shape[2] // patch_size, masks.shape[3] // patch_size)
+        *masks.shape[:2], masks.shape[2] // patch_size, masks.shape[3] // patch_size
+    )
 
 
 def object_attention_ratio(relevance: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
@@ -278,13 +297,27 @@ def object_attention(model, dataset, num_clips: int = 256, batch_size: int = 32)
         areas.append(coverage.flatten(1).mean(dim=1))
         masses.append((relevance * coverage).flatten(1).sum(dim=1))
     ratios = torch.cat(ratios)
-    return {"clips": len(ratios), "ratio_mean": ratios.mean().item(),
-            "ratio_median": ratios.median().item(),
-            "clips_above_1": (ratios > 1).float().mean().item(),
-            "object_area": torch.cat(areas).mean().item(),
-            "object_mass": torch.cat(masses).mean().item()}
+    return {
+        "clips": len(ratios),
+        "ratio_mean": ratios.mean().item(),
+        "ratio_median": ratios.median().item(),
+        "clips_above_1": (ratios > 1).float().mean().item(),
+        "object_area": torch.cat(areas).mean().item(),
+        "object_mass": torch.cat(masses).mean().item(),
+    }
 
 
-__all__ = ["head_reduce", "propagate", "step_matrix", "block_matrices", "rollout",
-           "query_attention", "model_attention", "attention_rollout", "patch_coverage",
-           "object_attention_ratio", "synthetic_object_masks", "object_attention"]
+__all__ = [
+    "head_reduce",
+    "propagate",
+    "step_matrix",
+    "block_matrices",
+    "rollout",
+    "query_attention",
+    "model_attention",
+    "attention_rollout",
+    "patch_coverage",
+    "object_attention_ratio",
+    "synthetic_object_masks",
+    "object_attention",
+]

@@ -61,8 +61,12 @@ def plot_training_curves(run_dir) -> Path:
     if epochs_path.exists():
         val = [r for r in read_csv(epochs_path) if r.get("val_top1") is not None]
         if val:
-            fig.axes[1].plot([r["step"] for r in val], [r["val_top1"] for r in val], "o-",
-                             label="validation top-1")
+            fig.axes[1].plot(
+                [r["step"] for r in val],
+                [r["val_top1"] for r in val],
+                "o-",
+                label="validation top-1",
+            )
             fig.axes[1].legend(fontsize=8)
     path = run_dir / "curves.png"
     fig.savefig(path, dpi=120, bbox_inches="tight")
@@ -87,7 +91,14 @@ def plot_confusion(confusion, classes: list[str], title: str = ""):
         for i in range(len(classes)):
             for j in range(len(classes)):
                 if conf[i, j]:
-                    ax.text(j, i, int(conf[i, j]), ha="center", va="center", fontsize=7,
-                            color="white" if norm[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        int(conf[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black",
+                    )
     fig.tight_layout()
     return fig

@@ -104,6 +104,7 @@ print(f"smoke mode: {SMOKE}")
 #
 # ## Environment check
 
+
 # %%
 def pick_device() -> torch.device:
     """cuda -> mps -> cpu, the order the package uses."""
@@ -139,6 +140,7 @@ print(f"parameters: {num_params:,}")
 # Let us make a clip we can look at: a white square that moves one step to the right in every
 # frame, on a dark background.
 
+
 # %%
 def moving_square(T: int, size: int, side: int = 8, step: int = 3) -> torch.Tensor:
     """A (T, 3, size, size) clip in [0, 1]: a square moving `step` px right per frame."""
@@ -146,7 +148,7 @@ def moving_square(T: int, size: int, side: int = 8, step: int = 3) -> torch.Tens
     top = (size - side) // 2
     for t in range(T):
         left = (t * step) % (size - side)
-        clip[t, :, top:top + side, left:left + side] = 1.0
+        clip[t, :, top : top + side, left : left + side] = 1.0
     return clip
 
 

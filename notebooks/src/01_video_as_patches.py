@@ -72,6 +72,7 @@ assert clip.shape == (T, C, H, W)
 # so `N = H'·W'` patches per frame. Each patch holds `C·P·P` numbers. We do it with `reshape`
 # and `permute` only (no library helper), so every axis is visible.
 
+
 # %%
 def patchify(clip: torch.Tensor, P: int) -> torch.Tensor:
     """(T, C, H, W) -> (T, N, C·P·P), patches in row-major order (h, then w)."""
@@ -90,7 +91,9 @@ assert patches.shape == (T, N, C * P * P)
 # property: patch n of frame t is exactly the pixels of that square (row h = n // W', col w)
 t, n = 3, 6
 h, w = divmod(n, W // P)
-torch.testing.assert_close(patches[t, n], clip[t, :, h * P:(h + 1) * P, w * P:(w + 1) * P].flatten())
+torch.testing.assert_close(
+    patches[t, n], clip[t, :, h * P : (h + 1) * P, w * P : (w + 1) * P].flatten()
+)
 
 # %% [markdown]
 # ## The same cut with einops
@@ -209,6 +212,7 @@ assert changed.nonzero().tolist() == [[0, 5, 1 * (W // P) + 2]]
 # so patch `(t, h, w)` sits at index `1 + t·N + h·W' + w`. The package keeps the CLS slot
 # inside `pos_embed` (shape `(1, 1 + N, D)`), as ViT checkpoints do.
 
+
 # %%
 def embed_tokens(patch_emb, cls_token, pos_embed, time_embed):
     """Patch embeddings (B, T, N, D) -> tokens (B, 1 + T·N, D), CLS first, time-major."""
@@ -225,8 +229,9 @@ embedding = VideoEmbedding(cfg)
 with torch.no_grad():  # the package starts time_embed at zero; make it non-zero to test it
     embedding.time_embed.normal_(std=0.02)
 tokens, grid = embedding(video)
-mine = embed_tokens(embedding.patch_embed(video), embedding.cls_token, embedding.pos_embed,
-                    embedding.time_embed)
+mine = embed_tokens(
+    embedding.patch_embed(video), embedding.cls_token, embedding.pos_embed, embedding.time_embed
+)
 print(f"tokens {tuple(tokens.shape)}, grid (T, H', W') = {grid}")
 torch.testing.assert_close(mine, tokens)
 assert tokens.shape == (2, 1 + T * N, D)
@@ -240,8 +245,10 @@ still = clip[:1].repeat(T, 1, 1, 1).unsqueeze(0)  # (1, T, C, H, W): one image, 
 tok, _ = embedding(still)
 frames = tok[:, 1:].reshape(1, T, N, D)  # (1, T, N, D) undo the time-major flattening
 for t in range(T):
-    torch.testing.assert_close(frames[0, t] - frames[0, 0],
-                               (embedding.time_embed[0, t] - embedding.time_embed[0, 0]).expand(N, D))
+    torch.testing.assert_close(
+        frames[0, t] - frames[0, 0],
+        (embedding.time_embed[0, t] - embedding.time_embed[0, 0]).expand(N, D),
+    )
 print(f"frames of a still clip differ only by e_time: checked for all {T} frames")
 
 # %% [markdown]
@@ -268,8 +275,9 @@ assert torch.equal(official[:, n * T + t], ours[:, t * N + n])
 assert torch.equal(rearrange(official, "b (h w t) d -> b (t h w) d", t=T, h=Hp), ours)
 # divided attention's groups, cut from either order: the same tokens in the same order
 for step, (ours_p, official_p) in {
-        "time": ("b (t h w) d -> (b h w) t d", "b (h w t) d -> (b h w) t d"),
-        "space": ("b (t h w) d -> (b t) (h w) d", "b (h w t) d -> (b t) (h w) d")}.items():
+    "time": ("b (t h w) d -> (b h w) t d", "b (h w t) d -> (b h w) t d"),
+    "space": ("b (t h w) d -> (b t) (h w) d", "b (h w t) d -> (b t) (h w) d"),
+}.items():
     groups_ours = rearrange(ours, ours_p, t=T, h=Hp)  # (B·G, L, D)
     assert torch.equal(groups_ours, rearrange(official, official_p, t=T, h=Hp)), step
 print("token orders convert both ways; time and space groups are identical from either order")
@@ -295,6 +303,7 @@ print("token orders convert both ways; time and space groups are identical from 
 # trained on 8 frames): 16 frames 96.9% vs 96.4% at 8 — no drop — but 4 frames 45.6%.
 # From scratch, nearest-neighbour picks for output cell `i` the input cell
 # `floor(i · old / new)`:
+
 
 # %%
 def nearest_indices(old: int, new: int) -> torch.Tensor:

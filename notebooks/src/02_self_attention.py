@@ -40,6 +40,7 @@ _ = torch.manual_seed(0)
 # softmax over `j` of the similarity `q_i · k_j / √d`. The `1/√d` keeps the dot products of
 # unit-variance vectors at unit variance, so the softmax does not saturate as `d` grows.
 
+
 # %%
 def attention(q, k, v):
     """q, k, v: (..., L, d) -> output (..., L, d) and weights (..., L, L)."""
@@ -80,6 +81,7 @@ print("L = 1 returns the value; permuting tokens permutes outputs")
 # W_V` as **one** `Linear(D, 3D)` called `qkv` — one matrix product instead of three. The
 # output of `qkv` is ordered `[q | k | v]`, and inside each, head after head.
 
+
 # %%
 class MyMultiHeadAttention(nn.Module):
     """(B, L, D) -> (B, L, D) and weights (B, heads, L, L); parameter names as the package."""
@@ -93,8 +95,10 @@ class MyMultiHeadAttention(nn.Module):
     def forward(self, x):
         B, L, D = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=-1)  # each (B, L, D)
-        q, k, v = (t.reshape(B, L, self.heads, D // self.heads).transpose(1, 2)  # (B, h, L, d_h)
-                   for t in (q, k, v))
+        q, k, v = (
+            t.reshape(B, L, self.heads, D // self.heads).transpose(1, 2)  # (B, h, L, d_h)
+            for t in (q, k, v)
+        )
         out, weights = attention(q, k, v)  # (B, h, L, d_h), (B, h, L, L)
         out = out.transpose(1, 2).reshape(B, L, D)  # concatenate the heads: (B, L, D)
         return self.proj(out), weights
@@ -175,9 +179,11 @@ with torch.no_grad():
         times["explicit (weights kept)"].append(best_time(attn, x, need_weights=True))
         times["fused SDPA"].append(best_time(attn, x))
 for n, te, tf in zip(lengths, *times.values()):
-    print(f"L = {n:5d}: {n * n * D * 2 / 1e6:8.1f} M MACs in Q·Kᵀ and A·V;  explicit "
-          f"{te * 1e3:7.2f} ms, fused {tf * 1e3:7.2f} ms, score matrix "
-          f"{4 * heads * n * n * 4 / 2**20:6.1f} MiB")
+    print(
+        f"L = {n:5d}: {n * n * D * 2 / 1e6:8.1f} M MACs in Q·Kᵀ and A·V;  explicit "
+        f"{te * 1e3:7.2f} ms, fused {tf * 1e3:7.2f} ms, score matrix "
+        f"{4 * heads * n * n * 4 / 2**20:6.1f} MiB"
+    )
 
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for label, ts in times.items():

@@ -118,8 +118,10 @@ def group_index(step: str, grid) -> torch.Tensor:
 grid = (4, 4, 4)  # T, H', W'
 for step in ("space", "time", "local", "global"):
     idx = group_index(step, grid)
-    print(f"{step:>6}: G = {idx.shape[0]:2d} groups of L = {idx.shape[1]:2d}; group 0 = "
-          f"{idx[0].tolist()}")
+    print(
+        f"{step:>6}: G = {idx.shape[0]:2d} groups of L = {idx.shape[1]:2d}; group 0 = "
+        f"{idx[0].tolist()}"
+    )
 
 # %% [markdown]
 # ## Check 1: which token sees which — against `mt.schemes.visibility`
@@ -127,6 +129,7 @@ for step in ("space", "time", "local", "global"):
 # Query `i` sees key `j` in a step exactly when they share a group. We build that boolean
 # `(T·N) × (T·N)` matrix from our groups and compare it with the package's, for every scheme,
 # on a few grids (including a single frame).
+
 
 # %%
 def my_visibility(scheme: str, grid) -> dict:
@@ -156,16 +159,27 @@ print("our visibility masks equal the package's for all schemes and grids")
 # to in frames `t−1`, `t` and `t+1`, with a colour per attention step. We draw the same thing
 # for a clip of 4 frames of 8×8 patches.
 
+
 # %%
 def figure2(schemes=mt.SCHEMES, grid=(4, 8, 8), query=(1, 3, 4)):
     T, Hp, Wp = grid
     qt, qh, qw = query
     q = qt * Hp * Wp + qh * Wp + qw
-    colours = ["white", "tab:green", "tab:orange", "tab:purple", "gold", "tab:cyan",
-               "tab:pink", "tab:olive", "tab:blue"]
+    colours = [
+        "white",
+        "tab:green",
+        "tab:orange",
+        "tab:purple",
+        "gold",
+        "tab:cyan",
+        "tab:pink",
+        "tab:olive",
+        "tab:blue",
+    ]
     frames = [f for f in (qt - 1, qt, qt + 1) if 0 <= f < T]
-    fig, axes = plt.subplots(len(schemes), len(frames), figsize=(2.4 * len(frames),
-                                                                 2.3 * len(schemes)))
+    fig, axes = plt.subplots(
+        len(schemes), len(frames), figsize=(2.4 * len(frames), 2.3 * len(schemes))
+    )
     for r, scheme in enumerate(schemes):
         masks = mt.schemes.visibility(scheme, *grid)
         code = torch.zeros(T * Hp * Wp, dtype=torch.long)
@@ -185,11 +199,17 @@ def figure2(schemes=mt.SCHEMES, grid=(4, 8, 8), query=(1, 3, 4)):
         axes[r, 0].set_ylabel(scheme)
         names = list(masks)
         present = sorted(set(code.tolist()) - {0, 8})
-        handles = [Patch(color=colours[k], label=" & ".join(n for s, n in enumerate(names)
-                                                                if k >> s & 1))
-                   for k in present]
-        axes[r, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5),
-                           fontsize=8, title="seen by step")
+        handles = [
+            Patch(color=colours[k], label=" & ".join(n for s, n in enumerate(names) if k >> s & 1))
+            for k in present
+        ]
+        axes[r, -1].legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(1.02, 0.5),
+            fontsize=8,
+            title="seen by step",
+        )
     fig.suptitle("Query patch (blue) and the keys it attends to, per step (cf. paper Fig. 2)")
     fig.tight_layout()
     return fig
@@ -220,8 +240,10 @@ for scheme in mt.SCHEMES:
     cfg = base.replace(attention=scheme)
     assert counts[scheme] == mt.cost.keys_per_query(cfg), scheme
     assert all(int(m.sum(1).min()) == int(m.sum(1).max()) for m in masks.values())
-    print(f"{scheme:>12}: keys per step {per_step} + CLS = {counts[scheme]:5d}"
-          f"   paper: {paper.get(scheme, '—')}")
+    print(
+        f"{scheme:>12}: keys per step {per_step} + CLS = {counts[scheme]:5d}"
+        f"   paper: {paper.get(scheme, '—')}"
+    )
 print(f"joint / divided: {counts['joint'] / counts['divided']:.1f}× more comparisons per query")
 
 # %% [markdown]

@@ -43,6 +43,7 @@ _ = torch.manual_seed(0)
 # Splitting the token *indices* `0 … T·N−1` that way gives a `(G, L)` tensor whose row `g`
 # lists the tokens of group `g`, in the order the package's attention sees them.
 
+
 # %%
 def group_index(step: str, grid) -> torch.Tensor:
     """(G, L) time-major token indices of each group of `step`, in the package's order."""
@@ -82,6 +83,7 @@ for scheme in mt.SCHEMES:  # same partition as lesson 03's visibility masks
 # `load_state_dict` copies a package step into ours. The attention itself is the package's
 # `MultiHeadAttention`, which lesson 02 rebuilt and checked; what is new here is the grouping
 # and the CLS policy.
+
 
 # %%
 class MyStep(nn.Module):
@@ -160,8 +162,10 @@ for grouping, added in (("time", True), ("space", False)):
     g, row = [(g, r.tolist().index(query - 1)) for g, r in enumerate(idx) if query - 1 in r][0]
     row += 0 if added else 1  # the last step puts the CLS copy first in its group
     torch.testing.assert_close(w[0, g, a, row], by_hand)
-    print(f"Eq. {'11' if added else '6'} by hand == MyStep's {grouping} weights for query "
-          f"(n={n_q}, t={t_q}): {by_hand.numpy().round(3)}")
+    print(
+        f"Eq. {'11' if added else '6'} by hand == MyStep's {grouping} weights for query "
+        f"(n={n_q}, t={t_q}): {by_hand.numpy().round(3)}"
+    )
 
 # %% [markdown]
 # ## Check: every step of every scheme, with copied weights
@@ -199,6 +203,7 @@ for scheme in mt.SCHEMES:
 # The whole block adds the MLP (`LayerNorm → Linear(D, 4D) → GELU → Linear(4D, D)` with a
 # residual). We check one full block of the divided scheme, the paper's choice.
 
+
 # %%
 class MyMLP(nn.Module):
     def __init__(self, D: int):
@@ -215,8 +220,9 @@ class MyBlock(nn.Module):
     def __init__(self, D: int, heads: int, scheme: str):
         super().__init__()
         names = STEPS[scheme]
-        self.steps = nn.ModuleDict({n: MyStep(D, heads, n, added=i < len(names) - 1)
-                                    for i, n in enumerate(names)})
+        self.steps = nn.ModuleDict(
+            {n: MyStep(D, heads, n, added=i < len(names) - 1) for i, n in enumerate(names)}
+        )
         self.norm = nn.LayerNorm(D, eps=1e-6)
         self.mlp = MyMLP(D)
 
@@ -247,6 +253,7 @@ print("a full divided block matches the package")
 # a non-zero one, order matters. This random-weight check shows only the *mechanism* behind
 # the paper's Table 4 (§4.4), which trains models with and without the embeddings and
 # compares accuracy; lesson 12 trains that ablation in miniature.
+
 
 # %%
 def order_sensitivity(scheme: str, time_stds=(0.0, 0.5)) -> list[float]:

@@ -56,6 +56,7 @@ _ = torch.manual_seed(0)
 # final tokens before the LayerNorm. We write both paths with the package's modules and check
 # that they give the package's logits.
 
+
 # %%
 def forward_by_hand(model: mt.TimeSformer, video: torch.Tensor) -> torch.Tensor:
     """Logits (B, classes) of `model` for video (B, T, C, H, W), step by step."""
@@ -112,6 +113,7 @@ MyMultiHeadAttention, MyBlock = parts.MyMultiHeadAttention, parts.MyBlock
 # your lesson-02 attention with that call, and `MyTimeSformer` puts it into every step — no
 # module of the package is left inside your model.
 
+
 # %%
 class StepAttention(MyMultiHeadAttention):
     """Your lesson-02 attention, called the way your lesson-04 step calls the package's."""
@@ -133,8 +135,9 @@ class MyVideoEmbedding(nn.Module):
 
     def forward(self, video):
         """(B, T, C, H, W) -> tokens (B, 1 + T·N, D), CLS first, time-major."""
-        return embed_tokens(self.patch_embed(video), self.cls_token, self.pos_embed,
-                            self.time_embed)
+        return embed_tokens(
+            self.patch_embed(video), self.cls_token, self.pos_embed, self.time_embed
+        )
 
 
 class MyTimeSformer(nn.Module):
@@ -160,12 +163,14 @@ class MyTimeSformer(nn.Module):
             x = block(x, grid)
         return self.head(self.norm(x)[:, 0])  # the CLS token -> K logits
 
+
 # %% [markdown]
 # **The proof.** Your classes use the package's parameter names, so its state dict loads into
 # yours by name — except the patch embedding, where the package's `Conv2d` filter
 # `(D, C, P, P)` is your `Linear` matrix `(D, C·P·P)` (lesson 01). We give the package model
 # random weights everywhere first (its time embedding and `temporal_fc` start at zero, which
 # would hide a mistake in them), then compare logits.
+
 
 # %%
 def load_package_weights(mine, package):
@@ -195,8 +200,10 @@ foreign = {type(m).__name__ for m in mine.modules() if type(m).__module__.starts
 assert not foreign, f"package modules left in your model: {foreign}"
 n_mine, n_package = (sum(p.numel() for p in m.parameters()) for m in (mine, package))
 assert n_mine == n_package
-print(f"your TimeSformer == mt.TimeSformer: logits equal on {len(clips)} clips; "
-      f"{n_mine:,} parameters each; no package module inside yours")
+print(
+    f"your TimeSformer == mt.TimeSformer: logits equal on {len(clips)} clips; "
+    f"{n_mine:,} parameters each; no package module inside yours"
+)
 
 # %% [markdown]
 # **Saved for lesson 07.** `capstone.write_model()` writes everything above — your lesson 01–04
@@ -209,8 +216,9 @@ path = capstone.write_model()
 my = capstone.load_model()
 saved = load_package_weights(my.MyTimeSformer(my_cfg), package).eval()
 with torch.no_grad():
-    torch.testing.assert_close(saved(clips), expected,
-                               msg=lambda m: f"{path} differs from this notebook; save it. {m}")
+    torch.testing.assert_close(
+        saved(clips), expected, msg=lambda m: f"{path} differs from this notebook; save it. {m}"
+    )
 print(f"wrote {path} ({len(path.read_text().splitlines())} lines); it gives the same logits")
 
 # %% [markdown]
@@ -227,6 +235,7 @@ print(f"wrote {path} ({len(path.read_text().splitlines())} lines); it gives the 
 #
 # Table 1 reports ViT-B (`D = 768`, `L = 12`, `P = 16`) at 8×224. Its rounded counts come out
 # exact with a `K = 174` head — Something-Something-v2's classes.
+
 
 # %%
 def params_by_hand(D, L, P, N, T, K, steps):
@@ -261,12 +270,14 @@ print(f"each added attention step costs {per_step // 12:,} parameters per block"
 # counts the operations a forward pass really runs (it reports multiply *and* add, hence ÷ 2) —
 # on the **meta** device, so the ViT-B model costs no memory and no compute here.
 
+
 # %%
 def measured_macs(cfg, frames=None, size=None) -> int:
     with torch.device("meta"):
         model = mt.TimeSformer(cfg).eval()
-        clip = torch.empty(1, frames or cfg.num_frames, 3, size or cfg.image_size,
-                           size or cfg.image_size)
+        clip = torch.empty(
+            1, frames or cfg.num_frames, 3, size or cfg.image_size, size or cfg.image_size
+        )
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(clip)
     return counter.get_total_flops() // 2
@@ -276,7 +287,9 @@ checked = ["divided"] if SMOKE else list(mt.SCHEMES)
 for scheme in checked:
     base = mt.TimeSformerConfig.preset("base", attention=scheme)
     analytic, measured = mt.cost.macs(base), measured_macs(base)
-    print(f"{scheme:>12}: analytic {analytic / 1e9:7.1f} GMACs, FlopCounterMode {measured / 1e9:7.1f}")
+    print(
+        f"{scheme:>12}: analytic {analytic / 1e9:7.1f} GMACs, FlopCounterMode {measured / 1e9:7.1f}"
+    )
     assert analytic == measured, scheme
 
 # %% [markdown]
@@ -284,8 +297,11 @@ for scheme in checked:
 # Appendix A) in TFLOPs. Our per-view GMACs × 3, beside the paper's numbers:
 
 # %%
-paper_tflops = {"TimeSformer (8×224)": (8, 224, 0.59), "TimeSformer-HR (16×448)": (16, 448, 5.11),
-                "TimeSformer-L (96×224)": (96, 224, 7.14)}
+paper_tflops = {
+    "TimeSformer (8×224)": (8, 224, 0.59),
+    "TimeSformer-HR (16×448)": (16, 448, 5.11),
+    "TimeSformer-L (96×224)": (96, 224, 7.14),
+}
 divided = mt.TimeSformerConfig.preset("base", attention="divided")
 for name, (frames, size, paper) in paper_tflops.items():
     per_view = mt.cost.macs(divided, num_frames=frames, image_size=size)
@@ -342,9 +358,14 @@ assert gmacs["divided"] > gmacs["joint"]
 from timm.models.vision_transformer import VisionTransformer  # noqa: E402
 
 small = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=5)
-vit = VisionTransformer(img_size=small.image_size, patch_size=small.patch_size,
-                        embed_dim=small.embed_dim, depth=small.depth, num_heads=small.num_heads,
-                        num_classes=5).eval()
+vit = VisionTransformer(
+    img_size=small.image_size,
+    patch_size=small.patch_size,
+    embed_dim=small.embed_dim,
+    depth=small.depth,
+    num_heads=small.num_heads,
+    num_classes=5,
+).eval()
 with torch.no_grad():  # random but not tiny weights everywhere, so the checks can fail
     for p in vit.parameters():
         p.normal_(std=0.2)
@@ -394,9 +415,16 @@ assert gap.max() < 1.0  # ... but the same kind of features
 import transformers  # noqa: E402
 
 hf_config = transformers.TimesformerConfig(
-    image_size=32, patch_size=8, num_frames=4, hidden_size=64, num_hidden_layers=2,
-    num_attention_heads=4, intermediate_size=256, attention_type="divided_space_time",
-    id2label={i: f"action {i}" for i in range(5)})
+    image_size=32,
+    patch_size=8,
+    num_frames=4,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=256,
+    attention_type="divided_space_time",
+    id2label={i: f"action {i}" for i in range(5)},
+)
 hf = transformers.TimesformerForVideoClassification(hf_config).eval()
 with torch.no_grad():
     for p in hf.parameters():  # random everywhere, zero-initialised tensors included
@@ -414,8 +442,10 @@ with torch.no_grad():
     expected = hf(clip).logits
     torch.testing.assert_close(loaded(clip), expected, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(from_official(clip), expected, atol=1e-5, rtol=1e-4)
-print(f"loaded: {loaded.config.attention}, {loaded.config.num_frames} frames, "
-      f"labels {loaded.config.label_names}")
+print(
+    f"loaded: {loaded.config.attention}, {loaded.config.num_frames} frames, "
+    f"labels {loaded.config.label_names}"
+)
 print("Hugging Face logits == ours, from both layouts")
 
 # %% [markdown]

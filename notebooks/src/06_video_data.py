@@ -51,6 +51,7 @@ def show_strip(clip, title="", axes=None):
     axes[0].set_title(title, loc="left", fontsize=9)
     return axes
 
+
 # %% [markdown]
 # ## Decoding a real video
 #
@@ -62,15 +63,19 @@ def show_strip(clip, title="", axes=None):
 # %%
 path = next(p for p in data.sample_video_paths() if p.name == "bikes.mp4")
 info = data.probe_video(path)
-print(f"{path.name}: {info.num_frames} frames at {info.fps:g} fps = {info.duration:.2f} s, "
-      f"{info.width}×{info.height}")
+print(
+    f"{path.name}: {info.num_frames} frames at {info.fps:g} fps = {info.duration:.2f} s, "
+    f"{info.width}×{info.height}"
+)
 
 
 def decode_all(path) -> torch.Tensor:
     """Every frame of the video as uint8 (T, 3, H, W), decoded from the start."""
     with av.open(str(path)) as container:
-        frames = [torch.from_numpy(f.to_ndarray(format="rgb24"))  # (H, W, 3)
-                  for f in container.decode(video=0)]
+        frames = [
+            torch.from_numpy(f.to_ndarray(format="rgb24"))  # (H, W, 3)
+            for f in container.decode(video=0)
+        ]
     return torch.stack(frames).permute(0, 3, 1, 2)  # (T, H, W, 3) -> (T, 3, H, W)
 
 
@@ -106,6 +111,7 @@ plt.show()
 # Something-Something-style *segment* sampling instead cuts the video into `T` equal parts and
 # takes one frame from each. From scratch, the middle dense window:
 
+
 # %%
 def middle_clip(num_video_frames: int, T: int, r: int) -> list[int]:
     """T frame indices r apart, centred in the video (last frame repeated if too short)."""
@@ -120,8 +126,10 @@ for T, r in [(8, 32), (16, 16), (96, 4), (8, 8)]:
     if T * r <= kinetics_frames:  # fits: evenly spaced by r
         assert all(b - a == r for a, b in zip(ours, ours[1:]))
     else:  # longer than the video: the last frame is repeated
-        print(f"{T}×{r} = {T * r} frames > {kinetics_frames}: last index repeated "
-              f"{ours.count(kinetics_frames - 1)} times")
+        print(
+            f"{T}×{r} = {T * r} frames > {kinetics_frames}: last index repeated "
+            f"{ours.count(kinetics_frames - 1)} times"
+        )
 print("our middle clips == data.dense_indices for 8×32, 16×16, 96×4, 8×8")
 
 
@@ -141,24 +149,29 @@ assert window[0] == 0 and window[-1] == 8 * 32 - 1  # first and last frame of th
 assert middle_clip(256, 8, 32) == [32 * t for t in range(8)]  # ours: every 32nd frame
 
 
-print(f"8×32 test clip of a {kinetics_frames}-frame video starts at frame "
-      f"{middle_clip(kinetics_frames, 8, 32)[0]} here (middle), "
-      f"{official_start(kinetics_frames, 8, 32):.0f} in the official code (first window)")
+print(
+    f"8×32 test clip of a {kinetics_frames}-frame video starts at frame "
+    f"{middle_clip(kinetics_frames, 8, 32)[0]} here (middle), "
+    f"{official_start(kinetics_frames, 8, 32):.0f} in the official code (first window)"
+)
 short = middle_clip(100, 8, 32)
 print(f"a 100-frame video is shorter than 8×32 = {8 * 32} frames -> {short}")
 assert short[-1] == 99 and short == data.dense_indices(100, 8, 32, clip_index=0, num_clips=1)
 
 # %%
 gen = torch.Generator().manual_seed(0)
-rows = {"8×32 middle (test)": data.dense_indices(kinetics_frames, 8, 32, clip_index=0),
-        "8×32 official test": official_clip(official_start(kinetics_frames, 8, 32), 8, 32),
-        "8×32 random (train)": data.dense_indices(kinetics_frames, 8, 32, generator=gen),
-        "16×16 middle": data.dense_indices(kinetics_frames, 16, 16, clip_index=0),
-        "96×4 middle": data.dense_indices(kinetics_frames, 96, 4, clip_index=0),
-        "3 clips of 8×8": sum((data.dense_indices(kinetics_frames, 8, 8, clip_index=k,
-                                                  num_clips=3) for k in range(3)), []),
-        "8 segments (test)": data.segment_indices(kinetics_frames, 8),
-        "8 segments (train)": data.segment_indices(kinetics_frames, 8, train=True, generator=gen)}
+rows = {
+    "8×32 middle (test)": data.dense_indices(kinetics_frames, 8, 32, clip_index=0),
+    "8×32 official test": official_clip(official_start(kinetics_frames, 8, 32), 8, 32),
+    "8×32 random (train)": data.dense_indices(kinetics_frames, 8, 32, generator=gen),
+    "16×16 middle": data.dense_indices(kinetics_frames, 16, 16, clip_index=0),
+    "96×4 middle": data.dense_indices(kinetics_frames, 96, 4, clip_index=0),
+    "3 clips of 8×8": sum(
+        (data.dense_indices(kinetics_frames, 8, 8, clip_index=k, num_clips=3) for k in range(3)), []
+    ),
+    "8 segments (test)": data.segment_indices(kinetics_frames, 8),
+    "8 segments (train)": data.segment_indices(kinetics_frames, 8, train=True, generator=gen),
+}
 fig, ax = plt.subplots(figsize=(10, 3.2))
 for y, indices in enumerate(rows.values()):
     ax.scatter(indices, [y] * len(indices), s=12, marker="|" if len(indices) > 40 else "o")
@@ -189,19 +202,22 @@ clip = data.read_frames(path, data.dense_indices(info.num_frames, 8, 8, clip_ind
 augment = data.train_transform(112, generator=torch.Generator().manual_seed(1))
 augmented = augment(clip)
 views = data.eval_views(clip, 112, num_crops=3)
-print(f"clip {tuple(clip.shape)} -> train crop {tuple(augmented.shape)}, "
-      f"test views {tuple(views.shape)}")
+print(
+    f"clip {tuple(clip.shape)} -> train crop {tuple(augmented.shape)}, "
+    f"test views {tuple(views.shape)}"
+)
 assert augmented.shape == (8, 3, 112, 112) and views.shape == (3, 8, 3, 112, 112)
 # property: test crops are slices of the short-side-resized clip at left / centre / right
 resized = data.resize_short_side(clip, 112)
 width = resized.shape[-1]
 for k, left in enumerate((0, (width - 112) // 2, width - 112)):
-    assert torch.equal(views[k], resized[..., :112, left:left + 112])
+    assert torch.equal(views[k], resized[..., :112, left : left + 112])
 # normalisation by hand vs the package
 cfg = mt.TimeSformerConfig.preset("nano")
 mean, std = torch.tensor(cfg.mean).view(3, 1, 1), torch.tensor(cfg.std).view(3, 1, 1)
-torch.testing.assert_close(data.to_float_clip(augmented, cfg.mean, cfg.std),
-                           (augmented.float() / 255 - mean) / std)
+torch.testing.assert_close(
+    data.to_float_clip(augmented, cfg.mean, cfg.std), (augmented.float() / 255 - mean) / std
+)
 
 fig, axes = plt.subplots(3, 4, figsize=(9, 5.4))
 show_strip(clip[::2], f"original {info.width}×{info.height} (every other frame)", axes[0])
@@ -267,7 +283,9 @@ RUNS.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory(dir=RUNS) as tmp:
     source, subset = Path(tmp) / "fake-kinetics", Path(tmp) / "subset"
     counts = write_synthetic_dataset(source, "motion", per_class=2, progress=False)
-    print(f"a Kinetics-layout copy: {counts}, annotations {sorted(os.listdir(source / 'annotations'))}")
+    print(
+        f"a Kinetics-layout copy: {counts}, annotations {sorted(os.listdir(source / 'annotations'))}"
+    )
     print((source / "annotations" / "train.csv").read_text().splitlines()[:2])
     chosen = ["move_right", "move_left", "grow"]
     report = build_kinetics_subset(source, subset, chosen, per_class=2, progress=False)

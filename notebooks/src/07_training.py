@@ -87,6 +87,7 @@ print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!
 # Every piece is a few lines. First the schedule and the parameter groups, checked against the
 # package's `mt.optim`:
 
+
 # %%
 def lr_multiplier(step: int, total: int, warmup: int, floor: float = 0.01) -> float:
     """Linear warmup 0 -> 1, then cosine 1 -> floor (a multiplier of the base lr)."""
@@ -112,8 +113,10 @@ groups = optim.param_groups(model, weight_decay=0.05)
 trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 assert {id(p) for n, p in trainable if decays(n, p)} == {id(p) for p in groups[0]["params"]}
 assert {id(p) for n, p in trainable if not decays(n, p)} == {id(p) for p in groups[1]["params"]}
-print(f"schedule and weight-decay groups match mt.optim ({len(groups[0]['params'])} decayed, "
-      f"{len(groups[1]['params'])} not decayed)")
+print(
+    f"schedule and weight-decay groups match mt.optim ({len(groups[0]['params'])} decayed, "
+    f"{len(groups[1]['params'])} not decayed)"
+)
 
 # %% [markdown]
 # ## Capstone, part 2: train your own TimeSformer
@@ -140,9 +143,11 @@ def fresh_model(init: str):
 
 
 example = fresh_model("vit")
-print(f"your model: {type(example).__module__}.{type(example).__name__}, "
-      f"{sum(p.numel() for p in example.parameters()):,} parameters; "
-      f"{len(train_clips)} training / {len(val_clips)} validation motion clips")
+print(
+    f"your model: {type(example).__module__}.{type(example).__name__}, "
+    f"{sum(p.numel() for p in example.parameters()):,} parameters; "
+    f"{len(train_clips)} training / {len(val_clips)} validation motion clips"
+)
 
 # %% [markdown]
 # Now the loop itself: synthetic motion clips (lesson 06) normalised with the model's mean and
@@ -150,6 +155,7 @@ print(f"your model: {type(example).__module__}.{type(example).__name__}, "
 # validation top-1. Before training, an untrained classifier should be close to uniform over
 # the `C` classes, i.e. its loss close to `ln C` — a cheap check that catches most wiring
 # mistakes.
+
 
 # %%
 @torch.no_grad()
@@ -164,17 +170,20 @@ def validation_top1(model, clips, batch_size: int = 128) -> float:
     return hits.item() / len(clips)
 
 
-def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr: float,
-                      eval_every: int):
+def loop_from_scratch(
+    model, train_set, val_set, steps: int, batch_size: int, lr: float, eval_every: int
+):
     """Train `model` on DEVICE; returns the loss of every step and {step: validation top-1}."""
     torch.manual_seed(0)
     model.to(DEVICE)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True,
-                                         drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, drop_last=True
+    )
     decay = [p for n, p in model.named_parameters() if p.requires_grad and decays(n, p)]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and not decays(n, p)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
-                             {"params": rest, "weight_decay": 0.0}], lr=lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}], lr=lr
+    )
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_multiplier(s, steps, warm))
     losses, accuracy, step = [], {}, 0
@@ -195,6 +204,7 @@ def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr
             if step == steps:
                 break
     return losses, accuracy
+
 
 # %% [markdown]
 # ## No hidden ingredient: the initialisation decides
@@ -217,8 +227,9 @@ def loop_from_scratch(model, train_set, val_set, steps: int, batch_size: int, lr
 
 # %%
 print(inspect.getsource(demo.small_model_init))
-clip_batch = data.to_float_clip(torch.stack([train_clips[i][0] for i in range(4)]), cfg.mean,
-                                cfg.std)  # four training clips (B, T, 3, H, W)
+clip_batch = data.to_float_clip(
+    torch.stack([train_clips[i][0] for i in range(4)]), cfg.mean, cfg.std
+)  # four training clips (B, T, 3, H, W)
 for init in ("vit", "small"):
     with torch.no_grad():
         model = fresh_model(init).eval()
@@ -245,13 +256,15 @@ steps, eval_every = BUDGET.motion_steps, max(1, BUDGET.motion_steps // 8)
 runs = {}
 for init in ("vit", "small"):
     start = time.perf_counter()
-    losses, accuracy = loop_from_scratch(fresh_model(init), train_clips, val_clips, steps,
-                                         BUDGET.batch_size, BUDGET.lr, eval_every)
-    runs[init] = {"losses": losses, "accuracy": accuracy,
-                  "seconds": time.perf_counter() - start}
-    print(f"{init:>5} init: {steps} steps in {runs[init]['seconds']:.0f} s; loss "
-          f"{losses[0]:.3f} -> {sum(losses[-20:]) / len(losses[-20:]):.3f}; validation top-1 "
-          f"{accuracy[steps]:.1%}")
+    losses, accuracy = loop_from_scratch(
+        fresh_model(init), train_clips, val_clips, steps, BUDGET.batch_size, BUDGET.lr, eval_every
+    )
+    runs[init] = {"losses": losses, "accuracy": accuracy, "seconds": time.perf_counter() - start}
+    print(
+        f"{init:>5} init: {steps} steps in {runs[init]['seconds']:.0f} s; loss "
+        f"{losses[0]:.3f} -> {sum(losses[-20:]) / len(losses[-20:]):.3f}; validation top-1 "
+        f"{accuracy[steps]:.1%}"
+    )
     assert abs(losses[0] - math.log(8)) < 0.15  # an untrained classifier is near uniform
     assert all(math.isfinite(x) for x in losses)
 
@@ -259,17 +272,25 @@ for init in ("vit", "small"):
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 window = max(1, steps // 40)
 for init, r in runs.items():
-    smooth = torch.tensor(r["losses"]).unfold(0, window, 1).mean(1) if steps >= window else \
-        torch.tensor(r["losses"])
+    smooth = (
+        torch.tensor(r["losses"]).unfold(0, window, 1).mean(1)
+        if steps >= window
+        else torch.tensor(r["losses"])
+    )
     axes[0].plot(range(window, window + len(smooth)), smooth, label=f"{init} init")
-    axes[1].plot(list(r["accuracy"]), [100 * a for a in r["accuracy"].values()], "o-",
-                 label=f"{init} init")
+    axes[1].plot(
+        list(r["accuracy"]), [100 * a for a in r["accuracy"].values()], "o-", label=f"{init} init"
+    )
 axes[0].axhline(math.log(8), color="gray", ls=":", lw=1, label="ln 8: uniform over 8 classes")
 axes[0].axhline(math.log(2), color="k", ls=":", lw=1, label="ln 2: the pair right, not the order")
 axes[0].set(xlabel="step", ylabel="training loss", title="your model, your loop")
 axes[1].axhline(50, color="k", ls=":", lw=1, label="order-blind ceiling (50%)")
-axes[1].set(xlabel="step", ylabel="validation top-1 (%)", ylim=(0, 105),
-            title="ViT init sits at the plateau; small init escapes")
+axes[1].set(
+    xlabel="step",
+    ylabel="validation top-1 (%)",
+    ylim=(0, 105),
+    title="ViT init sits at the plateau; small init escapes",
+)
 for ax in axes:
     ax.legend(fontsize=8)
 fig.tight_layout()
@@ -287,13 +308,15 @@ INIT = "small"  # your choice: "small" (demo.small_model_init) or "vit" (model.p
 MEASURED = BUDGET_NAME == "cpu" and INIT == "small"  # where the thresholds were measured
 final = {init: r["accuracy"][steps] for init, r in runs.items()}
 late_loss = {init: sum(r["losses"][-50:]) / len(r["losses"][-50:]) for init, r in runs.items()}
-print(f"budget {BUDGET_NAME!r}, INIT {INIT!r}: thresholds "
-      f"{'asserted' if MEASURED else 'printed, not asserted'}")
+print(
+    f"budget {BUDGET_NAME!r}, INIT {INIT!r}: thresholds "
+    f"{'asserted' if MEASURED else 'printed, not asserted'}"
+)
 expect("ViT init, validation top-1", final["vit"], 0.40, 0.60, measured=MEASURED, percent=True)
-expect("ViT init, last 50 steps' loss (ln 2 = 0.693)", late_loss["vit"], 0.60, 0.85,
-       measured=MEASURED)
-expect("small-model init, validation top-1", final["small"], 0.85, measured=MEASURED,
-       percent=True)
+expect(
+    "ViT init, last 50 steps' loss (ln 2 = 0.693)", late_loss["vit"], 0.60, 0.85, measured=MEASURED
+)
+expect("small-model init, validation top-1", final["small"], 0.85, measured=MEASURED, percent=True)
 
 # %% [markdown]
 # ## The package's trainer
@@ -310,21 +333,43 @@ expect("small-model init, validation top-1", final["small"], 0.85, measured=MEAS
 # %%
 PACKAGE_BUDGET = BUDGET if INIT == "small" else BUDGET.replace(embed_std=None)
 PACKAGE_RUNS = RUNS if INIT == "small" else RUNS / "vit-init"
-package_run = demo.train_scheme("motion", "divided", motion_clips, PACKAGE_BUDGET, steps,
-                                PACKAGE_RUNS, DEVICE, THREADS, attention_every=1)
+package_run = demo.train_scheme(
+    "motion",
+    "divided",
+    motion_clips,
+    PACKAGE_BUDGET,
+    steps,
+    PACKAGE_RUNS,
+    DEVICE,
+    THREADS,
+    attention_every=1,
+)
 run = Path(package_run["run"])
 metrics = json.loads((run / "metrics.json").read_text())
 print(f"one run directory, {run}: {sorted(p.name for p in run.iterdir())}")
-print(f"package: top-1 {package_run['accuracy']:.1%} ({package_run['params']:,} params, "
-      f"{package_run['train_seconds']:.0f} s); your loop, {INIT} init: {final[INIT]:.1%}")
+print(
+    f"package: top-1 {package_run['accuracy']:.1%} ({package_run['params']:,} params, "
+    f"{package_run['train_seconds']:.0f} s); your loop, {INIT} init: {final[INIT]:.1%}"
+)
 steps_rows = read_csv(run / "steps.csv")
 assert len(steps_rows) == metrics["steps"] == steps
-expect("the package's divided model, motion top-1", package_run["accuracy"], 0.9,
-       measured=MEASURED, percent=True)
-expect("your model minus the package's, motion top-1", final[INIT] - package_run["accuracy"],
-       -0.1, measured=MEASURED, percent=True)
-curves_figure({"divided (mt.train.train)": steps_rows},
-              title="the package's trainer on synthetic motion")
+expect(
+    "the package's divided model, motion top-1",
+    package_run["accuracy"],
+    0.9,
+    measured=MEASURED,
+    percent=True,
+)
+expect(
+    "your model minus the package's, motion top-1",
+    final[INIT] - package_run["accuracy"],
+    -0.1,
+    measured=MEASURED,
+    percent=True,
+)
+curves_figure(
+    {"divided (mt.train.train)": steps_rows}, title="the package's trainer on synthetic motion"
+)
 
 # %% [markdown]
 # ### Watching attention while it trains
@@ -355,9 +400,14 @@ def inline(data: bytes, kind: str, width: int) -> str:
     return f'<img width="{width}" src="data:image/{kind};base64,{base64.b64encode(data).decode()}">'
 
 
-display(HTML("<div style='display:flex;gap:12px;align-items:center'>"
-             + inline(buffer.getvalue(), "png", 420) + inline(gif.read_bytes(), "gif", 560)
-             + "</div>"))
+display(
+    HTML(
+        "<div style='display:flex;gap:12px;align-items:center'>"
+        + inline(buffer.getvalue(), "png", 420)
+        + inline(gif.read_bytes(), "gif", 560)
+        + "</div>"
+    )
+)
 print(f"{len(strips)} snapshots in {gif.parent}")
 
 # %% [markdown]

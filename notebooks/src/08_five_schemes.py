@@ -52,8 +52,10 @@ INIT = "small"  # as in lesson 07: "small" (demo.small_model_init) or "vit" (mod
 MEASURED = BUDGET_NAME == "cpu" and INIT == "small"  # where the thresholds were measured
 if THREADS:
     torch.set_num_threads(THREADS)
-print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!r}: {BUDGET}; "
-      f"appearance steps {APPEARANCE_STEPS}; init {INIT!r}")
+print(
+    f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!r}: {BUDGET}; "
+    f"appearance steps {APPEARANCE_STEPS}; init {INIT!r}"
+)
 
 # %% [markdown]
 # ## The data: motion and appearance
@@ -66,8 +68,10 @@ print(f"smoke: {SMOKE}; device {DEVICE}, threads {THREADS}; budget {BUDGET_NAME!
 # %%
 clips = {kind: demo.make_data(kind, BUDGET) for kind in ("motion", "appearance")}
 for kind, (train_set, val_set) in clips.items():
-    print(f"{kind:>10}: {len(train_set)} training / {len(val_set)} validation clips of "
-          f"{tuple(train_set[0][0].shape)}; classes {', '.join(train_set.classes)}")
+    print(
+        f"{kind:>10}: {len(train_set)} training / {len(val_set)} validation clips of "
+        f"{tuple(train_set[0][0].shape)}; classes {', '.join(train_set.classes)}"
+    )
 
 # %% [markdown]
 # ## Your loop, for every scheme
@@ -77,6 +81,7 @@ for kind, (train_set, val_set) in clips.items():
 # and the validation top-1 at the end. The pieces it uses from the package are the ones
 # lesson 07 checked against your own: `optim.warmup_cosine` (your `lr_multiplier`) and
 # `optim.param_groups` (your `decays`).
+
 
 # %%
 def train_one(scheme: str, kind: str, steps: int) -> dict:
@@ -90,10 +95,10 @@ def train_one(scheme: str, kind: str, steps: int) -> dict:
     model.to(DEVICE).train()
     opt = torch.optim.AdamW(optim.param_groups(model, weight_decay=0.05), lr=BUDGET.lr)
     warmup = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: optim.warmup_cosine(s, steps, warmup))
-    loader = torch.utils.data.DataLoader(train_set, batch_size=BUDGET.batch_size, shuffle=True,
-                                         drop_last=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: optim.warmup_cosine(s, steps, warmup))
+    loader = torch.utils.data.DataLoader(
+        train_set, batch_size=BUDGET.batch_size, shuffle=True, drop_last=True
+    )
     losses, start = [], time.perf_counter()
     while len(losses) < steps:
         for video, labels in loader:
@@ -112,13 +117,20 @@ def train_one(scheme: str, kind: str, steps: int) -> dict:
     predictions = []
     with torch.no_grad():
         for video, _ in torch.utils.data.DataLoader(val_set, batch_size=128):
-            predictions.append(model(data.to_float_clip(video, cfg.mean, cfg.std)
-                                     .to(DEVICE)).argmax(-1).cpu())
+            predictions.append(
+                model(data.to_float_clip(video, cfg.mean, cfg.std).to(DEVICE)).argmax(-1).cpu()
+            )
     predicted, truth = torch.cat(predictions), torch.tensor(val_set.labels)
-    return {"model": model.cpu(), "losses": losses, "seconds": seconds,
-            "accuracy": (predicted == truth).float().mean().item(),
-            "predicted": predicted, "truth": truth,
-            "params": mt.cost.params(cfg), "gmacs": mt.cost.macs(cfg) / 1e9}
+    return {
+        "model": model.cpu(),
+        "losses": losses,
+        "seconds": seconds,
+        "accuracy": (predicted == truth).float().mean().item(),
+        "predicted": predicted,
+        "truth": truth,
+        "params": mt.cost.params(cfg),
+        "gmacs": mt.cost.macs(cfg) / 1e9,
+    }
 
 
 # %% [markdown]
@@ -131,11 +143,15 @@ results = {}
 for kind, steps in plan.items():
     for scheme in mt.SCHEMES:
         r = results[kind, scheme] = train_one(scheme, kind, steps)
-        print(f"{kind:>10} {scheme:>12}: top-1 {r['accuracy']:6.1%}  loss {r['losses'][0]:.2f} "
-              f"-> {sum(r['losses'][-20:]) / len(r['losses'][-20:]):.2f}  ({r['params']:,} "
-              f"params, {r['gmacs']:.4f} GMACs/view, {r['seconds']:.0f} s)")
-        assert abs(r["losses"][0] - math.log(8 if kind == "motion" else
-                                             len(clips[kind][0].classes))) < 0.3
+        print(
+            f"{kind:>10} {scheme:>12}: top-1 {r['accuracy']:6.1%}  loss {r['losses'][0]:.2f} "
+            f"-> {sum(r['losses'][-20:]) / len(r['losses'][-20:]):.2f}  ({r['params']:,} "
+            f"params, {r['gmacs']:.4f} GMACs/view, {r['seconds']:.0f} s)"
+        )
+        assert (
+            abs(r["losses"][0] - math.log(8 if kind == "motion" else len(clips[kind][0].classes)))
+            < 0.3
+        )
         assert all(math.isfinite(x) for x in r["losses"])
 
 # %% [markdown]
@@ -146,8 +162,9 @@ for kind, steps in plan.items():
 keep = results["motion", "divided"]
 saved = RUNS / "motion" / "divided"
 keep["model"].save_pretrained(saved)
-(saved / "result.json").write_text(json.dumps(
-    {"steps": BUDGET.motion_steps, "init": INIT, "top1": keep["accuracy"]}))
+(saved / "result.json").write_text(
+    json.dumps({"steps": BUDGET.motion_steps, "init": INIT, "top1": keep["accuracy"]})
+)
 print(f"saved to {saved}: {sorted(p.name for p in saved.iterdir())}")
 
 # %% [markdown]
@@ -160,8 +177,12 @@ print(f"saved to {saved}: {sorted(p.name for p in saved.iterdir())}")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 xs = torch.arange(len(mt.SCHEMES))
 for offset, kind in ((-0.2, "motion"), (0.2, "appearance")):
-    axes[0].bar(xs + offset, [100 * results[kind, s]["accuracy"] for s in mt.SCHEMES], 0.4,
-                label=f"ours: synthetic {kind}")
+    axes[0].bar(
+        xs + offset,
+        [100 * results[kind, s]["accuracy"] for s in mt.SCHEMES],
+        0.4,
+        label=f"ours: synthetic {kind}",
+    )
 axes[0].axhline(50, color="k", ls=":", lw=1, label="order-blind ceiling on motion")
 axes[0].set_ylabel("validation top-1 (%)")
 axes[0].set_title("ours (from scratch, minutes of CPU)")
@@ -175,25 +196,46 @@ for ax in axes:
 fig.tight_layout()
 plt.show()
 for s in mt.SCHEMES:
-    print(f"{s:>12}: ours motion {results['motion', s]['accuracy']:6.1%}, appearance "
-          f"{results['appearance', s]['accuracy']:6.1%} | paper SSv2 {PAPER_TABLE1[s][2]}, "
-          f"K400 {PAPER_TABLE1[s][1]}")
+    print(
+        f"{s:>12}: ours motion {results['motion', s]['accuracy']:6.1%}, appearance "
+        f"{results['appearance', s]['accuracy']:6.1%} | paper SSv2 {PAPER_TABLE1[s][2]}, "
+        f"K400 {PAPER_TABLE1[s][1]}"
+    )
 
 # %%
 top1 = {k: v["accuracy"] for k, v in results.items()}
 assert all(0.0 <= a <= 1.0 for a in top1.values())
 # the miniature Table 1 — asserted on the budget where it was measured (cpu, small init)
-expect("space-only, motion top-1 (cannot tell a clip from its reverse)", top1["motion", "space"],
-       high=0.6, measured=MEASURED, percent=True)
+expect(
+    "space-only, motion top-1 (cannot tell a clip from its reverse)",
+    top1["motion", "space"],
+    high=0.6,
+    measured=MEASURED,
+    percent=True,
+)
 expect("divided, motion top-1", top1["motion", "divided"], 0.9, measured=MEASURED, percent=True)
-expect("motion: best time scheme minus space-only", max(top1["motion", s] for s in
-       demo.TIME_SCHEMES) - top1["motion", "space"], 0.3, measured=MEASURED, percent=True)
+expect(
+    "motion: best time scheme minus space-only",
+    max(top1["motion", s] for s in demo.TIME_SCHEMES) - top1["motion", "space"],
+    0.3,
+    measured=MEASURED,
+    percent=True,
+)
 # appearance needs no time: space-only is about as good as the best scheme
-expect("space-only, appearance top-1", top1["appearance", "space"], 0.5, measured=MEASURED,
-       percent=True)
-expect("appearance: space-only minus the best time scheme", top1["appearance", "space"]
-       - max(top1["appearance", s] for s in demo.TIME_SCHEMES), -0.1, measured=MEASURED,
-       percent=True)
+expect(
+    "space-only, appearance top-1",
+    top1["appearance", "space"],
+    0.5,
+    measured=MEASURED,
+    percent=True,
+)
+expect(
+    "appearance: space-only minus the best time scheme",
+    top1["appearance", "space"] - max(top1["appearance", s] for s in demo.TIME_SCHEMES),
+    -0.1,
+    measured=MEASURED,
+    percent=True,
+)
 
 # %% [markdown]
 # The gap between space-only and the time-aware schemes is large on motion and small on
@@ -213,12 +255,19 @@ for ax, scheme in zip(axes, ("space", "divided")):
     confusion = torch.zeros(len(classes), len(classes), dtype=torch.long)
     confusion.index_put_((r["truth"], r["predicted"]), torch.tensor(1), accumulate=True)
     pair = torch.arange(len(classes)) ^ 1  # the generator lists each reversed pair together
-    same_pair = (confusion.diagonal().sum() + confusion[torch.arange(len(classes)), pair].sum())
-    print(f"{scheme:>8}: {same_pair / confusion.sum():.1%} of predictions in the right pair, "
-          f"{confusion.diagonal().sum() / confusion.sum():.1%} exactly right")
+    same_pair = confusion.diagonal().sum() + confusion[torch.arange(len(classes)), pair].sum()
+    print(
+        f"{scheme:>8}: {same_pair / confusion.sum():.1%} of predictions in the right pair, "
+        f"{confusion.diagonal().sum() / confusion.sum():.1%} exactly right"
+    )
     if scheme == "space":
-        expect("space-only: predictions in the right pair", (same_pair / confusion.sum()).item(),
-               0.85, measured=MEASURED, percent=True)
+        expect(
+            "space-only: predictions in the right pair",
+            (same_pair / confusion.sum()).item(),
+            0.85,
+            measured=MEASURED,
+            percent=True,
+        )
     ax.imshow(confusion, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
     ax.set_yticks(range(len(classes)), classes, fontsize=7)
@@ -237,11 +286,19 @@ fig, ax = plt.subplots(figsize=(6, 3.8))
 for s in mt.SCHEMES:
     r = results["motion", s]
     ax.scatter(r["seconds"], 100 * r["accuracy"], s=r["params"] / 1000)
-    ax.annotate(f"{s}\n{r['gmacs']:.4f} GMACs", (r["seconds"], 100 * r["accuracy"]),
-                fontsize=8, xytext=(4, 4), textcoords="offset points")
+    ax.annotate(
+        f"{s}\n{r['gmacs']:.4f} GMACs",
+        (r["seconds"], 100 * r["accuracy"]),
+        fontsize=8,
+        xytext=(4, 4),
+        textcoords="offset points",
+    )
 ax.axhline(50, color="k", ls=":", lw=1)
-ax.set(xlabel="training seconds (measured here)", ylabel="motion top-1 (%)",
-       title="accuracy vs cost (marker area ∝ parameters)")
+ax.set(
+    xlabel="training seconds (measured here)",
+    ylabel="motion top-1 (%)",
+    title="accuracy vs cost (marker area ∝ parameters)",
+)
 fig.tight_layout()
 plt.show()
 

@@ -53,8 +53,10 @@ if (LESSON_08 / "config.json").is_file():
     print(f"smoke: {SMOKE}; lesson 08's model from {LESSON_08}")
 else:
     best = mt.TimeSformer(demo.model_config(BUDGET, "divided", num_classes=8)).eval()
-    print(f"smoke: {SMOKE}; note: {LESSON_08} is missing (run lesson 08), so an untrained "
-          f"model stands in — the arithmetic checks below do not depend on the weights")
+    print(
+        f"smoke: {SMOKE}; note: {LESSON_08} is missing (run lesson 08), so an untrained "
+        f"model stands in — the arithmetic checks below do not depend on the weights"
+    )
 cfg = best.config
 CLASSES = [f"class {i}" for i in range(cfg.num_classes)]  # labels mean nothing on real videos
 
@@ -87,24 +89,30 @@ class RealVideos(torch.utils.data.Dataset):
 
 
 samples = {p.name: p for p in data.sample_video_paths()}
-videos = RealVideos([samples[n] for n in ("bikes.mp4", "bigbuckbunny.mp4",
-                                          "carphone_pristine.mp4")], CLASSES)
-views_set = MultiViewClips(videos, crop, mean, std, num_clips=1, num_crops=3,
-                           num_frames=cfg.num_frames, stride=4)
+videos = RealVideos(
+    [samples[n] for n in ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")], CLASSES
+)
+views_set = MultiViewClips(
+    videos, crop, mean, std, num_clips=1, num_crops=3, num_frames=cfg.num_frames, stride=4
+)
 views = torch.stack([views_set[i][0] for i in range(len(videos))])  # (videos, 3, T, 3, c, c)
 labels = torch.tensor([label for _, label in videos.samples])
 for (path, _), v in zip(videos.samples, views):
     gaps = [(v[a] - v[b]).abs().max().item() for a, b in ((0, 1), (1, 2), (0, 2))]
-    print(f"{path.name}: 3 crops of {tuple(v.shape[1:])}; largest pixel gap between crops "
-          f"{min(gaps):.2f}–{max(gaps):.2f}")
+    print(
+        f"{path.name}: 3 crops of {tuple(v.shape[1:])}; largest pixel gap between crops "
+        f"{min(gaps):.2f}–{max(gaps):.2f}"
+    )
     assert min(gaps) > 0.1, f"{path.name}: the three crops should differ"
 
 with torch.no_grad():
     probs = best(views.flatten(0, 1)).softmax(-1).unflatten(0, views.shape[:2])  # (V, 3, C)
 averaged = probs.mean(dim=1)  # the paper's view averaging, by hand
-by_hand = {"top1": (averaged.argmax(-1) == labels).float().mean().item(),
-           "clip_top1": (probs.argmax(-1) == labels[:, None]).float().mean().item(),
-           "loss": -averaged[torch.arange(len(labels)), labels].log().mean().item()}
+by_hand = {
+    "top1": (averaged.argmax(-1) == labels).float().mean().item(),
+    "clip_top1": (probs.argmax(-1) == labels[:, None]).float().mean().item(),
+    "loss": -averaged[torch.arange(len(labels)), labels].log().mean().item(),
+}
 package = evaluate(best, views_set)
 for key, value in by_hand.items():
     print(f"{key:>9}: by hand {value:.6f}   evaluate {package[key]:.6f}")
@@ -115,8 +123,9 @@ print(f"averaging 3 crops moves the scores by up to {change:.4f} from the centre
 assert change > 1e-6, "different crops must give different scores"
 
 # %%
-first = (views[0, :, 0] * torch.tensor(std).view(3, 1, 1)
-         + torch.tensor(mean).view(3, 1, 1)).clamp(0, 1)  # bikes.mp4, frame 0 of each crop
+first = (views[0, :, 0] * torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)).clamp(
+    0, 1
+)  # bikes.mp4, frame 0 of each crop
 fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 for ax, image, name in zip(axes, first, ("left", "centre", "right")):
     ax.imshow(image.permute(1, 2, 0))  # (3, H, W) -> (H, W, 3)
@@ -182,15 +191,20 @@ report_file = SUBSET / "download_report.json" if SUBSET else None
 if report_file and report_file.is_file():
     report = json.loads(report_file.read_text())
     for split, counts in report["clips"].items():
-        print(f"{split}: {sum(counts.values())} clips, {len(report['parts_read'][split])} parts "
-              f"read in the last run; short classes: {report['short'][split] or 'none'}")
+        print(
+            f"{split}: {sum(counts.values())} clips, {len(report['parts_read'][split])} parts "
+            f"read in the last run; short classes: {report['short'][split] or 'none'}"
+        )
     print(f"streamed {format_size(report['bytes_downloaded_all_runs'])} in all runs")
-    kept = sum(f.stat().st_size for split in ("train", "val")
-               for f in (SUBSET / split).rglob("*.mp4"))
+    kept = sum(
+        f.stat().st_size for split in ("train", "val") for f in (SUBSET / split).rglob("*.mp4")
+    )
     print(f"kept on disk: {format_size(kept)} of clips")
 else:
-    print("skipped: no download report (set MINI_TIMESFORMER_KINETICS to the folder "
-          "kinetics-download wrote)")
+    print(
+        "skipped: no download report (set MINI_TIMESFORMER_KINETICS to the folder "
+        "kinetics-download wrote)"
+    )
 
 # %% [markdown]
 # **3. The decoded cache.** Decoding, not the model, is what starves a GPU on video: `--cache`
@@ -204,8 +218,10 @@ if cache_dirs and all((d / "index.json").is_file() for d in cache_dirs):
     for d in cache_dirs:
         print(f"{d}: {format_size((d / 'frames.u8').stat().st_size)} of decoded frames")
 else:
-    print("skipped: no decoded cache (kinetics-download --cache, or "
-          "mini-timesformer data-cache <subset> --split train / --split val)")
+    print(
+        "skipped: no decoded cache (kinetics-download --cache, or "
+        "mini-timesformer data-cache <subset> --split train / --split val)"
+    )
 
 # %% [markdown]
 # **4. Train on one GPU, from ImageNet weights.** The paper's way (Appendix A): both attentions
@@ -235,15 +251,39 @@ else:
 # %%
 K_RUN = RUNS / "kinetics"
 if SUBSET and VIT and GPU and not SMOKE:
-    train(preset="small", attention="divided", data=f"kinetics:{SUBSET}", num_frames=8,
-          image_size=224, stride=32, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15,
-          batch_size=32, accum=2, workers=8, out=str(K_RUN), plots=False)
+    train(
+        preset="small",
+        attention="divided",
+        data=f"kinetics:{SUBSET}",
+        num_frames=8,
+        image_size=224,
+        stride=32,
+        init=f"vit:{VIT}",
+        optimizer="sgd",
+        lr=0.005,
+        epochs=15,
+        batch_size=32,
+        accum=2,
+        workers=8,
+        out=str(K_RUN),
+        plots=False,
+    )
     k_metrics = json.loads((K_RUN / "metrics.json").read_text())
-    print(f"{K_RUN}: {k_metrics['steps']} steps in {k_metrics['train_seconds'] / 60:.1f} min; "
-          f"1-view validation top-1 {k_metrics['val']['top1']:.1%}")
+    print(
+        f"{K_RUN}: {k_metrics['steps']} steps in {k_metrics['train_seconds'] / 60:.1f} min; "
+        f"1-view validation top-1 {k_metrics['val']['top1']:.1%}"
+    )
 else:
-    missing = [name for name, ok in (("the subset", SUBSET), ("ViT weights", VIT),
-                                     ("a CUDA GPU", GPU), ("full mode", not SMOKE)) if not ok]
+    missing = [
+        name
+        for name, ok in (
+            ("the subset", SUBSET),
+            ("ViT weights", VIT),
+            ("a CUDA GPU", GPU),
+            ("full mode", not SMOKE),
+        )
+        if not ok
+    ]
     print(f"skipped: needs {', '.join(missing)}")
 
 # %% [markdown]
@@ -256,9 +296,15 @@ k_checkpoint = K_RUN / "checkpoints" / "last.pt"
 if SUBSET and k_checkpoint.is_file():
     k_model = mt.TimeSformer.from_pretrained(k_checkpoint).to("cuda" if GPU else "cpu")
     k_val = data.KineticsDataset(SUBSET, "val", num_frames=k_model.config.num_frames)
-    k_views = MultiViewClips(k_val, k_model.config.image_size, k_model.config.mean,
-                             k_model.config.std, num_clips=1, num_crops=3,
-                             num_frames=k_model.config.num_frames)
+    k_views = MultiViewClips(
+        k_val,
+        k_model.config.image_size,
+        k_model.config.mean,
+        k_model.config.std,
+        num_clips=1,
+        num_crops=3,
+        num_frames=k_model.config.num_frames,
+    )
     k_eval = evaluate(k_model, k_views, workers=min(4, os.cpu_count() or 1))
     print(f"1×3 views: video top-1 {k_eval['top1']:.1%}, clip top-1 {k_eval['clip_top1']:.1%}")
 else:
@@ -274,10 +320,15 @@ if SUBSET and k_checkpoint.is_file():
 
     k_clip = k_views[0][0][1]  # the centre crop of the first validation video, float
     k_map = rollout.attention_rollout(k_model.cpu().float(), k_clip[None])[0]  # (T, H', W')
-    raw = (k_clip * torch.tensor(k_model.config.std).view(3, 1, 1)
-           + torch.tensor(k_model.config.mean).view(3, 1, 1)).clamp(0, 1)
-    display(viz.plot_attention_frames((raw * 255).to(torch.uint8), k_map,
-                                      f"{k_val.classes[k_val.samples[0][1]]}: CLS rollout"))
+    raw = (
+        k_clip * torch.tensor(k_model.config.std).view(3, 1, 1)
+        + torch.tensor(k_model.config.mean).view(3, 1, 1)
+    ).clamp(0, 1)
+    display(
+        viz.plot_attention_frames(
+            (raw * 255).to(torch.uint8), k_map, f"{k_val.classes[k_val.samples[0][1]]}: CLS rollout"
+        )
+    )
 else:
     print("skipped: needs the subset and a trained checkpoint (step 4)")
 
@@ -311,24 +362,51 @@ if UCF:
     for split in ("train", "val", "test"):
         if (UCF / split).is_dir():
             videos = data.VideoFolder(UCF / split, num_frames=8)
-            print(f"{split}: {len(videos)} videos, {len(videos.classes)} classes: "
-                  f"{', '.join(videos.classes)}")
+            print(
+                f"{split}: {len(videos)} videos, {len(videos.classes)} classes: "
+                f"{', '.join(videos.classes)}"
+            )
 else:
-    print("skipped: no UCF101 subset (set MINI_TIMESFORMER_UCF101 to the unpacked "
-          "UCF101_subset folder)")
+    print(
+        "skipped: no UCF101 subset (set MINI_TIMESFORMER_UCF101 to the unpacked "
+        "UCF101_subset folder)"
+    )
 
 # %%
 U_RUN = RUNS / "ucf101"
 if UCF and VIT and GPU and not SMOKE:
-    train(preset="small", attention="divided", data=f"folder:{UCF}", num_frames=8,
-          image_size=224, stride=4, init=f"vit:{VIT}", optimizer="sgd", lr=0.005, epochs=15,
-          batch_size=16, workers=8, out=str(U_RUN), plots=False)
+    train(
+        preset="small",
+        attention="divided",
+        data=f"folder:{UCF}",
+        num_frames=8,
+        image_size=224,
+        stride=4,
+        init=f"vit:{VIT}",
+        optimizer="sgd",
+        lr=0.005,
+        epochs=15,
+        batch_size=16,
+        workers=8,
+        out=str(U_RUN),
+        plots=False,
+    )
     u_metrics = json.loads((U_RUN / "metrics.json").read_text())
-    print(f"{U_RUN}: {u_metrics['steps']} steps in {u_metrics['train_seconds'] / 60:.1f} min; "
-          f"1-view validation top-1 {u_metrics['val']['top1']:.1%}")
+    print(
+        f"{U_RUN}: {u_metrics['steps']} steps in {u_metrics['train_seconds'] / 60:.1f} min; "
+        f"1-view validation top-1 {u_metrics['val']['top1']:.1%}"
+    )
 else:
-    missing = [name for name, ok in (("the UCF101 subset", UCF), ("ViT weights", VIT),
-                                     ("a CUDA GPU", GPU), ("full mode", not SMOKE)) if not ok]
+    missing = [
+        name
+        for name, ok in (
+            ("the UCF101 subset", UCF),
+            ("ViT weights", VIT),
+            ("a CUDA GPU", GPU),
+            ("full mode", not SMOKE),
+        )
+        if not ok
+    ]
     print(f"skipped: needs {', '.join(missing)}")
 
 # %% [markdown]

@@ -48,6 +48,7 @@ _ = torch.manual_seed(0)
 # Joint attention is one group of `ℓ = T·N + 1` tokens. Divided attention is a temporal step
 # (`N` groups of `T`, no CLS) and a spatial step (`T` groups of `N + 1`, the CLS copied in).
 
+
 # %%
 def macs_by_hand(scheme: str, T: int, size: int, D=768, L=12, P=16, K=400) -> int:
     """Multiply-adds of one forward pass of a ViT-B TimeSformer (joint or divided)."""
@@ -92,8 +93,10 @@ for px in (224, 448):
     i = sizes.index(px) if px in sizes else None
     if i is not None:
         ratio = by_size["joint"][i] / by_size["divided"][i]
-        print(f"  {px} px: joint {by_size['joint'][i]:.2f} vs divided {by_size['divided'][i]:.2f} "
-              f"TMACs per view ({ratio:.2f}×)")
+        print(
+            f"  {px} px: joint {by_size['joint'][i]:.2f} vs divided {by_size['divided'][i]:.2f} "
+            f"TMACs per view ({ratio:.2f}×)"
+        )
 assert by_size["divided"][0] > by_size["joint"][0]  # at 224 px joint is (slightly) cheaper
 assert by_size["divided"][-1] < by_size["joint"][-1] / 1.5  # at 560 px divided is far cheaper
 
@@ -134,6 +137,7 @@ display(cost_figures.plot_cost_curves(rows))
 # for the backward pass;
 # for joint attention `ℓ = T·N + 1`, so the stored scores grow with `(T·N)²`.
 
+
 # %%
 def eager_scores_gib(scheme: str, T: int, size: int, heads=12, layers=12, P=16) -> float:
     """GiB of softmax probabilities kept for backward (fp32, one clip, all layers)."""
@@ -144,8 +148,10 @@ def eager_scores_gib(scheme: str, T: int, size: int, heads=12, layers=12, P=16) 
 
 for scheme in ("joint", "divided"):
     for T, px in [(8, 224), (8, 448), (32, 224)]:
-        print(f"{scheme:>8} {T:2d}×{px}: attention probabilities kept for backward "
-              f"{eager_scores_gib(scheme, T, px):6.1f} GiB per clip")
+        print(
+            f"{scheme:>8} {T:2d}×{px}: attention probabilities kept for backward "
+            f"{eager_scores_gib(scheme, T, px):6.1f} GiB per clip"
+        )
 
 # %% [markdown]
 # The package's `curves.training_memory` adds everything else a training step holds — weights,
@@ -153,8 +159,11 @@ for scheme in ("joint", "divided"):
 # fit in 32 GB. Beside the paper's statement:
 
 # %%
-points = {"8×224": (8, 224), "8×448 (paper: joint OOM)": (8, 448),
-          "32×224 (paper: joint OOM)": (32, 224)}
+points = {
+    "8×224": (8, 224),
+    "8×448 (paper: joint OOM)": (8, 448),
+    "32×224 (paper: joint OOM)": (32, 224),
+}
 fits = {}
 for name, (T, px) in points.items():
     for scheme in ("joint", "divided"):
@@ -162,8 +171,10 @@ for name, (T, px) in points.items():
         eager = mt.cost.training_memory(cfg, batch=1)["total"] / 2**30
         fused = mt.cost.training_memory(cfg, batch=1, fused=True)["total"] / 2**30
         fits[name, scheme] = mt.cost.max_batch(cfg)
-        print(f"{name:>26} {scheme:>8}: one clip needs {eager:5.1f} GiB eager, {fused:4.1f} GiB "
-              f"fused; clips that fit in 32 GB (eager): {fits[name, scheme]}")
+        print(
+            f"{name:>26} {scheme:>8}: one clip needs {eager:5.1f} GiB eager, {fused:4.1f} GiB "
+            f"fused; clips that fit in 32 GB (eager): {fits[name, scheme]}"
+        )
 for name in list(points)[1:]:  # where the paper's joint model ran out of memory
     assert fits[name, "joint"] <= 1 < fits[name, "divided"]
 
@@ -183,8 +194,10 @@ for name in list(points)[1:]:  # where the paper's joint model ran out of memory
 # %%
 cfg = curves.config_at("base", "joint", 8, 448)
 eager_b, fused_b = (mt.cost.attention_memory(cfg, fused=f) for f in (False, True))
-print(f"joint 8×448, one layer: eager {eager_b / 2**30:.2f} GiB vs fused {fused_b / 2**30:.3f} GiB"
-      f" ({eager_b / fused_b:.0f}× less); MACs unchanged: {mt.cost.macs(cfg) / 1e9:.0f} GMACs")
+print(
+    f"joint 8×448, one layer: eager {eager_b / 2**30:.2f} GiB vs fused {fused_b / 2**30:.3f} GiB"
+    f" ({eager_b / fused_b:.0f}× less); MACs unchanged: {mt.cost.macs(cfg) / 1e9:.0f} GMACs"
+)
 assert eager_b > 10 * fused_b  # at least an order of magnitude
 worst = max(r["train_fused_gib"] for r in rows if r["scheme"] == "joint")
 print(f"joint attention, fused, largest clip of the sweep: {worst:.1f} GiB for one clip")
@@ -200,14 +213,20 @@ assert worst < mt.cost.V100_BYTES / 2**30  # fits in 32 GB at every size and len
 # bigger sizes.
 
 # %%
-measured = measure.measure_sweep(schemes=("joint", "divided"),
-                                 sizes=(32,) if SMOKE else (32, 48, 64, 96), batch=1)
+measured = measure.measure_sweep(
+    schemes=("joint", "divided"), sizes=(32,) if SMOKE else (32, 48, 64, 96), batch=1
+)
 print(measure.format_measured(measured))
 display(cost_figures.plot_measured(measured))
 for scheme in ("joint", "divided"):
-    peaks = {r["eager"]: r["peak_bytes"] for r in measured
-             if r["scheme"] == scheme and r["size"] == max(x["size"] for x in measured)}
-    print(f"{scheme}: eager / fused peak memory at the largest size: {peaks[True] / peaks[False]:.2f}")
+    peaks = {
+        r["eager"]: r["peak_bytes"]
+        for r in measured
+        if r["scheme"] == scheme and r["size"] == max(x["size"] for x in measured)
+    }
+    print(
+        f"{scheme}: eager / fused peak memory at the largest size: {peaks[True] / peaks[False]:.2f}"
+    )
 assert all(r["time_s"] > 0 and r["peak_bytes"] >= 0 for r in measured)
 
 # %% [markdown]

@@ -66,6 +66,7 @@ _ = torch.manual_seed(0)
 # * **space** — spatial embedding learned, temporal frozen at zero;
 # * **space-time** — both learned (the TimeSformer).
 
+
 # %%
 def ablated_model(kind: str, num_classes: int) -> mt.TimeSformer:
     """A divided TimeSformer with the positional embeddings of `kind`."""
@@ -86,12 +87,26 @@ def train_model(model, clips, name: str) -> dict:
     """Train with the lesson-06 budget on `clips` = (train, val); returns the run's metrics."""
     train_raw, val_raw = clips
     cfg = model.config
-    datasets = (AugmentedClips(train_raw, cfg.mean, cfg.std),
-                AugmentedClips(val_raw, cfg.mean, cfg.std), train_raw.classes)
+    datasets = (
+        AugmentedClips(train_raw, cfg.mean, cfg.std),
+        AugmentedClips(val_raw, cfg.mean, cfg.std),
+        train_raw.classes,
+    )
     steps = BUDGET.motion_steps
-    run = train(model=model, datasets=datasets, steps=steps, batch_size=BUDGET.batch_size,
-                lr=BUDGET.lr, warmup_steps=max(1, steps // 10), device=DEVICE, threads=THREADS,
-                val_every=0, out=str(RUNS / name), plots=False, progress_label=name)
+    run = train(
+        model=model,
+        datasets=datasets,
+        steps=steps,
+        batch_size=BUDGET.batch_size,
+        lr=BUDGET.lr,
+        warmup_steps=max(1, steps // 10),
+        device=DEVICE,
+        threads=THREADS,
+        val_every=0,
+        out=str(RUNS / name),
+        plots=False,
+        progress_label=name,
+    )
     return json.loads((run / "metrics.json").read_text()) | {"run": str(run)}
 
 
@@ -120,14 +135,20 @@ ax.set_title("Positional embeddings (cf. paper Table 4)")
 ax.legend(fontsize=8, loc="lower right")
 plt.show()
 for kind in PAPER_TABLE4:
-    print(f"{kind:>10}: ours {ours[kind]:5.1f}%   paper SSv2 {PAPER_TABLE4[kind][1]}, "
-          f"K400 {PAPER_TABLE4[kind][0]}")
+    print(
+        f"{kind:>10}: ours {ours[kind]:5.1f}%   paper SSv2 {PAPER_TABLE4[kind][1]}, "
+        f"K400 {PAPER_TABLE4[kind][0]}"
+    )
 # asserted on the cpu budget (where they were measured), printed on any other
 for kind in ("none", "space"):  # order-blind models are capped near 50%
     expect(f"{kind}: top-1 (%)", ours[kind], high=55, measured=MEASURED)
 expect("space-time: top-1 (%)", ours["space-time"], 80, measured=MEASURED)
-expect("space-time minus the best order-blind (points)",
-       ours["space-time"] - max(ours["none"], ours["space"]), 25, measured=MEASURED)
+expect(
+    "space-time minus the best order-blind (points)",
+    ours["space-time"] - max(ours["none"], ours["space"]),
+    25,
+    measured=MEASURED,
+)
 
 # %% [markdown]
 # ## More frames (RQ5, Table 8)
@@ -139,16 +160,19 @@ expect("space-time minus the best order-blind (points)",
 # counts — the time embedding is interpolated (lesson 01) — on clips whose motion continues.
 
 # %%
-space_time = mt.TimeSformer.from_pretrained(Path(ablation["space-time"]["run"]) / "checkpoints"
-                                            / "last.pt").eval()
+space_time = mt.TimeSformer.from_pretrained(
+    Path(ablation["space-time"]["run"]) / "checkpoints" / "last.pt"
+).eval()
 cfg = space_time.config
 lengths = [cfg.num_frames // 2, cfg.num_frames, 2 * cfg.num_frames]
 accuracy, cost = {}, {}
 for T in lengths:
-    clips_T = data.SyntheticVideos("motion", num_frames=T, image_size=cfg.image_size,
-                                   size=len(clips[1]), seed=5)
-    video = data.to_float_clip(torch.stack([clips_T[i][0] for i in range(len(clips_T))]),
-                               cfg.mean, cfg.std)
+    clips_T = data.SyntheticVideos(
+        "motion", num_frames=T, image_size=cfg.image_size, size=len(clips[1]), seed=5
+    )
+    video = data.to_float_clip(
+        torch.stack([clips_T[i][0] for i in range(len(clips_T))]), cfg.mean, cfg.std
+    )
     labels = torch.tensor([clips_T[i][1] for i in range(len(clips_T))])
     with torch.no_grad():
         accuracy[T] = (space_time(video).argmax(-1) == labels).float().mean().item()
@@ -156,8 +180,10 @@ for T in lengths:
     print(f"{T:3d} frames: top-1 {accuracy[T]:6.1%}, {cost[T]:7.1f} MMACs per view")
 base = mt.TimeSformerConfig.preset("base")
 for T, paper in PAPER_TABLE8.items():
-    print(f"paper, ViT-B {T:2d} frames: HowTo100M top-1 {paper}, "
-          f"{mt.cost.macs(base, num_frames=T) / 1e9:7.1f} GMACs per view (ours, analytic)")
+    print(
+        f"paper, ViT-B {T:2d} frames: HowTo100M top-1 {paper}, "
+        f"{mt.cost.macs(base, num_frames=T) / 1e9:7.1f} GMACs per view (ours, analytic)"
+    )
 assert cost[lengths[-1]] > cost[lengths[0]]
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
@@ -166,8 +192,11 @@ axes[0].axvline(cfg.num_frames, color="k", ls=":", lw=1, label="trained on")
 axes[0].set(xlabel="frames at test time", ylabel="top-1 (%)", title="ours: one model, other T")
 axes[0].legend(fontsize=8)
 axes[1].plot(list(PAPER_TABLE8), list(PAPER_TABLE8.values()), "o-", color="tab:green")
-axes[1].set(xlabel="frames (trained and tested)", ylabel="top-1 (%)",
-            title="paper Table 8: trained per length")
+axes[1].set(
+    xlabel="frames (trained and tested)",
+    ylabel="top-1 (%)",
+    title="paper Table 8: trained per length",
+)
 fig.tight_layout()
 plt.show()
 
@@ -182,10 +211,12 @@ plt.show()
 # `compute_metrics`, the package's view-averaging metric.
 
 # %%
-long = data.SyntheticVideos("motion", num_frames=3 * cfg.num_frames, image_size=cfg.image_size,
-                            size=len(clips[1]), seed=9)
-videos = data.to_float_clip(torch.stack([long[i][0] for i in range(len(long))]), cfg.mean,
-                            cfg.std)  # (V, 3T, 3, H, W)
+long = data.SyntheticVideos(
+    "motion", num_frames=3 * cfg.num_frames, image_size=cfg.image_size, size=len(clips[1]), seed=9
+)
+videos = data.to_float_clip(
+    torch.stack([long[i][0] for i in range(len(long))]), cfg.mean, cfg.std
+)  # (V, 3T, 3, H, W)
 labels = torch.tensor([long[i][1] for i in range(len(long))])
 windows = videos.unflatten(1, (3, cfg.num_frames))  # (V, 3, T, 3, H, W): three clips
 with torch.no_grad():
@@ -193,8 +224,10 @@ with torch.no_grad():
 middle = (probs[:, 1].argmax(-1) == labels).float().mean().item()
 averaged = (probs.mean(dim=1).argmax(-1) == labels).float().mean().item()
 package = compute_metrics(probs, labels, classes)
-print(f"middle clip only: top-1 {middle:.1%};  3 clips averaged: {averaged:.1%} "
-      f"(package: {package['top1']:.1%}, clip-level {package['clip_top1']:.1%})")
+print(
+    f"middle clip only: top-1 {middle:.1%};  3 clips averaged: {averaged:.1%} "
+    f"(package: {package['top1']:.1%}, clip-level {package['clip_top1']:.1%})"
+)
 assert abs(package["top1"] - averaged) < 1e-6  # float32 mean vs float64 count
 assert package["views_per_video"] == 3
 

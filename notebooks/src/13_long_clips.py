@@ -71,9 +71,13 @@ eight = long.uniform_indices(64, 8)  # the frames an 8-frame sampler takes
 fig, axes = plt.subplots(1, 2, figsize=(11, 2.8), width_ratios=[2, 1])
 axes[0].plot(brightness, "-", color="0.5", label="mean brightness")
 axes[0].plot(eight, brightness[eight], "o", color="tab:red", label="the 8 sampled frames")
-axes[0].set(xlabel="frame", ylabel="brightness", title=f"{clips.classes[label]}: "
-            f"{int(timeline.max())} flashes, of which 8 frames see "
-            f"{long.flashes_seen(clips.params(3), eight)}")
+axes[0].set(
+    xlabel="frame",
+    ylabel="brightness",
+    title=f"{clips.classes[label]}: "
+    f"{int(timeline.max())} flashes, of which 8 frames see "
+    f"{long.flashes_seen(clips.params(3), eight)}",
+)
 axes[0].legend(fontsize=8)
 first = int(torch.nonzero(timeline)[0])
 axes[1].imshow(torch.cat([clip[first - 1], clip[first]], dim=2).permute(1, 2, 0))
@@ -96,21 +100,26 @@ assert set(timeline.unique().tolist()) == set(range(label + 2))  # label + 1 fla
 #
 # $$\text{ceiling}(T) = \frac14 \sum_{k=0}^{4} \max_{n \in \{1..4\}} \binom{n}{k} p^k (1-p)^{n-k}.$$
 
+
 # %%
 def ceiling_by_hand(T: int, clip_frames: int = 64, flash: int = 2) -> float:
     """The best top-1 from T uniformly sampled frames (the formula above)."""
     s = clip_frames // T
     p = min(flash, s) / s
-    likelihood = [[comb(n, k) * p**k * (1 - p) ** (n - k) if k <= n else 0.0
-                   for n in range(1, 5)] for k in range(5)]  # [k][n-1]
+    likelihood = [
+        [comb(n, k) * p**k * (1 - p) ** (n - k) if k <= n else 0.0 for n in range(1, 5)]
+        for k in range(5)
+    ]  # [k][n-1]
     return sum(max(row) for row in likelihood) / 4
 
 
 LENGTHS = (8, 16, 32, 64)
 for T in LENGTHS:
     ours, package = ceiling_by_hand(T), long.sampler_ceiling(T)
-    print(f"T = {T:2d}: a flash is caught with p = {min(2, 64 // T) / (64 // T):.3f}; "
-          f"ceiling {ours:.1%} (package {package:.1%}); chance 25%")
+    print(
+        f"T = {T:2d}: a flash is caught with p = {min(2, 64 // T) / (64 // T):.3f}; "
+        f"ceiling {ours:.1%} (package {package:.1%}); chance 25%"
+    )
     assert abs(ours - package) < 1e-12
 
 # %% [markdown]
@@ -123,6 +132,7 @@ for T in LENGTHS:
 # The ceiling is a claim about the generator; an empirical check keeps it honest. The oracle
 # sees each clip's ground truth — which flash is on in which frame — but **only at the
 # sampled frames**, counts the distinct flashes there and makes the Bayes-optimal guess.
+
 
 # %%
 def oracle_by_hand(dataset, T: int) -> float:
@@ -192,20 +202,32 @@ display(fig)
 divided, joint = results["divided"], results["joint"]
 short, longest = min(divided), max(divided)
 gain = divided[longest]["accuracy"] - divided[short]["accuracy"]
-print(f"divided: {short} frames {divided[short]['accuracy']:.1%} → {longest} frames "
-      f"{divided[longest]['accuracy']:.1%} ({100 * gain:+.1f} points)")
+print(
+    f"divided: {short} frames {divided[short]['accuracy']:.1%} → {longest} frames "
+    f"{divided[longest]['accuracy']:.1%} ({100 * gain:+.1f} points)"
+)
 for T, row in divided.items():
     print(f"divided, T = {T:2d}: top-1 {row['accuracy']:.1%} of a possible {row['ceiling']:.1%}")
 measured = BUDGET == "cpu"  # thresholds from the measured full run (docs/training.md)
-expect(f"divided, {longest} − {short} frames (points)", 100 * gain, low=GAIN_LOW,
-       measured=measured)
-expect(f"divided, {short} frames top-1", divided[short]["accuracy"],
-       high=divided[short]["ceiling"] + 0.05, measured=measured, percent=True)
-expect(f"divided, {longest} frames top-1", divided[longest]["accuracy"], low=LONG_LOW,
-       measured=measured, percent=True)
+expect(f"divided, {longest} − {short} frames (points)", 100 * gain, low=GAIN_LOW, measured=measured)
+expect(
+    f"divided, {short} frames top-1",
+    divided[short]["accuracy"],
+    high=divided[short]["ceiling"] + 0.05,
+    measured=measured,
+    percent=True,
+)
+expect(
+    f"divided, {longest} frames top-1",
+    divided[longest]["accuracy"],
+    low=LONG_LOW,
+    measured=measured,
+    percent=True,
+)
 T = 32 if 32 in joint else max(joint)
-expect(f"joint, {T} frames top-1", joint[T]["accuracy"], low=JOINT_LOW, measured=measured,
-       percent=True)
+expect(
+    f"joint, {T} frames top-1", joint[T]["accuracy"], low=JOINT_LOW, measured=measured, percent=True
+)
 assert divided[longest]["gmacs"] > divided[short]["gmacs"]  # longer clips always cost more
 
 # %% [markdown]
@@ -225,8 +247,12 @@ ax.legend(fontsize=8)
 plt.show()
 for T, d, j in zip(frames, gmacs["divided"], gmacs["joint"]):
     print(f"{T:2d} frames: divided {d:7.1f}, joint {j:7.1f} GMACs  (joint / divided {j / d:.2f})")
-ours = {a: mt.cost.macs(long_range.model_config(long_range.LONG_BUDGETS["cpu"].model.replace(
-    num_frames=64), a, 4)) for a in ("divided", "joint")}
+ours = {
+    a: mt.cost.macs(
+        long_range.model_config(long_range.LONG_BUDGETS["cpu"].model.replace(num_frames=64), a, 4)
+    )
+    for a in ("divided", "joint")
+}
 print(f"ours at 64 frames (N = 4 patches): joint / divided {ours['joint'] / ours['divided']:.2f}")
 assert gmacs["joint"][-1] / gmacs["divided"][-1] > 3  # N·T vs N + T keys: the gap grows with T
 assert ours["joint"] / ours["divided"] < gmacs["joint"][3] / gmacs["divided"][3]  # and with N
