@@ -4,17 +4,20 @@
     cfg = mt.TimeSformerConfig.preset("nano", attention="divided", num_classes=8)
     model = mt.TimeSformer(cfg)
     logits = model(video)              # video: float (B, T, 3, H, W)
+    cnn = mt.VideoResNet(mt.VideoCNNConfig.preset("nano", arch="r2plus1d", num_classes=8))
 
 The model maths is flat at the top (``schemes``, ``config``, ``embed``, ``attention``,
-``model``, ``cost``); everything with I/O lives in a subpackage (``pretrained``, ``data``,
-``train``, ``perf``, ``viz``, ``demo``, ``checks``), imported on first use, so
+``model``, ``cnn`` (the 3-D CNN baseline of §4.2), ``cost``); everything with I/O lives
+in a subpackage (``pretrained``, ``data``, ``train``, ``perf``, ``viz``, ``demo``,
+``checks``), imported on first use, so
 ``import mini_timesformer`` stays fast and needs no matplotlib or PyAV. The layers and
 their import rule: docs/architecture.md.
 """
 
 import importlib
 
-from . import cost, schemes
+from . import cnn, cost, schemes
+from .cnn import VideoCNNConfig, VideoResNet
 from .config import SCHEMES, TimeSformerConfig
 from .model import TimeSformer
 
@@ -49,4 +52,15 @@ def __getattr__(name):
     raise AttributeError(f"module 'mini_timesformer' has no attribute {name!r}")
 
 
-__all__ = ["SCHEMES", "TimeSformerConfig", "TimeSformer", "cost", "schemes", "__version__", *_LAZY]
+__all__ = [
+    "SCHEMES",
+    "TimeSformerConfig",
+    "TimeSformer",
+    "VideoCNNConfig",
+    "VideoResNet",
+    "cnn",
+    "cost",
+    "schemes",
+    "__version__",
+    *_LAZY,
+]

@@ -10,12 +10,17 @@ Memory: ``attention_memory`` (one attention step, eager vs fused) and the traini
 estimate ``training_memory`` (weights, gradients, optimiser state, stored activations),
 checked against measured peaks in ``tests/test_curves.py``. ``perf/curves.py`` sweeps
 these over frame sizes and frame counts (the paper's Fig. 3).
+
+The 3-D CNN baseline (``cnn.VideoResNet``, the paper's comparison of §4.2 / Table 2):
+``cnn_params`` and ``cnn_macs``, same conventions (convolutions and the head counted;
+BatchNorm, ReLU and pooling left out); ``params`` and ``macs`` accept its config too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .cnn import VideoCNNConfig, midplanes, stage_strides
 from .config import TimeSformerConfig
 from .schemes import STEPS, num_groups
 
@@ -51,7 +56,9 @@ def step_shapes(
 
 
 def params(cfg: TimeSformerConfig) -> int:
-    """Exact number of parameters of ``TimeSformer(cfg)``."""
+    """Exact number of parameters of ``TimeSformer(cfg)`` (or ``VideoResNet(cfg)``)."""
+    if isinstance(cfg, VideoCNNConfig):
+        return cnn_params(cfg)
     D, C, P = cfg.embed_dim, cfg.in_channels, cfg.patch_size
     hidden = int(D * cfg.mlp_ratio)
     embed = D * C * P * P + D + D + (1 + cfg.num_patches) * D + cfg.num_frames * D
@@ -67,7 +74,10 @@ def params(cfg: TimeSformerConfig) -> int:
 def macs(
     cfg: TimeSformerConfig, num_frames: int | None = None, image_size: int | None = None
 ) -> int:
-    """Multiply-accumulates of one forward pass on one clip (one "view")."""
+    """Multiply-accumulates of one forward pass on one clip (one "view"); a
+    ``VideoCNNConfig`` goes to ``cnn_macs``."""
+    if isinstance(cfg, VideoCNNConfig):
+        return cnn_macs(cfg, num_frames, image_size)
     T = num_frames or cfg.num_frames
     N = ((image_size or cfg.image_size) // cfg.patch_size) ** 2
     D, C, P = cfg.embed_dim, cfg.in_channels, cfg.patch_size
@@ -173,3 +183,63 @@ def max_batch(
     fixed = training_memory(cfg, 0, fused, **kwargs)["total"]
     per_clip = training_memory(cfg, 1, fused, **kwargs)["total"] - fixed
     return max(0, int((budget - fixed) // per_clip))
+
+
+# ------------------------------------------------------------- the 3-D CNN baseline
+def _cnn_blocks(cfg: VideoCNNConfig):
+    """(in, out, stride) of every BasicBlock in order."""
+    planes = [w for w, n in zip(cfg.widths, cfg.blocks) for _ in range(n)]
+    return list(zip([cfg.stem_width, *planes[:-1]], planes, stage_strides(cfg)))
+
+
+def cnn_params(cfg: VideoCNNConfig) -> int:
+    """Exact number of parameters of ``cnn.VideoResNet(cfg)`` (convolutions have no bias;
+    each BatchNorm has a scale and a shift per channel)."""
+    C, W = cfg.in_channels, cfg.stem_width
+    if cfg.arch == "r2plus1d":
+        m = midplanes(C, W)
+        total = m * C * 9 + 2 * m + W * m * 3 + 2 * W  # spatial, BN, temporal, BN
+    else:
+        total = W * C * 27 + 2 * W
+    for i, o, s in _cnn_blocks(cfg):
+        if cfg.arch == "r2plus1d":
+            m = midplanes(i, o)  # both (2+1)D pairs of a block use it
+            total += (m * i * 9 + 2 * m + o * m * 3) + (m * o * 9 + 2 * m + o * m * 3)
+        else:
+            total += o * i * 27 + o * o * 27
+        total += 2 * 2 * o  # norm1, norm2
+        if s != 1 or i != o:
+            total += o * i + 2 * o  # 1×1×1 shortcut + its BN
+    return total + cfg.widths[-1] * cfg.num_classes + cfg.num_classes
+
+
+def cnn_macs(
+    cfg: VideoCNNConfig, num_frames: int | None = None, image_size: int | None = None
+) -> int:
+    """Multiply-accumulates of one forward pass of ``VideoResNet(cfg)`` on one clip: a
+    convolution costs (output positions) × C_out × C_in × kernel volume."""
+    T = num_frames or cfg.num_frames
+    H = W = image_size or cfg.image_size
+
+    def down(n: int, stride: int) -> int:  # output length of a kernel-3/pad-1 or 1×1 conv
+        return (n - 1) // stride + 1
+
+    C, Ws = cfg.in_channels, cfg.stem_width
+    H, W = down(H, 2), down(W, 2)
+    if cfg.arch == "r2plus1d":
+        m = midplanes(C, Ws)
+        total = T * H * W * (m * C * 9 + Ws * m * 3)
+    else:
+        total = T * H * W * Ws * C * 27
+    for i, o, s in _cnn_blocks(cfg):
+        t, h, w = T, down(H, s), down(W, s)  # after the spatial stride
+        T, H, W = down(T, s), h, w  # after the temporal stride too
+        if cfg.arch == "r2plus1d":
+            m = midplanes(i, o)
+            total += t * h * w * m * i * 9 + T * H * W * o * m * 3  # conv1
+            total += T * H * W * (m * o * 9 + o * m * 3)  # conv2
+        else:
+            total += T * H * W * (o * i * 27 + o * o * 27)
+        if s != 1 or i != o:
+            total += T * H * W * o * i
+    return total + cfg.widths[-1] * cfg.num_classes

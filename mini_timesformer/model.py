@@ -134,6 +134,9 @@ class TimeSformer(PretrainedMixin, nn.Module):
     ``pretrained.mixin.PretrainedMixin``, which builds ``cls(config)``.
     """
 
+    config_class = TimeSformerConfig
+    model_type = "mini-timesformer"  # config.json / checkpoint name (pretrained/loader.py)
+
     def __init__(self, cfg: TimeSformerConfig):
         super().__init__()
         self.config = cfg

@@ -2,7 +2,7 @@
 source with ``ast`` — nothing is imported or run:
 
 * no import cycles between the package's modules, counting imports inside functions;
-* the layer rule: maths at the top imports no subpackage (``model.py`` only the
+* the layer rule: maths at the top imports no subpackage (``model.py`` and ``cnn.py`` only the
   ``pretrained.mixin`` it inherits), ``schemes.py`` only the leaf ``errors.py``, and
   every import points down the layers (``RANK``); each ``cli.py`` is on top;
 * no module over ~400 lines.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mini_timesformer"
-MATHS = {"schemes", "config", "embed", "attention", "model", "cost"}
+MATHS = {"schemes", "config", "embed", "attention", "model", "cnn", "cost"}
 LEAVES = {"errors", "runtime", "argtypes", "random_weights"}  # helpers any layer may use
 # rank of each layer: a module imports its own subpackage and lower ranks only
 # (maths <- data <- pretrained <- viz <- train/perf <- demo <- checks <- commands)
@@ -122,16 +122,19 @@ def test_schemes_imports_only_the_errors_leaf():
 def test_maths_modules_import_no_subpackage():
     for name in MATHS:
         allowed = {f"mini_timesformer.{m}" for m in MATHS | {"errors"}}
-        if name == "model":  # the one exception: the weights-in-and-out mixin it inherits
+        if name in ("model", "cnn"):  # the one exception: the weights mixin they inherit
             allowed |= {"mini_timesformer.pretrained", "mini_timesformer.pretrained.mixin"}
         extra = GRAPH[f"mini_timesformer.{name}"] - allowed
         assert not extra, f"{name}.py (maths) imports {sorted(extra)}"
 
 
-def test_pretrained_never_imports_the_model_class():
+MIXIN_USERS = ("mini_timesformer.model", "mini_timesformer.cnn")
+
+
+def test_pretrained_never_imports_the_model_classes():
     for name, targets in GRAPH.items():
         if name.startswith("mini_timesformer.pretrained") and layer_of(name) != "app":
-            assert "mini_timesformer.model" not in targets, name
+            assert not set(MIXIN_USERS) & targets, name
 
 
 @pytest.mark.parametrize("name", sorted(GRAPH))
@@ -143,8 +146,8 @@ def test_imports_point_down_the_layers(name):
             continue
         if layer == "leaf":
             raise AssertionError(f"{name} (a leaf helper) imports {target}")
-        elif other == layer or (name == "mini_timesformer.model" and other == "pretrained"):
-            continue  # same subpackage, or model.py's mixin (checked above)
+        elif other == layer or (name in MIXIN_USERS and other == "pretrained"):
+            continue  # same subpackage, or model.py's / cnn.py's mixin (checked above)
         else:
             assert RANK[other] < RANK[layer], (
                 f"{name} ({layer}) imports {target} ({other}): against the layers"

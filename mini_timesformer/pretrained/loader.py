@@ -8,6 +8,11 @@
 * ``save_pretrained(model, dir)`` writes ``config.json`` + ``model.safetensors``, each
   atomically (``runtime.atomic_write``).
 
+The model class says which of our models it is: ``model_class.config_class`` builds its
+config and ``model_class.model_type`` names it in ``config.json`` and in checkpoints
+(``mini-timesformer`` for the TimeSformer, ``mini-timesformer-cnn`` for ``cnn.VideoResNet``;
+``saved_model_type(path)`` reads it, so a caller can pick the class).
+
 The model class is an argument: this package never imports ``model.py`` (which imports
 ``pretrained.mixin``), so the imports stay one-way.
 """
@@ -30,8 +35,16 @@ from .formats import (
 )
 
 OUR_MODEL_TYPE = "mini-timesformer"
+OUR_MODEL_TYPES = (OUR_MODEL_TYPE, "mini-timesformer-cnn")  # TimeSformer, cnn.VideoResNet
 
-__all__ = ["load_pretrained", "save_pretrained", "load_state_dict_strict", "OUR_MODEL_TYPE"]
+__all__ = [
+    "load_pretrained",
+    "save_pretrained",
+    "load_state_dict_strict",
+    "OUR_MODEL_TYPE",
+    "OUR_MODEL_TYPES",
+    "saved_model_type",
+]
 
 
 # ------------------------------------------------------------------ strict loading
@@ -99,6 +112,24 @@ def _read_weights(directory: Path) -> dict:
     )
 
 
+def _model_type(model_class) -> str:
+    return getattr(model_class, "model_type", OUR_MODEL_TYPE)
+
+
+def _config_class(model_class):
+    return getattr(model_class, "config_class", TimeSformerConfig)
+
+
+def _check_type(model_class, kind: str, source) -> None:
+    """One-line error when a file holds another of our models than ``model_class``."""
+    if kind != _model_type(model_class):
+        raise UserError(
+            f"{source}: holds a {kind!r} model, not a {_model_type(model_class)!r}"
+            f" one; load it with the matching class (train.models.load_model "
+            f"picks it)"
+        )
+
+
 def _from_directory(model_class, directory: Path, overrides: dict):
     try:
         config = json.loads((directory / "config.json").read_text())
@@ -108,9 +139,10 @@ def _from_directory(model_class, directory: Path, overrides: dict):
         raise UserError(f"{directory / 'config.json'}: expected a JSON object")
     state = _read_weights(directory)
     kind = config.get("model_type")
-    if kind == OUR_MODEL_TYPE:
+    if kind in OUR_MODEL_TYPES:
+        _check_type(model_class, kind, directory / "config.json")
         values = {k: v for k, v in config.items() if k not in ("model_type", "format_version")}
-        cfg = TimeSformerConfig.from_dict(values)
+        cfg = _config_class(model_class).from_dict(values)
     elif kind == "timesformer":
         processor = directory / "preprocessor_config.json"
         norm = {}
@@ -123,8 +155,8 @@ def _from_directory(model_class, directory: Path, overrides: dict):
     else:
         raise UserError(
             f"{directory / 'config.json'}: model_type {kind!r} is not a "
-            f"TimeSformer; expected 'timesformer' (Hugging Face) or "
-            f"{OUR_MODEL_TYPE!r}"
+            f"TimeSformer; expected 'timesformer' (Hugging Face) or one of "
+            f"ours: {', '.join(OUR_MODEL_TYPES)}"
         )
     return _build(model_class, cfg, state, overrides, str(directory))
 
@@ -163,7 +195,8 @@ def _from_file(model_class, path: Path, overrides: dict):
     if not isinstance(checkpoint, dict):
         raise UserError(f"{path}: expected a dict checkpoint, got {type(checkpoint).__name__}")
     if str(checkpoint.get("format", "")).startswith("mini-timesformer-checkpoint"):
-        cfg = TimeSformerConfig.from_dict(checkpoint["model_config"])
+        _check_type(model_class, checkpoint.get("model_type", OUR_MODEL_TYPE), path)
+        cfg = _config_class(model_class).from_dict(checkpoint["model_config"])
         if cfg.label_names is None and checkpoint.get("classes"):
             cfg = cfg.replace(label_names=list(checkpoint["classes"]))
         state = dict(checkpoint["model"])
@@ -219,8 +252,30 @@ def save_pretrained(model, directory) -> Path:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    config = {"model_type": OUR_MODEL_TYPE, "format_version": 1, **model.config.to_dict()}
+    config = {"model_type": _model_type(type(model)), "format_version": 1, **model.config.to_dict()}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(directory / "model.safetensors", lambda tmp: save_file(state, tmp))
     atomic_write_text(directory / "config.json", json.dumps(config, indent=2))
     return directory
+
+
+def saved_model_type(path) -> str:
+    """Which of our models a ``save_pretrained`` directory, training checkpoint or run
+    directory holds (``model_type``; anything else counts as a TimeSformer)."""
+    path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        try:
+            kind = json.loads((path / "config.json").read_text()).get("model_type")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            kind = None
+        return kind if kind in OUR_MODEL_TYPES else OUR_MODEL_TYPE
+    if path.is_dir():
+        path = last_checkpoint(path)
+    if path.is_file() and path.suffix == ".pt":
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - unreadable: the loader gives the real error
+            return OUR_MODEL_TYPE
+        if isinstance(checkpoint, dict):
+            return checkpoint.get("model_type", OUR_MODEL_TYPE)
+    return OUR_MODEL_TYPE

@@ -70,6 +70,7 @@ def save_checkpoint(
     state = {
         "format": "mini-timesformer-checkpoint/1",
         "model_config": model.config.to_dict(),
+        "model_type": getattr(model, "model_type", "mini-timesformer"),  # or the CNN's
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
