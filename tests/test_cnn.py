@@ -168,3 +168,14 @@ def test_save_and_load_round_trip(tmp_path):
         mt.TimeSformer.from_pretrained(tmp_path / "cnn")
     fresh = VideoResNet.from_pretrained(tmp_path / "cnn", num_classes=5)  # new head
     assert fresh.head.out_features == 5
+
+
+def test_load_model_picks_the_class_that_saved(tmp_path):
+    from mini_timesformer.train.models import load_model
+
+    cnn = VideoResNet(VideoCNNConfig.preset("nano", num_classes=2))
+    tsf = mt.TimeSformer(mt.TimeSformerConfig.preset("nano", depth=1, num_classes=2))
+    cnn.save_pretrained(tmp_path / "cnn")
+    tsf.save_pretrained(tmp_path / "tsf")
+    assert type(load_model(tmp_path / "cnn")) is VideoResNet
+    assert type(load_model(tmp_path / "tsf")) is mt.TimeSformer

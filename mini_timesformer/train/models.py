@@ -1,0 +1,26 @@
+"""Which model a run trains or a file holds: the TimeSformer or the 3-D CNN baseline.
+
+``TrainConfig.model`` (``--model``) is ``timesformer`` (the default), ``r2plus1d`` or
+``i3d`` (``cnn.VideoResNet``, the §4.2 comparison in miniature). ``load_model(path)``
+reloads any of our save directories, checkpoints or runs with the class that wrote it
+(``pretrained.loader.saved_model_type``).
+"""
+
+from __future__ import annotations
+
+from ..cnn import ARCHS, VideoResNet
+from ..model import TimeSformer
+from ..pretrained.loader import saved_model_type
+
+MODELS = ("timesformer", *ARCHS)
+MODEL_CLASSES = {TimeSformer.model_type: TimeSformer, VideoResNet.model_type: VideoResNet}
+
+
+def load_model(path, **overrides):
+    """``TimeSformer.from_pretrained`` or ``VideoResNet.from_pretrained``, whichever class
+    saved ``path`` (a ``save_pretrained`` directory, a checkpoint or a run directory; a
+    Hugging Face or official file loads as a TimeSformer)."""
+    return MODEL_CLASSES[saved_model_type(path)].from_pretrained(path, **overrides)
+
+
+__all__ = ["MODELS", "MODEL_CLASSES", "load_model"]
