@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mini_timesformer"
 MATHS = {"schemes", "config", "embed", "attention", "model", "cnn", "cost"}
-LEAVES = {"errors", "runtime", "argtypes", "random_weights"}  # helpers any layer may use
+LEAVES = {"errors", "runtime", "argtypes", "random_weights", "markdown"}  # helpers any layer may use
 # rank of each layer: a module imports its own subpackage and lower ranks only
 # (maths <- data <- pretrained <- viz <- train/perf <- demo <- checks <- commands)
 RANK = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..config import SCHEMES
+from ..markdown import markdown_table
 from ..runtime import pick_device
 from . import hf as hf_bridge
 from . import timing
@@ -199,18 +200,22 @@ def _mem(row) -> str:
 
 
 def format_rows(rows, name_header="impl") -> str:
-    lines = [
-        f"| pass | {name_header} | median s | min–max s | clips/s | GFLOP/s | of matmul peak"
-        f" | peak memory |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['mode']} | {r['impl']} | {r['median_s']:.3f} | {r['min_s']:.3f}–"
-            f"{r['max_s']:.3f} | {r['clips_per_s']:.3f} | {r['gflops']:.1f} | "
-            f"{r['of_peak']:.0%} | {_mem(r)} |"
+    header = ("pass", name_header, "median s", "min–max s", "clips/s", "GFLOP/s")
+    header += ("of matmul peak", "peak memory")
+    cells = [
+        (
+            r["mode"],
+            r["impl"],
+            f"{r['median_s']:.3f}",
+            f"{r['min_s']:.3f}–{r['max_s']:.3f}",
+            f"{r['clips_per_s']:.3f}",
+            f"{r['gflops']:.1f}",
+            f"{r['of_peak']:.0%}",
+            _mem(r),
         )
-    return "\n".join(lines)
+        for r in rows
+    ]
+    return markdown_table(header, cells, "llrrrrrr")
 
 
 def format_comparison(result: dict) -> str:
@@ -252,16 +257,11 @@ def format_schemes(result: dict) -> str:
 
 
 def format_curve(rows, scheme: str, mode: str) -> str:
-    lines = [
-        f"peak memory of one {mode} step over frames ({scheme}):",
-        "| frames | tokens | ours | HF | ours/HF |",
-        "|---|---|---|---|---|",
-    ]
+    cells = []
     for r in rows:
         hf = r.get("hf")
         ratio = f"{r['ours'] / hf:.2f}" if hf else "-"
         hf_text = f"{hf / GB:.2f} GB" if hf else "-"
-        lines.append(
-            f"| {r['frames']} | {r['tokens']} | {r['ours'] / GB:.2f} GB | {hf_text} | {ratio} |"
-        )
-    return "\n".join(lines)
+        cells.append((r["frames"], r["tokens"], f"{r['ours'] / GB:.2f} GB", hf_text, ratio))
+    table = markdown_table(("frames", "tokens", "ours", "HF", "ours/HF"), cells, "rrrrr")
+    return f"peak memory of one {mode} step over frames ({scheme}):\n{table}"

@@ -20,6 +20,7 @@ import io
 from .. import cost
 from ..config import SCHEMES, TimeSformerConfig
 from ..cost import GIB, V100_BYTES, max_batch, training_memory
+from ..markdown import markdown_table
 
 DEFAULT_SIZES = (224, 336, 448, 560)
 DEFAULT_FRAMES = (8, 32, 64, 96)
@@ -126,11 +127,8 @@ def _number(x: float) -> str:
 
 def format_table(rows: list[dict]) -> str:
     """A Markdown table of ``sweep`` rows."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for r in rows:
-        cells = [_number(r[c]) if isinstance(r[c], float) else str(r[c]) for c in COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cells = [[_number(r[c]) if isinstance(r[c], float) else r[c] for c in COLUMNS] for r in rows]
+    return markdown_table(COLUMNS, cells)
 
 
 def to_csv(rows: list[dict]) -> str:

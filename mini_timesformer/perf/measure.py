@@ -35,6 +35,7 @@ import torch
 
 from .. import cost
 from ..config import TimeSformerConfig
+from ..markdown import markdown_table
 from ..model import TimeSformer
 from ..runtime import pick_device
 from .curves import config_at
@@ -201,18 +202,24 @@ def measure_sweep(
 
 
 def format_measured(rows: list[dict]) -> str:
-    lines = [
-        "| scheme | frames | size | batch | attention | device | time (ms) | GMACs (fwd) "
-        "| peak (MiB) | estimate (MiB) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['scheme']} | {r['frames']} | {r['size']} | {r['batch']} "
-            f"| {'eager' if r['eager'] else 'fused'} | {r['device']} "
-            f"| {r['time_s'] * 1e3:.1f} | {r['gmacs']:.3f} "
-            f"| {r['peak_bytes'] / 2**20:.1f} | {r['estimate_bytes'] / 2**20:.1f} |"
+    header = ("scheme", "frames", "size", "batch", "attention", "device", "time (ms)")
+    header += ("GMACs (fwd)", "peak (MiB)", "estimate (MiB)")
+    cells = [
+        (
+            r["scheme"],
+            r["frames"],
+            r["size"],
+            r["batch"],
+            "eager" if r["eager"] else "fused",
+            r["device"],
+            f"{r['time_s'] * 1e3:.1f}",
+            f"{r['gmacs']:.3f}",
+            f"{r['peak_bytes'] / 2**20:.1f}",
+            f"{r['estimate_bytes'] / 2**20:.1f}",
         )
+        for r in rows
+    ]
+    lines = [markdown_table(header, cells, "lrrrllrrrr")]
     if rows:
         lines.append(
             f"\npeak memory: {rows[0]['memory_method']}; forward + backward, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import cost
 from ..config import TimeSformerConfig
+from ..markdown import markdown_table
 
 # Paper, Table 1: params (M), K400 top-1, SSv2 top-1.
 PAPER_TABLE1 = {
@@ -41,18 +42,28 @@ def table1_rows(preset: str = "base", **overrides) -> list[dict]:
 
 def format_table1(rows: list[dict]) -> str:
     """A Markdown table of ``table1_rows``."""
-    lines = [
-        "| scheme | params (ours) | params (paper) | GMACs/view* | keys per query "
-        "| K400 top-1 (paper) | SSv2 top-1 (paper) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['scheme']} | {r['params']:,} | {r['paper_params_m']}M "
-            f"| {r['gmacs']:.1f} | {r['keys_per_query']} | {r['paper_k400']} "
-            f"| {r['paper_ssv2']} |"
+    header = (
+        "scheme",
+        "params (ours)",
+        "params (paper)",
+        "GMACs/view*",
+        "keys per query",
+        "K400 top-1 (paper)",
+        "SSv2 top-1 (paper)",
+    )
+    cells = [
+        (
+            r["scheme"],
+            f"{r['params']:,}",
+            f"{r['paper_params_m']}M",
+            f"{r['gmacs']:.1f}",
+            r["keys_per_query"],
+            r["paper_k400"],
+            r["paper_ssv2"],
         )
-    lines.append("")
+        for r in rows
+    ]
+    lines = [markdown_table(header, cells, "lrrrrrr"), ""]
     lines.append(
         "*one multiply-add counted as one FLOP (fvcore convention); 174-class head "
         "for params, 400-class head for GMACs; keys per query sum over a block's "
