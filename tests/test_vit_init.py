@@ -209,3 +209,28 @@ def test_from_vit_rejects_mismatches():
     state = {**vit.state_dict(), "blocks.0.ls1.gamma": torch.ones(32)}
     with pytest.raises(ValueError, match="unsupported ViT variant: key 'blocks.0.ls1.gamma'"):
         mt.TimeSformer.from_vit(_vit_cfg("divided"), state)
+
+
+@pytest.mark.parametrize("size", [16, 48])  # 4x4 grid down to 2x2, up to 6x6
+def test_pos_embed_resample_with_and_without_timm_agree(size, monkeypatch):
+    import sys
+
+    vit = _vit()
+    with_timm = mt.TimeSformer.from_vit(_vit_cfg("divided", image_size=size), vit)
+    monkeypatch.setitem(sys.modules, "timm.layers", None)  # as if timm were not installed
+    with pytest.raises(ImportError):
+        from timm.layers import resample_abs_pos_embed  # noqa: F401
+    without = mt.TimeSformer.from_vit(_vit_cfg("divided", image_size=size), vit)
+    assert with_timm.embed.pos_embed.shape == (1, 1 + (size // 8) ** 2, 32)
+    torch.testing.assert_close(without.embed.pos_embed, with_timm.embed.pos_embed)
+
+
+@pytest.mark.parametrize("attention", mt.SCHEMES)
+def test_vit_key_map_reaches_every_weight_but_the_zero_ones(attention):
+    from mini_timesformer.pretrained.formats import vit_key_map
+
+    model = mt.TimeSformer(_vit_cfg(attention, frames=2))
+    mapping = vit_key_map(list(model.blocks[0].steps), depth=2)
+    left = set(model.state_dict()) - set(mapping)
+    assert left == {"embed.time_embed"} | {k for k in model.state_dict() if ".extra." in k}
+    assert set(mapping.values()) == set(_vit().state_dict())  # the ViT's keys, each used

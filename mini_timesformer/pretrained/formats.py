@@ -109,6 +109,28 @@ def key_map(attention: str, depth: int, fmt: str) -> dict[str, str]:
     return mapping
 
 
+def vit_key_map(steps, depth: int) -> dict[str, str]:
+    """Our key -> the timm ViT key it starts from (ImageNet init, paper §4 / Appendix A).
+
+    The official column of the table is timm's ViT layout (official
+    ``timesformer/models/vit.py`` builds on it) without its prefix: every attention step in
+    ``steps`` maps to the ViT block's ``norm1``/``attn`` (Appendix A: the attentions "are
+    initialized with the same weights"). The time embedding and the added steps' ``extra``
+    Linear have no ViT counterpart and are absent.
+    """
+    rows = [row for row in _EMBED_ROWS + _FINAL_ROWS if row[0] != "embed.time_embed"]
+    mapping = {row[0]: row[2] for row in rows}
+    for i in range(depth):
+        for ours, _, timm in _BLOCK_ROWS:
+            for step in steps if "{vit}" in ours else [None]:
+                for leaf in ("weight", "bias"):
+                    key = f"blocks.{i}.{ours.format(vit=step)}.{leaf}"
+                    mapping[key] = f"blocks.{i}.{timm}.{leaf}"
+    for leaf in ("weight", "bias"):
+        mapping[f"{_HEAD[0]}.{leaf}"] = f"{_HEAD[2]}.{leaf}"
+    return mapping
+
+
 def _depth_of(keys, pattern: str) -> int:
     indices = [int(m.group(1)) for k in keys if (m := re.search(pattern, k))]
     return max(indices) + 1 if indices else 0

@@ -30,7 +30,6 @@ release (e.g. ``ViT-B_16.npz``, ImageNet-21K).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
@@ -39,9 +38,7 @@ from torch import nn
 from ..config import TimeSformerConfig
 from ..embed import resize_pos_embed
 from ..errors import MissingPathError, UserError
-
-_VIT_BLOCK_KEYS = {"norm1", "attn.qkv", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2"}
-_VIT_TOP_KEYS = {"cls_token", "pos_embed", "patch_embed.proj", "norm", "head"}
+from .formats import vit_key_map
 
 
 def _read_vit_state(weights) -> dict[str, torch.Tensor]:
@@ -128,12 +125,10 @@ def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:
     for key in ("cls_token", "pos_embed", "patch_embed.proj.weight", "norm.weight"):
         if key not in vit:
             raise UserError(f"not a timm ViT state dict: missing {key!r}")
+    depth = 1 + max((int(k.split(".")[1]) for k in vit if k.startswith("blocks.")), default=-1)
+    known = set(vit_key_map(["vit"], depth).values())  # the timm layout of formats.py's table
     for key in vit:
-        m = re.match(r"blocks\.\d+\.(.+)\.(weight|bias)$", key)
-        name = (
-            m.group(1) if m else key.rsplit(".", 1)[0] if key.endswith(("weight", "bias")) else key
-        )
-        if name not in (_VIT_BLOCK_KEYS if m else _VIT_TOP_KEYS):
+        if key not in known:
             raise UserError(
                 f"unsupported ViT variant: key {key!r} has no place in a "
                 f"TimeSformer (plain ViT with a CLS token expected)"
@@ -146,7 +141,6 @@ def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:
     channels = vit["patch_embed.proj.weight"].shape[1]
     if channels != cfg.in_channels:
         raise UserError(f"ViT takes {channels} channels, config in_channels {cfg.in_channels}")
-    depth = 1 + max(int(k.split(".")[1]) for k in vit if k.startswith("blocks."))
     if depth != cfg.depth:
         raise UserError(f"ViT depth {depth} does not match config depth {cfg.depth}")
     hidden = vit["blocks.0.mlp.fc1.weight"].shape[0]
@@ -166,6 +160,22 @@ def _check_vit(vit: dict, cfg: TimeSformerConfig) -> int:
     return depth
 
 
+def resample_pos_embed(pos: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """The ViT's (1, 1 + n, D) position embedding on a (H', W') grid: 2-D bicubic, CLS kept.
+
+    timm's ``resample_abs_pos_embed`` where timm is installed (it is optional at run time),
+    else ``embed.resize_pos_embed``: the same interpolation (no antialiasing, our choice, so
+    both give one tensor; tested).
+    """
+    try:
+        from timm.layers import resample_abs_pos_embed
+    except ImportError:
+        return resize_pos_embed(pos.float(), grid, "bicubic")
+    return resample_abs_pos_embed(
+        pos.float(), list(grid), num_prefix_tokens=1, interpolation="bicubic", antialias=False
+    )
+
+
 def init_from_vit(model_class, cfg: TimeSformerConfig, weights):
     """A ``model_class(cfg)`` (a TimeSformer) initialised from ImageNet ViT ``weights``;
     users call it as ``TimeSformer.from_vit(cfg, weights)``.
@@ -181,35 +191,19 @@ def init_from_vit(model_class, cfg: TimeSformerConfig, weights):
     depth = _check_vit(vit, cfg)
     model = model_class(cfg)
     state = model.state_dict()
+    head = vit.get("head.weight")
+    new_head = not cfg.num_classes or head is None or head.shape[0] != cfg.num_classes
     with torch.no_grad():
-        state["embed.patch_embed.proj.weight"] = vit["patch_embed.proj.weight"]
-        state["embed.patch_embed.proj.bias"] = vit["patch_embed.proj.bias"]
-        state["embed.cls_token"] = vit["cls_token"]
+        for ours, theirs in vit_key_map(list(model.blocks[0].steps), depth).items():
+            if ours not in state or (ours.startswith("head.") and new_head):
+                continue  # no qkv bias (checked to match the ViT's); a new classifier
+            if theirs not in vit:
+                raise UserError(f"not a timm ViT state dict: missing {theirs!r}")
+            state[ours] = vit[theirs]
         grid = (cfg.grid_size, cfg.grid_size)  # (1, 1 + n, D) -> (1, 1 + N, D)
-        state["embed.pos_embed"] = resize_pos_embed(vit["pos_embed"].float(), grid, "bicubic")
-        state["embed.time_embed"] = torch.zeros_like(state["embed.time_embed"])
-        for i in range(depth):
-            for step in model.blocks[i].steps:  # every step starts as the ViT attention
-                for ours, theirs in (
-                    ("norm", "norm1"),
-                    ("attn.qkv", "attn.qkv"),
-                    ("attn.proj", "attn.proj"),
-                ):
-                    for leaf in ("weight", "bias"):
-                        if f"blocks.{i}.{theirs}.{leaf}" in vit:
-                            state[f"blocks.{i}.steps.{step}.{ours}.{leaf}"] = vit[
-                                f"blocks.{i}.{theirs}.{leaf}"
-                            ]
-                if f"blocks.{i}.steps.{step}.extra.weight" in state:  # added step: identity
-                    for leaf in ("weight", "bias"):
-                        key = f"blocks.{i}.steps.{step}.extra.{leaf}"
-                        state[key] = torch.zeros_like(state[key])
-            for ours, theirs in (("norm", "norm2"), ("mlp.fc1", "mlp.fc1"), ("mlp.fc2", "mlp.fc2")):
-                for leaf in ("weight", "bias"):
-                    state[f"blocks.{i}.{ours}.{leaf}"] = vit[f"blocks.{i}.{theirs}.{leaf}"]
-        state["norm.weight"], state["norm.bias"] = vit["norm.weight"], vit["norm.bias"]
-        head = vit.get("head.weight")
-        if cfg.num_classes and head is not None and head.shape[0] == cfg.num_classes:
-            state["head.weight"], state["head.bias"] = head, vit["head.bias"]
+        state["embed.pos_embed"] = resample_pos_embed(vit["pos_embed"], grid)
+        for key in state:  # no ViT counterpart: zero, so each added step is the identity
+            if key == "embed.time_embed" or ".extra." in key:
+                state[key] = torch.zeros_like(state[key])
     model.load_state_dict(state, strict=True)
     return model
