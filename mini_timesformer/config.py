@@ -93,9 +93,8 @@ class TimeSformerConfig:
             raise UserError(f"mean/std need {self.in_channels} values (one per channel)")
         if self.label_names is not None and len(self.label_names) != self.num_classes:
             raise UserError(f"{len(self.label_names)} label_names for {self.num_classes} classes")
-        if self.attention == "local_global":
-            grid = self.image_size // self.patch_size
-            check_grid("local_global", self.num_frames, grid, grid)
+        grid = self.image_size // self.patch_size
+        check_grid(self.attention, self.num_frames, grid, grid)  # e.g. local_global: even
 
     # ------------------------------------------------------------- derived sizes
     @property

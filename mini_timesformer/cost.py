@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .cnn import VideoCNNConfig, midplanes, stage_strides
 from .config import TimeSformerConfig
-from .schemes import STEPS, num_groups
+from .schemes import num_groups, scheme_record
 
 V100_BYTES = 32 * 2**30  # the paper's GPU (§4.1)
 GIB = 2**30
@@ -44,10 +44,10 @@ def step_shapes(
     """The groups each step of one block forms for one clip (see ``schemes.py``)."""
     T = num_frames or cfg.num_frames
     side = (image_size or cfg.image_size) // cfg.patch_size
-    names = STEPS[cfg.attention]
+    scheme = scheme_record(cfg.attention)
     shapes = []
-    for i, name in enumerate(names):
-        added = i < len(names) - 1
+    for name in scheme.step_names:
+        added = scheme.is_added(name)
         grid = (T, side, side)
         G = num_groups(name, grid)
         L = T * side * side // G + (0 if added else 1)  # the last step adds a CLS copy
@@ -64,7 +64,7 @@ def params(cfg: TimeSformerConfig) -> int:
     embed = D * C * P * P + D + D + (1 + cfg.num_patches) * D + cfg.num_frames * D
     attention = D * 3 * D + (3 * D if cfg.qkv_bias else 0) + D * D + D + 2 * D
     extra = D * D + D  # the zero-initialised Linear of an added step
-    steps = len(STEPS[cfg.attention])
+    steps = len(scheme_record(cfg.attention).steps)
     mlp = 2 * D + D * hidden + hidden + hidden * D + D
     block = steps * attention + (steps - 1) * extra + mlp
     head = D * cfg.num_classes + cfg.num_classes
@@ -83,7 +83,7 @@ def macs(
     D, C, P = cfg.embed_dim, cfg.in_channels, cfg.patch_size
     hidden = int(D * cfg.mlp_ratio)
     total = T * N * D * C * P * P  # patch embedding
-    tokens = T * (1 + N) if cfg.attention == "space" else 1 + T * N  # per-frame CLS in space
+    tokens = scheme_record(cfg.attention).num_tokens(T, N)  # a CLS per frame if per-frame
     block = 0
     for s in step_shapes(cfg, T, image_size):
         rows = s.groups * s.length  # tokens entering this step's qkv (CLS copies included)
@@ -141,7 +141,7 @@ def activation_elements(cfg: TimeSformerConfig, fused: bool) -> tuple[int, int]:
     D, heads = cfg.embed_dim, cfg.num_heads
     T, N = cfg.num_frames, cfg.num_patches
     hidden = int(D * cfg.mlp_ratio)
-    tokens = T * (1 + N) if cfg.attention == "space" else 1 + T * N
+    tokens = scheme_record(cfg.attention).num_tokens(T, N)
     block, transient = 0, 0
     for s in step_shapes(cfg):
         rows = s.groups * s.length  # grouped tokens, CLS copies included

@@ -21,7 +21,7 @@ from .config import TimeSformerConfig
 from .embed import VideoEmbedding
 from .errors import UserError
 from .pretrained.mixin import PretrainedMixin
-from .schemes import STEPS, check_grid, merge_groups, split_groups
+from .schemes import check_grid, merge_groups, scheme_record, split_groups
 
 
 class DropPath(nn.Module):
@@ -108,11 +108,11 @@ class Block(nn.Module):
 
     def __init__(self, cfg: TimeSformerConfig, drop_path: float = 0.0):
         super().__init__()
-        names = STEPS[cfg.attention]
+        scheme = scheme_record(cfg.attention)
         self.steps = nn.ModuleDict(
             {
-                name: AttentionStep(cfg, name, added=(i < len(names) - 1), drop_path=drop_path)
-                for i, name in enumerate(names)
+                name: AttentionStep(cfg, name, added=scheme.is_added(name), drop_path=drop_path)
+                for name in scheme.step_names
             }
         )
         self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
@@ -153,7 +153,7 @@ class TimeSformer(PretrainedMixin, nn.Module):
                 if step.extra is not None:
                     nn.init.zeros_(step.extra.weight)
                     nn.init.zeros_(step.extra.bias)
-        if cfg.attention == "space":  # per-frame ViT: the time embedding is never used
+        if scheme_record(cfg.attention).per_frame:  # per-frame ViT: no time embedding
             self.embed.time_embed.requires_grad_(False)
 
     def check_input(self, video: torch.Tensor) -> None:
@@ -181,10 +181,10 @@ class TimeSformer(PretrainedMixin, nn.Module):
         list (empty unless ``need_weights``)."""
         self.check_input(video)
         B = video.shape[0]
-        per_frame = self.config.attention == "space"
+        scheme = scheme_record(self.config.attention)
+        per_frame = scheme.per_frame
         x, grid = self.embed(video, use_time=not per_frame)
-        if per_frame:  # frames are in the batch: (B·T, 1 + N, D), a 1-frame grid each
-            grid = (1, *grid[1:])
+        grid = scheme.frame_grid(grid)  # per-frame: (B·T, 1 + N, D), a 1-frame grid each
         attention = []
         for block in self.blocks:
             x, weights = block(x, grid, need_weights)

@@ -1,5 +1,11 @@
 """The five space-time attention schemes of the paper (§3, Fig. 1-2), as *groupings*.
 
+Every fact about a scheme lives on one record here: a ``Grouping`` per kind of attention
+step (its einops pattern, the sizes of its extra axes, what grid it needs, whether its
+groups span frames) and a ``Scheme`` (its steps in order, its paper name and section,
+whether it folds frames into the batch). The model, the cost formulas and the figures
+read these records instead of testing a scheme's name.
+
 A scheme is an ordered list of attention steps; each step lets every patch token attend
 to the other tokens of its **group**. A grouping is a partition of the T·N patch tokens,
 so a step runs as one batched attention after a rearrange:
@@ -21,7 +27,8 @@ step of a block is the ViT attention; the CLS token is copied into each of its g
 the G outputs for the CLS are averaged. Earlier ("added") steps leave the CLS token out.
 The official code has space, joint and divided only; applying this rule to axial and
 local-global is our extension (it reproduces Table 1's parameter counts). ``space`` is a
-per-frame ViT: the model folds frames into the batch, so every frame has its own CLS token.
+per-frame ViT: the model folds frames into the batch, so every frame has its own CLS token
+(``Scheme.per_frame``).
 
 Local-global: the paper (§3) gives the sizes, local attention over the neighbouring
 F × H/2 × W/2 patches, then a global attention at stride 2 in t, h and w; it leaves open only
@@ -32,21 +39,183 @@ whose (t mod 2, h mod 2, w mod 2) agree, i.e. each query sees the whole clip at 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 import torch
 from einops import rearrange
 
 from .errors import UserError
 
-# A scheme = its attention steps, in order; the last one is the ViT step (with CLS).
-STEPS = {
-    "space": ("space",),
-    "joint": ("joint",),
-    "divided": ("time", "space"),
-    "local_global": ("local", "global"),
-    "axial": ("time", "width", "height"),
+
+def _whole_axes(t: int, h: int, w: int) -> dict[str, int]:
+    """Axis sizes of a pattern that only names t, h and w."""
+    return dict(t=t, h=h, w=w)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How one attention step cuts the T·N patch tokens into groups (§3, Fig. 1).
+
+    ``pattern``: einops, time-major tokens ``b (t h w) d`` -> groups ``(b G) L d``;
+    ``temporal``: its groups hold tokens of several frames on clips long enough (the step
+    attends over time; ``global`` does from 4 frames on, at stride 2);
+    ``sizes``: (T, H', W') -> the size of every axis the pattern names inside ``(t h w)``
+    (extra axes such as ``local``'s windows); ``needs``: the grids it can cut, in words,
+    for the error message. Whether a grid fits is read off ``sizes`` (``fits``).
+    """
+
+    name: str
+    pattern: str
+    temporal: bool
+    sizes: Callable[[int, int, int], dict[str, int]] = _whole_axes
+    needs: str = "any grid"
+
+    def fits(self, t: int, h: int, w: int) -> bool:
+        """True when the named axes multiply back to the T·H'·W' tokens (no remainder)."""
+        return math.prod(self.sizes(t, h, w).values()) == t * h * w
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A space-time attention scheme (§3, Fig. 1): its attention steps, in order.
+
+    The last step is the ViT step: it carries the CLS token (``cls_step``); every earlier
+    step is an "added" step that leaves the CLS token out. ``per_frame``: frames are
+    folded into the batch, each a one-frame clip with its own CLS token (``space``, a
+    per-frame ViT), which needs steps that never span frames.
+    """
+
+    name: str
+    steps: tuple[Grouping, ...]
+    paper: str  # the paper's name for it and where it is defined
+    per_frame: bool = False
+
+    def __post_init__(self) -> None:
+        names = [g.name for g in self.steps]
+        if not names or len(set(names)) != len(names):
+            raise UserError(f"scheme {self.name!r} needs distinct steps, got {names}")
+        if self.per_frame and any(g.temporal for g in self.steps):
+            raise UserError(f"per-frame scheme {self.name!r} has a step over frames: {names}")
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.steps)
+
+    @property
+    def cls_step(self) -> str:
+        """The step that carries the CLS token: the last one (the ViT step)."""
+        return self.steps[-1].name
+
+    def is_added(self, step: str) -> bool:
+        """True for a step before the ViT step (own zero-initialised Linear, no CLS)."""
+        return step != self.cls_step
+
+    @property
+    def temporal_step(self) -> str:
+        """The first step whose groups span frames (a per-frame scheme: its last step)."""
+        return next((g.name for g in self.steps if g.temporal), self.cls_step)
+
+    def frame_grid(self, grid: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The (T, H', W') grid one attention "clip" sees: a single frame if per-frame."""
+        return (1, *grid[1:]) if self.per_frame else tuple(grid)
+
+    def num_tokens(self, t: int, n: int) -> int:
+        """Tokens of one clip, CLS included: T·(1 + N) if per-frame, else 1 + T·N."""
+        return t * (1 + n) if self.per_frame else 1 + t * n
+
+
+def _local_sizes(t: int, h: int, w: int) -> dict[str, int]:
+    """2×2 windows (wh, ww) of (H'/2)×(W'/2) patches, all frames (our choice, see above)."""
+    return dict(t=t, wh=2, h=h // 2, ww=2, w=w // 2)
+
+
+def _global_sizes(t: int, h: int, w: int) -> dict[str, int]:
+    """Strides st, sh, sw = 2 in t, h, w (no stride in t for a single frame)."""
+    st = 2 if t > 1 else 1
+    return dict(t=t // st, st=st, h=h // 2, sh=2, w=w // 2, sw=2)
+
+
+# Every grouping, by name: how it cuts the time-major token axis "(t h w)".
+GROUPINGS = {
+    g.name: g
+    for g in (
+        Grouping("joint", "b (t h w) d -> b (t h w) d", temporal=True),
+        Grouping("space", "b (t h w) d -> (b t) (h w) d", temporal=False),
+        Grouping("time", "b (t h w) d -> (b h w) t d", temporal=True),
+        Grouping("width", "b (t h w) d -> (b t h) w d", temporal=False),
+        Grouping("height", "b (t h w) d -> (b t w) h d", temporal=False),
+        Grouping(
+            "local",
+            "b (t wh h ww w) d -> (b wh ww) (t h w) d",
+            temporal=True,
+            sizes=_local_sizes,
+            needs="an even patch grid",
+        ),
+        Grouping(
+            "global",
+            "b (t st h sh w sw) d -> (b st sh sw) (t h w) d",
+            temporal=True,
+            sizes=_global_sizes,
+            needs="an even patch grid and an even number of frames (or 1)",
+        ),
+    )
 }
+
+# Every scheme, by name, in the paper's order (Table 1).
+SCHEME_RECORDS = {
+    s.name: s
+    for s in (
+        Scheme("space", (GROUPINGS["space"],), "Space (S), §3", per_frame=True),
+        Scheme("joint", (GROUPINGS["joint"],), "Joint Space-Time (ST), §3"),
+        Scheme("divided", (GROUPINGS["time"], GROUPINGS["space"]), "Divided Space-Time (T+S), §3"),
+        Scheme(
+            "local_global",
+            (GROUPINGS["local"], GROUPINGS["global"]),
+            "Sparse Local Global (L+G), §3",
+        ),
+        Scheme(
+            "axial",
+            (GROUPINGS["time"], GROUPINGS["width"], GROUPINGS["height"]),
+            "Axial (T+W+H), §3",
+        ),
+    )
+}
+
+
+def register(scheme: Scheme) -> None:
+    """Make ``scheme`` and its groupings known by name (``STEPS``, the model, the figures).
+
+    tests/test_new_scheme.py registers a sixth scheme for the duration of a test."""
+    if scheme.name in SCHEME_RECORDS or scheme.name in SCHEME_ALIASES:
+        raise UserError(f"a scheme called {scheme.name!r} exists already")
+    for g in scheme.steps:
+        if GROUPINGS.get(g.name, g) != g:
+            raise UserError(f"a different grouping is already called {g.name!r}")
+    GROUPINGS.update((g.name, g) for g in scheme.steps)
+    SCHEME_RECORDS[scheme.name] = scheme
+
+
+class _StepNames(Mapping):
+    """``STEPS[scheme] = (step names, in order)``, read off ``SCHEME_RECORDS`` (a view)."""
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return SCHEME_RECORDS[name].step_names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SCHEME_RECORDS)
+
+    def __len__(self) -> int:
+        return len(SCHEME_RECORDS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+# A scheme's attention steps, in order; the last one is the ViT step (with CLS).
+STEPS = _StepNames()
 SCHEMES = tuple(STEPS)  # ("space", "joint", "divided", "local_global", "axial")
 
 # Names used by the official code and Hugging Face `transformers`.
@@ -58,46 +227,37 @@ SCHEME_ALIASES = {
 
 
 def canonical_scheme(name: str) -> str:
-    """Map a scheme name or an official/HF alias to one of ``SCHEMES``."""
+    """Map a scheme name or an official/HF alias to a known scheme's name."""
     name = SCHEME_ALIASES.get(name, name)
-    if name not in SCHEMES:
-        known = ", ".join(SCHEMES + tuple(SCHEME_ALIASES))
+    if name not in SCHEME_RECORDS:
+        known = ", ".join((*SCHEME_RECORDS, *SCHEME_ALIASES))
         raise UserError(f"unknown attention scheme {name!r}; expected one of: {known}")
     return name
 
 
-# How each grouping cuts the time-major token axis: "(t h w)" -> (groups, group length).
-# Extra axes: wh/ww = number of local windows per side (2); st/sh/sw = global strides (2).
-_GROUPED = {
-    "joint": "b (t h w) d -> b (t h w) d",
-    "space": "b (t h w) d -> (b t) (h w) d",
-    "time": "b (t h w) d -> (b h w) t d",
-    "width": "b (t h w) d -> (b t h) w d",
-    "height": "b (t h w) d -> (b t w) h d",
-    "local": "b (t wh h ww w) d -> (b wh ww) (t h w) d",
-    "global": "b (t st h sh w sw) d -> (b st sh sw) (t h w) d",
-}
+def scheme_record(name: str) -> Scheme:
+    """The ``Scheme`` record of a scheme name or alias."""
+    return SCHEME_RECORDS[canonical_scheme(name)]
 
 
-def _axis_sizes(grouping: str, t: int, h: int, w: int) -> dict[str, int]:
-    """Named axis sizes for the einops pattern of ``grouping`` on a T×H'×W' grid."""
-    if grouping == "local":  # 2×2 windows of (h/2)×(w/2) patches, all frames
-        return dict(t=t, wh=2, h=h // 2, ww=2, w=w // 2)
-    if grouping == "global":  # stride 2 in t, h, w (no stride in t for a single frame)
-        st = 2 if t > 1 else 1
-        return dict(t=t // st, st=st, h=h // 2, sh=2, w=w // 2, sw=2)
-    return dict(t=t, h=h, w=w)
+def grouping_record(name: str) -> Grouping:
+    """The ``Grouping`` record of a step name."""
+    if name not in GROUPINGS:
+        raise UserError(f"unknown grouping {name!r}; expected one of: {', '.join(GROUPINGS)}")
+    return GROUPINGS[name]
 
 
 def split_groups(x: torch.Tensor, grouping: str, grid: tuple[int, int, int]) -> torch.Tensor:
     """Patch tokens (B, T·N, D) -> groups (B·G, L, D)."""
-    return rearrange(x, _GROUPED[grouping], **_axis_sizes(grouping, *grid))
+    g = grouping_record(grouping)
+    return rearrange(x, g.pattern, **g.sizes(*grid))
 
 
 def merge_groups(x: torch.Tensor, grouping: str, grid: tuple[int, int, int]) -> torch.Tensor:
     """Groups (B·G, L, D) -> patch tokens (B, T·N, D); inverse of ``split_groups``."""
-    source, target = _GROUPED[grouping].split(" -> ")
-    return rearrange(x, f"{target} -> {source}", **_axis_sizes(grouping, *grid))
+    g = grouping_record(grouping)
+    source, target = g.pattern.split(" -> ")
+    return rearrange(x, f"{target} -> {source}", **g.sizes(*grid))
 
 
 def num_groups(grouping: str, grid: tuple[int, int, int]) -> int:
@@ -110,14 +270,13 @@ def num_groups(grouping: str, grid: tuple[int, int, int]) -> int:
 
 def check_grid(scheme: str, t: int, h: int, w: int) -> None:
     """Raise a one-line ValueError if ``scheme`` cannot partition a T×H'×W' token grid."""
-    if canonical_scheme(scheme) != "local_global":
-        return
-    if h % 2 or w % 2 or (t > 1 and t % 2):
-        raise UserError(
-            f"local_global needs an even patch grid and an even number of frames (or 1): "
-            f"got T={t}, H'={h}, W'={w} patches; e.g. 8 frames at 224 px with patch 16 "
-            f"(14×14) or 32 px with patch 8 (4×4) work"
-        )
+    record = scheme_record(scheme)
+    for g in record.steps:
+        if not g.fits(t, h, w):
+            raise UserError(
+                f"{record.name} needs {g.needs}: got T={t}, H'={h}, W'={w} patches; e.g. "
+                f"8 frames at 224 px with patch 16 (14×14) or 32 px with patch 8 (4×4) work"
+            )
 
 
 def visibility(scheme: str, num_frames: int, grid_h: int, grid_w: int) -> OrderedDict:
@@ -143,6 +302,13 @@ def visibility(scheme: str, num_frames: int, grid_h: int, grid_w: int) -> Ordere
 
 
 __all__ = [
+    "Grouping",
+    "Scheme",
+    "GROUPINGS",
+    "SCHEME_RECORDS",
+    "register",
+    "scheme_record",
+    "grouping_record",
     "SCHEMES",
     "SCHEME_ALIASES",
     "canonical_scheme",

@@ -15,7 +15,7 @@ Every plot returns a matplotlib ``Figure`` (nothing shown or saved behind your b
 """
 
 from .animation import animate_attention, save_attention_animation, write_animation
-from .colours import QUERY_COLOUR, SCHEME_COLOURS, STEP_COLOURS
+from .colours import QUERY_COLOUR, SCHEME_COLOURS, STEP_COLOURS, scheme_colour, step_colours
 from .maps import (
     attention_explorer,
     display_frames,
@@ -33,6 +33,8 @@ __all__ = [
     "QUERY_COLOUR",
     "SCHEME_COLOURS",
     "STEP_COLOURS",
+    "scheme_colour",
+    "step_colours",
     "animate_attention",
     "attention_explorer",
     "display_frames",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure  # no pyplot: works headless and in notebooks alike
 
 from ..cost import GIB, V100_BYTES
-from .colours import SCHEME_COLOURS
+from .colours import scheme_colour
 
 
 def plot_cost_curves(rows: list[dict], batch: int = 1):
@@ -30,11 +30,9 @@ def plot_cost_curves(rows: list[dict], batch: int = 1):
                     key=lambda r: r[axis],
                 )
                 xs = [r[axis] for r in pts]
-                ax.plot(
-                    xs, [r[key] for r in pts], "o-", color=SCHEME_COLOURS.get(scheme), label=scheme
-                )
+                ax.plot(xs, [r[key] for r in pts], "o-", color=scheme_colour(scheme), label=scheme)
                 if fused_key:
-                    ax.plot(xs, [r[fused_key] for r in pts], "--", color=SCHEME_COLOURS.get(scheme))
+                    ax.plot(xs, [r[fused_key] for r in pts], "--", color=scheme_colour(scheme))
             if key.startswith("train"):
                 ax.axhline(V100_BYTES / GIB, color="k", lw=0.8)
                 ax.text(xs[0] if xs else 0, V100_BYTES / GIB * 1.15, "32 GB V100", fontsize=8)
@@ -48,7 +46,7 @@ def plot_cost_curves(rows: list[dict], batch: int = 1):
     axes[0, 2].plot([], [], "k--", label="fused (flash / mem-efficient)")
     axes[0, 2].legend(fontsize=7, loc="upper left")
     fig.suptitle(
-        "Cost of the five attention schemes (paper Fig. 3 extended): top 8 frames, "
+        "Cost of the attention schemes (paper Fig. 3 extended): top 8 frames, "
         "bottom 224 px; ViT-B/16, fp32"
     )
     return fig
@@ -76,7 +74,7 @@ def plot_measured(rows: list[dict]):
                 continue
             xs = [r["size"] for r in pts]
             label = f"{scheme} {'eager' if eager else 'fused'}"
-            c = SCHEME_COLOURS.get(scheme)
+            c = scheme_colour(scheme)
             ax_t.plot(
                 xs,
                 [r["time_s"] * 1e3 for r in pts],

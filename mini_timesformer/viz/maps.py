@@ -24,8 +24,8 @@ from matplotlib.patches import Patch, Rectangle
 
 from ..config import SCHEMES
 from ..errors import UserError
-from ..schemes import STEPS, visibility
-from .colours import QUERY_COLOUR, STEP_COLOURS
+from ..schemes import scheme_record, visibility
+from .colours import QUERY_COLOUR, step_colours
 from .rollout import attention_rollout, model_attention, query_attention
 
 
@@ -131,7 +131,7 @@ def plot_layer_head_grid(
 ) -> Figure:
     """One query's attention in one step of every block: rows = layers, columns = heads
     (and their mean). Each cell shows the T frames' H'×W' maps side by side."""
-    step = step or STEPS[scheme][-1]
+    step = step or scheme_record(scheme).cls_step
     heads = attention[0][step].shape[2]
     fig = Figure(
         figsize=(1.1 * grid[0] * (heads + 1) / 2 + 1, 1.0 * len(attention) + 0.8),
@@ -159,17 +159,6 @@ def plot_layer_head_grid(
     return fig
 
 
-def _temporal_step(scheme: str) -> str:
-    """The first step of a scheme whose groups span several frames (or its only step)."""
-    return {
-        "space": "space",
-        "joint": "joint",
-        "divided": "time",
-        "local_global": "local",
-        "axial": "time",
-    }[scheme]
-
-
 def plot_temporal_attention(
     attention: list[dict],
     scheme: str,
@@ -179,8 +168,10 @@ def plot_temporal_attention(
     head: int | None = None,
     sample: int = 0,
 ) -> Figure:
-    """How much attention patch ``query`` = (t, h, w) gives each frame, in every block."""
-    step = step or _temporal_step(scheme)
+    """How much attention patch ``query`` = (t, h, w) gives each frame, in every block.
+
+    ``step`` defaults to the scheme's first step over frames (``Scheme.temporal_step``)."""
+    step = step or scheme_record(scheme).temporal_step
     per_frame = torch.stack(
         [
             query_attention(attention, scheme, grid, layer, step, query, head)[sample].sum((1, 2))
@@ -236,10 +227,11 @@ def plot_receptive_fields(
     axes = np.array(fig.subplots(len(schemes), len(frames), squeeze=False))
     for row, scheme in enumerate(schemes):
         masks = visibility(scheme, num_frames, *grid)  # {step: (T·N, T·N)}
+        colours = step_colours(len(masks))
         image = np.ones((num_frames, *grid, 3))
         for k, mask in reversed(list(enumerate(masks.values()))):  # earlier steps on top
             seen = mask[q].view(num_frames, *grid).numpy()  # (T·N,) -> (T, H', W')
-            image[seen] = STEP_COLOURS[k]
+            image[seen] = colours[k]
         image[qt, qh, qw] = QUERY_COLOUR
         for col, t in enumerate(frames):
             ax = axes[row, col]
@@ -252,7 +244,7 @@ def plot_receptive_fields(
                 ax.set_title(f"frame {t}" + (" (query)" if t == qt else ""), fontsize=9)
             if col == 0:
                 ax.set_ylabel(scheme, fontsize=10)
-        handles = [Patch(color=STEP_COLOURS[k], label=name) for k, name in enumerate(masks)]
+        handles = [Patch(color=colours[k], label=name) for k, name in enumerate(masks)]
         axes[row, -1].legend(
             handles=handles,
             loc="center left",
@@ -279,7 +271,7 @@ def plot_query_attention(
     sample: int = 0,
 ) -> Figure:
     """One step's attention of the CLS (``query=None``) or a patch, over the frames."""
-    step = step or STEPS[scheme][-1]
+    step = step or scheme_record(scheme).cls_step
     m = query_attention(attention, scheme, grid, layer, step, query, head)[sample]
     who = "CLS" if query is None else f"patch {tuple(query)}"
     heads = "mean of heads" if head is None else f"head {head}"
@@ -310,11 +302,12 @@ def attention_explorer(
     except ImportError:
         return static
     T, h, w = grid
-    heads = attention[0][STEPS[scheme][-1]].shape[2]
+    record = scheme_record(scheme)
+    heads = attention[0][record.cls_step].shape[2]
     controls = {
         "layer": W.IntSlider(len(attention) - 1, 0, len(attention) - 1, description="block"),
         "step": W.Dropdown(
-            options=list(STEPS[scheme]), value=STEPS[scheme][-1], description="step"
+            options=list(record.step_names), value=record.cls_step, description="step"
         ),
         "head": W.IntSlider(-1, -1, heads - 1, description="head (-1=mean)"),
         "cls": W.Checkbox(True, description="query = CLS"),

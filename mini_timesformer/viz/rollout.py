@@ -16,7 +16,7 @@ Token-to-token matrix of one step (see ``schemes.py`` for groups and the CLS pol
   the CLS row is the identity (the CLS token is not updated);
 * the block's last step (CLS copied into each of its G groups, outputs averaged): patch
   rows also have a CLS column; the CLS row is the mean over groups of the copies' rows.
-* ``space``: every frame is its own ViT with its own CLS; the clip's CLS is the mean of
+* a per-frame scheme (``space``): every frame is its own ViT with its own CLS; the clip's CLS is the mean of
   the frames' CLS tokens, so a clip's relevance is the mean of per-frame rollouts.
 
 Materialising the (1 + T·N)² matrix is fine for small clips (``dense=True``, used by the
@@ -31,7 +31,7 @@ import torch
 from einops import rearrange
 
 from ..errors import UserError
-from ..schemes import STEPS, merge_groups, split_groups
+from ..schemes import merge_groups, scheme_record, split_groups
 
 
 def head_reduce(weights: torch.Tensor, head: int | None = None) -> torch.Tensor:
@@ -46,30 +46,26 @@ def head_reduce(weights: torch.Tensor, head: int | None = None) -> torch.Tensor:
 def _steps(attention: list[dict], scheme: str, head: int | None):
     """Per block, ``[(step name, head-reduced weights (B', G, L, L), with_cls)]``.
 
-    For ``space`` the T frames are folded into the batch (B' = B·T) and each frame is a
-    1-group clip with its own CLS; for the other schemes B' = B.
+    For a per-frame scheme (``space``) the T frames are folded into the batch (B' = B·T)
+    and each frame is a 1-group clip with its own CLS; for the other schemes B' = B.
     """
+    record = scheme_record(scheme)
     blocks = []
     for block in attention:
-        if list(block) != list(STEPS[scheme]):
+        if tuple(block) != record.step_names:
             raise UserError(
                 f"attention steps {list(block)} do not match scheme {scheme!r} "
-                f"(expected {list(STEPS[scheme])})"
+                f"(expected {list(record.step_names)})"
             )
         steps = []
-        for i, (name, w) in enumerate(block.items()):
+        for name, w in block.items():
             if w is None:
                 raise UserError("no attention weights: call model.forward_with_attention(video)")
-            if scheme == "space":  # (B, T, heads, 1+N, 1+N) -> (B·T, 1, heads, 1+N, 1+N)
+            if record.per_frame:  # (B, T, heads, 1+N, 1+N) -> (B·T, 1, heads, 1+N, 1+N)
                 w = rearrange(w, "b t h q k -> (b t) 1 h q k")
-            steps.append((name, head_reduce(w, head), i == len(block) - 1))
+            steps.append((name, head_reduce(w, head), not record.is_added(name)))
         blocks.append(steps)
     return blocks
-
-
-def _frame_grid(scheme: str, grid: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The grid one attention 'clip' sees: a single frame for ``space``."""
-    return (1, *grid[1:]) if scheme == "space" else tuple(grid)
 
 
 def propagate(v: torch.Tensor, weights: torch.Tensor, step: str, grid, with_cls: bool):
@@ -114,9 +110,9 @@ def block_matrices(
 ) -> list[torch.Tensor]:
     """One dense relevance matrix per block, M = ∏ (residual·I + (1 - residual)·A_step).
 
-    Shapes (B, 1 + T·N, 1 + T·N); for ``space`` (B·T, 1 + N, 1 + N), one per frame.
+    Shapes (B, 1 + T·N, 1 + T·N); per-frame (``space``): (B·T, 1 + N, 1 + N), one per frame.
     """
-    frame_grid = _frame_grid(scheme, grid)
+    frame_grid = scheme_record(scheme).frame_grid(grid)
     out = []
     for steps in _steps(attention, scheme, head):
         M = None
@@ -152,7 +148,8 @@ def rollout(
     if not 0.0 <= residual < 1.0:
         raise UserError(f"residual must be in [0, 1), got {residual}")
     T, h, w = grid
-    frame_grid = _frame_grid(scheme, grid)
+    record = scheme_record(scheme)
+    frame_grid = record.frame_grid(grid)
     if dense:
         M = None
         for block in block_matrices(attention, scheme, grid, head, residual):
@@ -169,7 +166,7 @@ def rollout(
             for name, wts, with_cls in reversed(steps):
                 v = residual * v + (1 - residual) * propagate(v, wts, name, frame_grid, with_cls)
     patches = v[:, 1:]  # (B', T'·N)
-    if scheme == "space":  # (B·T, N) -> (B, T·N): the clip CLS is the frames' mean
+    if record.per_frame:  # (B·T, N) -> (B, T·N): the clip CLS is the frames' mean
         patches = rearrange(patches, "(b t) n -> b (t n)", t=T)
     return _normalise(patches).view(-1, T, h, w)  # (B, T·N) -> (B, T, H', W')
 
@@ -197,20 +194,21 @@ def query_attention(
             f"unknown step {step!r} for scheme {scheme!r}; expected one of {list(steps)}"
         )
     wts, with_cls = steps[step]
-    frame_grid = _frame_grid(scheme, grid)
+    record = scheme_record(scheme)
+    frame_grid = record.frame_grid(grid)
     v = wts.new_zeros(wts.shape[0], 1 + frame_grid[0] * h * w)  # (B', 1 + T'·N)
     if query is None:
-        v[:, 0] = 1.0 / (T if scheme == "space" else 1)
+        v[:, 0] = 1.0 / (T if record.per_frame else 1)
     else:
         qt, qh, qw = query
         if not (0 <= qt < T and 0 <= qh < h and 0 <= qw < w):
             raise UserError(f"query patch {query} outside the (T, H', W') = {grid} grid")
-        if scheme == "space":  # only the query's own frame (row qt of each clip) is set
+        if record.per_frame:  # only the query's own frame (row qt of each clip) is set
             v.view(-1, T, v.shape[1])[:, qt, 1 + qh * w + qw] = 1.0
         else:
             v[:, 1 + (qt * h + qh) * w + qw] = 1.0
     out = propagate(v, wts, step, frame_grid, with_cls)[:, 1:]  # drop the CLS key
-    return out.reshape(-1, T, h, w)  # (B, T, H', W') also for space: (B·T, N) -> (B, T·N)
+    return out.reshape(-1, T, h, w)  # (B, T, H', W'), per-frame too: (B·T, N) -> (B, T·N)
 
 
 def _grid_of(model, video: torch.Tensor) -> tuple[int, int, int]:
