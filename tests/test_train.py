@@ -3,8 +3,6 @@ recipe, gradient accumulation, CLI errors. Tiny models and a few steps (CPU, sec
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 import torch
 
@@ -13,6 +11,8 @@ from mini_timesformer.cli import main
 from mini_timesformer.train import NonFiniteLossError, train
 from mini_timesformer.train import checkpoint as ckpt
 from mini_timesformer.train.optim import param_groups, step_decay, warmup_cosine
+from tests.helpers import TINY_RUN as TINY
+from tests.helpers import losses
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -31,23 +31,6 @@ def tiny_model(attention="divided", drop_path=0.0, seed=0):
         drop_path_rate=drop_path,
     )
     return mt.TimeSformer(cfg)
-
-
-TINY = dict(
-    num_frames=4,
-    image_size=16,
-    train_size=32,
-    val_size=16,
-    batch_size=8,
-    progress=False,
-    plots=False,
-    val_every=0,
-)
-
-
-def losses(run_dir, column="loss"):
-    with open(run_dir / "steps.csv", newline="") as f:
-        return [(int(r["step"]), float(r[column])) for r in csv.DictReader(f)]
 
 
 def test_loss_goes_down_on_a_tiny_synthetic_run(tmp_path):
@@ -228,32 +211,6 @@ def test_cli_argument_errors_are_one_line(argv, expected, capsys):
     assert code == 2
     assert len(err.splitlines()) == 1, err
     assert err.startswith(f"mini-timesformer {argv[0]}: error:") and expected in err, err
-
-
-def test_demo_with_the_smoke_budget_writes_report_and_results(tmp_path, capsys):
-    import json
-
-    from mini_timesformer import cost
-    from mini_timesformer.demo import BUDGETS, model_config
-
-    assert main(["demo", "--budget", "smoke", "--threads", "1", "--out", str(tmp_path)]) == 0
-    results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results) == {"motion", "appearance"}
-    assert list(results["motion"]) == list(mt.SCHEMES)
-    assert list(results["appearance"]) == list(BUDGETS["smoke"].appearance_schemes)
-    for rows in results.values():
-        for scheme, row in rows.items():
-            assert set(row) == {"accuracy", "params", "gmacs", "train_seconds"}
-            cfg = model_config(BUDGETS["smoke"], scheme, 8)
-            assert row["params"] == cost.params(cfg)
-            assert row["gmacs"] == pytest.approx(cost.macs(cfg) / 1e9)
-            assert 0 <= row["accuracy"] <= 1 and row["train_seconds"] > 0
-    report = (tmp_path / "report.md").read_text()
-    assert "| divided |" in report and "motion top-1" in report
-    for name in ("curves_motion.png", "curves_appearance.png", "cost_vs_accuracy.png"):
-        assert (tmp_path / name).stat().st_size > 0 and f"({name})" in report
-    printed = capsys.readouterr().out
-    assert "| scheme | params |" in printed and "demo finished" in printed
 
 
 def test_unreadable_checkpoint_is_a_user_error(tmp_path):

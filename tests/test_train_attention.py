@@ -16,21 +16,12 @@ from mini_timesformer.train import train
 from mini_timesformer.train.config import TrainConfig, attention_every
 from mini_timesformer.train.inputs import AugmentedClips
 from mini_timesformer.viz.attention_epochs import AttentionSnapshots, pick_clips
+from tests.helpers import TINY_RUN
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 # 32 clips / batch 8 = 4 steps per epoch; 8 steps = 2 epochs
-TINY = dict(
-    num_frames=4,
-    image_size=16,
-    train_size=32,
-    val_size=16,
-    batch_size=8,
-    progress=False,
-    plots=False,
-    lr=2e-3,
-    warmup_steps=2,
-)
+TINY = {**TINY_RUN, "val_every": 1, "lr": 2e-3, "warmup_steps": 2}
 
 
 def tiny_model(seed=0):

@@ -2,13 +2,16 @@
 
 ``cpu`` fits every scheme on both datasets into a few minutes on 2 CPU cores, ``gpu`` is
 a deeper, wider model on more clips, ``smoke`` runs in seconds for the tests. Field names
-follow ``TimeSformerConfig`` (``num_frames``, ``image_size``, ...).
+follow ``TimeSformerConfig`` (``num_frames``, ``image_size``, ...). The 3-D CNN rows
+(``cnn_archs``, the §4.2 baseline) get the same clips, optimiser and steps, and the CNN
+preset ``cnn_preset`` (``cnn.CNN_PRESETS``: ``nano`` is sized to the nano TimeSformer).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..cnn import ARCHS, VideoCNNConfig
 from ..config import SCHEMES, TimeSformerConfig, check_known_fields
 from ..errors import UserError
 
@@ -34,6 +37,8 @@ class DemoBudget:
     speed: tuple[float, float] | None = None  # px/frame at 32 px (None: the generator's)
     appearance_schemes: tuple[str, ...] = SCHEMES
     embed_std: float | None = 1.0  # small_model_init; None = the ViT init of model.py
+    cnn_archs: tuple[str, ...] = ARCHS  # 3-D CNN rows, on motion and on appearance
+    cnn_preset: str = "nano"  # their sizes (cnn.CNN_PRESETS), at num_frames × image_size²
 
     def replace(self, **changes) -> DemoBudget:
         """A copy with some fields changed; unknown names get ``TimeSformerConfig``'s error."""
@@ -68,6 +73,7 @@ BUDGETS = {
         train_clips=16,
         val_clips=8,
         appearance_schemes=("space", "divided"),
+        cnn_archs=("r2plus1d",),
     ),
 }
 
@@ -88,8 +94,19 @@ def resolve_budget(budget: str | DemoBudget, cuda: bool) -> tuple[str, DemoBudge
     return name, BUDGETS[name]
 
 
-def model_config(budget: DemoBudget, scheme: str, num_classes: int) -> TimeSformerConfig:
-    """The model every scheme gets under ``budget`` (the nano preset, resized)."""
+def model_config(
+    budget: DemoBudget, scheme: str, num_classes: int
+) -> TimeSformerConfig | VideoCNNConfig:
+    """The model every scheme gets under ``budget`` (the nano preset, resized); for a 3-D
+    CNN arch (``r2plus1d``, ``i3d``) the budget's CNN preset on the same clips."""
+    if scheme in ARCHS:
+        return VideoCNNConfig.preset(
+            budget.cnn_preset,
+            arch=scheme,
+            num_classes=num_classes,
+            num_frames=budget.num_frames,
+            image_size=budget.image_size,
+        )
     return TimeSformerConfig.preset(
         "nano",
         attention=scheme,

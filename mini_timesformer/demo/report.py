@@ -1,11 +1,13 @@
 """The demo's report: results.json, a Markdown table, findings stated from the numbers,
-training curves, cost vs accuracy and an attention-rollout figure (``run.py`` calls it)."""
+training curves, cost vs accuracy and an attention-rollout figure (``run.py`` calls it).
+Rows: the five schemes, then the 3-D CNN baselines (``cnn.ARCHS``), same columns."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from ..cnn import ARCHS
 from ..config import SCHEMES
 from ..perf.table1 import format_table1, table1_rows
 from ..runtime import last_checkpoint
@@ -14,29 +16,60 @@ MOTION_CEILING = 0.5  # space-only cannot tell a clip from its reverse (demo/__i
 GOOD = 0.9  # what a scheme that models time should reach on motion clips
 
 
+ROWS = (*SCHEMES, *ARCHS)  # the table's order: the five schemes, then the 3-D CNNs
+RESULT_KEYS = ("accuracy", "params", "gmacs", "train_seconds", "infer_ms")  # results.json
+
+
 def format_results(results: dict) -> str:
-    """Scheme | params | GMACs/view | top-1 and training time per dataset."""
+    """Model | params | GMACs/view | inference ms/clip | top-1 and training time per dataset."""
     kinds = list(results)
-    head = "| scheme | params | GMACs/view* |" + "".join(
+    head = "| model | params | GMACs/view* | infer ms/clip† |" + "".join(
         f" {k} top-1 | {k} train s |" for k in kinds
     )
-    lines = [head, "|---|---:|---:|" + "---:|---:|" * len(kinds)]
-    for scheme in SCHEMES:
-        rows = [results[k].get(scheme) for k in kinds]
+    lines = [head, "|---|---:|---:|---:|" + "---:|---:|" * len(kinds)]
+    for name in ROWS:
+        rows = [results[k].get(name) for k in kinds]
         first = next((r for r in rows if r), None)
         if first is None:
             continue
         cells = "".join(
             f" {r['accuracy']:.1%} | {r['train_seconds']:.1f} |" if r else " – | – |" for r in rows
         )
-        lines.append(f"| {scheme} | {first['params']:,} | {first['gmacs']:.3g} |{cells}")
+        cost = f"{first['params']:,} | {first['gmacs']:.3g} | {first['infer_ms']:.2f}"
+        lines.append(f"| {name} | {cost} |{cells}")
     return "\n".join(lines)
+
+
+def cnn_findings(results: dict) -> list[str]:
+    """Each 3-D CNN beside divided attention (the paper's TimeSformer), from the numbers."""
+    out = []
+    for kind, rows in results.items():
+        ref = rows.get("divided")
+        for arch in (a for a in ARCHS if a in rows):
+            r = rows[arch]
+            line = (
+                f"- {kind.capitalize()}: the 3-D CNN {arch} reaches {r['accuracy']:.1%} "
+                f"with {r['params']:,} params, {r['gmacs']:.3g} GMACs/view, "
+                f"{r['train_seconds']:.0f} s of training and {r['infer_ms']:.2f} ms per clip"
+            )
+            if ref:
+                line += (
+                    f" (divided: {ref['accuracy']:.1%}, {ref['params']:,}, "
+                    f"{ref['gmacs']:.3g}, {ref['train_seconds']:.0f} s, {ref['infer_ms']:.2f} ms)"
+                )
+            out.append(line + ".")
+    if out:
+        out.append(
+            "- Paper, Table 2 (K400, ViT-B scale): TimeSformer 0.59 TFLOPs for 3 views and "
+            "416 V100-hours of training vs SlowFast R50's 1.97 TFLOPs and 3840 hours."
+        )
+    return out
 
 
 def findings(results: dict) -> list[str]:
     """What the measured numbers say about the paper's claim (no number is assumed)."""
     out = []
-    motion = results.get("motion", {})
+    motion = {s: r for s, r in results.get("motion", {}).items() if s in SCHEMES}
     timed = {s: r["accuracy"] for s, r in motion.items() if s != "space"}
     if timed:
         reached = [s for s, a in timed.items() if a >= GOOD]
@@ -67,7 +100,7 @@ def findings(results: dict) -> list[str]:
                 f"space-only, by {min(gaps) * 100:+.1f} to {max(gaps) * 100:+.1f} "
                 f"points."
             )
-    appearance = results.get("appearance", {})
+    appearance = {s: r for s, r in results.get("appearance", {}).items() if s in SCHEMES}
     if "space" in appearance and len(appearance) > 1:
         acc = appearance["space"]["accuracy"]
         best_scheme, best = max(
@@ -108,7 +141,7 @@ def findings(results: dict) -> list[str]:
         + ("holds" if expected else "does NOT fully hold")
         + " in this run."
     )
-    return out
+    return out + cnn_findings(results)
 
 
 def _curves(out: Path, results: dict) -> list[str]:
@@ -142,7 +175,7 @@ def _attention(out: Path, results: dict, budget) -> str | None:
         from ..viz.rollout import attention_rollout
     except ImportError:
         return None
-    timed = {s: r for s, r in results.get("motion", {}).items() if s != "space"}
+    timed = {s: r for s, r in results.get("motion", {}).items() if s in SCHEMES and s != "space"}
     if not timed:
         return None
     scheme = max(timed, key=lambda s: timed[s]["accuracy"])
@@ -189,10 +222,7 @@ def write_report(out: Path, results: dict, meta: dict, budget) -> dict:
 def write_results(out: Path, results: dict, meta: dict) -> None:
     """results.json (accuracy, params, GMACs, seconds per kind and scheme) and run_info.json."""
     clean = {
-        k: {
-            s: {key: r[key] for key in ("accuracy", "params", "gmacs", "train_seconds")}
-            for s, r in rows.items()
-        }
+        k: {s: {key: r[key] for key in RESULT_KEYS} for s, r in rows.items()}
         for k, rows in results.items()
     }
     (out / "results.json").write_text(json.dumps(clean, indent=2) + "\n")
@@ -223,20 +253,30 @@ def settings_text(meta: dict) -> list[str]:
         f"on motion, {s['appearance_steps']} on appearance; {s['train_clips']} training and "
         f"{s['val_clips']} validation clips per dataset (8 classes each). Accuracy = "
         f"validation top-1. " + init,
-    ]
+    ] + (
+        [
+            f"3-D CNN rows ({', '.join(s['cnn_archs'])}): `cnn.VideoResNet`, preset "
+            f"`{s['cnn_preset']}` (`cnn.CNN_PRESETS`), He init, the same clips, optimiser, "
+            f"batch and steps."
+        ]
+        if s.get("cnn_archs")
+        else []
+    )
 
 
 def report_text(meta: dict, table: str, found: list[str], figures: list[str]) -> str:
     """report.md: settings, the results table, findings, figures, the paper-scale Table 1."""
     lines = [
-        "# mini-timesformer demo: five attention schemes, one budget",
+        "# mini-timesformer demo: five attention schemes and a 3-D CNN, one budget",
         "",
         *settings_text(meta),
         "",
         table,
         "",
         "*GMACs per view (one multiply-add = one FLOP, fvcore convention, as the paper). "
-        "Train s = seconds of optimiser steps.",
+        "Train s = seconds of optimiser steps. †Inference: median of 10 forward passes on "
+        "one clip (batch 1, no gradients) after training, on the training run's device "
+        "and threads (measured while the other runs train: a shared machine).",
         "",
         "## What the numbers say",
         "",

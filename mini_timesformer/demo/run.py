@@ -1,5 +1,6 @@
-"""Running the demo: render each kind's clips once, train every scheme on them with the
-same budget (several single-thread runs at once on a CPU), then write the report.
+"""Running the demo: render each kind's clips once, train every scheme (and the 3-D CNN
+baselines) on them with the same budget (several single-thread runs at once on a CPU),
+then write the report.
 
 ``run_demo`` is what ``make demo`` calls; its steps are ``parallel_plan``, ``announce``,
 ``render_data``, ``_run_jobs`` (one ``train_scheme`` per run) and ``report.write_report``.
@@ -17,10 +18,12 @@ from pathlib import Path
 import torch
 
 from .. import cost
-from ..config import SCHEMES
+from ..cnn import VideoResNet
+from ..config import SCHEMES, TimeSformerConfig
 from ..data import SyntheticVideos
 from ..model import TimeSformer
-from ..runtime import pick_device
+from ..perf.timing import step_fn, summarize, time_interleaved
+from ..runtime import cpu_threads, pick_device
 from ..train import small_model_init, train
 from ..train.config import VAL_SEED_OFFSET
 from ..train.inputs import AugmentedClips
@@ -67,7 +70,8 @@ def train_scheme(
     progress: bool = True,
     attention_every: int = 0,
 ) -> dict:
-    """Train one scheme on one dataset; returns its row of results.json.
+    """Train one scheme (or 3-D CNN arch, ``budget.cnn_archs``) on one dataset; returns
+    its row of results.json.
 
     ``attention_every`` > 0 also draws the rollout of fixed validation clips every that many
     epochs into the run's ``attention/`` folder (``epoch_NNN.png``, ``epochs.gif``).
@@ -75,9 +79,12 @@ def train_scheme(
     train_raw, val_raw = data
     cfg = model_config(budget, scheme, len(train_raw.classes))
     torch.manual_seed(seed)
-    model = TimeSformer(cfg)
-    if budget.embed_std is not None:
-        small_model_init(model, budget.embed_std, extra=True)
+    if isinstance(cfg, TimeSformerConfig):
+        model = TimeSformer(cfg)
+        if budget.embed_std is not None:
+            small_model_init(model, budget.embed_std, extra=True)
+    else:
+        model = VideoResNet(cfg)  # He init (cnn.py)
     datasets = (
         AugmentedClips(train_raw, cfg.mean, cfg.std),
         AugmentedClips(val_raw, cfg.mean, cfg.std),
@@ -101,14 +108,27 @@ def train_scheme(
         progress_label=f"{kind:>10} {scheme:>12}",
     )
     metrics = json.loads((run / "metrics.json").read_text())
+    with cpu_threads(threads):
+        infer_ms = inference_ms(model, datasets[1][0][0], device)
     return {
         "accuracy": metrics["val"]["top1"],
         "params": cost.params(cfg),
         "gmacs": cost.macs(cfg) / 1e9,
         "train_seconds": metrics["train_seconds"],
+        "infer_ms": infer_ms,
         "steps": steps,
         "run": str(run),
     }
+
+
+def inference_ms(model, clip: torch.Tensor, device: str, reps: int = 10) -> float:
+    """Milliseconds of one forward pass on one clip (batch 1, no gradients): the median of
+    ``reps`` timed calls after 2 untimed ones (``perf.timing``)."""
+    device = torch.device(device)
+    video = clip[None].to(device)  # (T, C, H, W) -> (1, T, C, H, W)
+    forward = step_fn(model.to(device), video, "forward", device)
+    times = time_interleaved({"forward": forward}, reps=reps, warmup=2, device=device)
+    return summarize(times["forward"])["median_s"] * 1e3
 
 
 def run_demo(
@@ -118,7 +138,8 @@ def run_demo(
     threads: int | None = None,
     seed: int = 0,
 ) -> dict:
-    """Train and evaluate every scheme on motion and appearance clips; write the report.
+    """Train and evaluate every scheme and 3-D CNN on motion and appearance clips; write
+    the report.
 
     ``budget``: "auto" (``gpu`` when CUDA is available, else ``cpu``), a name in
     ``BUDGETS`` or a ``DemoBudget``. Returns the results dict (also ``results.json``).
@@ -129,8 +150,8 @@ def run_demo(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = {
-        "motion": (SCHEMES, budget.motion_steps),
-        "appearance": (budget.appearance_schemes, budget.appearance_steps),
+        "motion": ((*SCHEMES, *budget.cnn_archs), budget.motion_steps),
+        "appearance": ((*budget.appearance_schemes, *budget.cnn_archs), budget.appearance_steps),
     }
     announce(plan, name, budget, device, workers, threads)
     start = time.perf_counter()

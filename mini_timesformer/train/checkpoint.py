@@ -5,7 +5,8 @@ generators (Python, NumPy, torch CPU and CUDA), the model config, the training c
 the class names and the step/epoch reached. It is written atomically
 (``runtime.atomic_write``: a temporary file in the same folder, fsync, then ``os.replace``
 over the old one), so a crash mid-write leaves the previous checkpoint intact. To get the
-model back for inference, ``TimeSformer.from_pretrained(path)`` reads these files too.
+model back for inference, ``TimeSformer.from_pretrained(path)`` (a 3-D CNN's:
+``VideoResNet.from_pretrained``; either: ``train.models.load_model``) reads these files too.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
     mini-timesformer train --preset nano --attention divided --data synthetic-motion \\
         --steps 400 --batch-size 64 --out runs/divided
     torchrun --nproc_per_node=2 -m mini_timesformer train ...   # DistributedDataParallel
+    mini-timesformer train --model r2plus1d --steps 400 --out runs/r2plus1d   # the 3-D CNN
     mini-timesformer eval --checkpoint runs/divided --data synthetic-motion --views 1x1
 """
 
@@ -23,12 +24,19 @@ DATA_HELP = "synthetic-motion | synthetic-appearance | kinetics:DIR | folder:DIR
 
 def add_commands(subparsers) -> None:
     from ..config import PRESETS, SCHEMES
+    from .config import MODELS
 
     p = subparsers.add_parser(
         "train",
-        help="train a TimeSformer (one device or torchrun)",
+        help="train a TimeSformer or a 3-D CNN baseline (one device or torchrun)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model",
+        default="timesformer",
+        choices=list(MODELS),
+        help="timesformer (default) or a 3-D CNN baseline: r2plus1d | i3d (mt.cnn)",
     )
     p.add_argument("--preset", default="nano", choices=list(PRESETS))
     p.add_argument(
@@ -182,13 +190,13 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
-    from ..model import TimeSformer
     from ..runtime import pick_device
     from .config import TrainConfig
     from .evaluate import MultiViewClips, evaluate, format_metrics, save_report
     from .inputs import raw_datasets
+    from .models import load_model, model_label
 
-    model = TimeSformer.from_pretrained(args.checkpoint)  # run dir, checkpoint or model dir
+    model = load_model(args.checkpoint)  # run dir, checkpoint or model dir; TimeSformer or CNN
     mc = model.config
     classes = mc.label_names
     size = args.size or mc.image_size
@@ -222,7 +230,7 @@ def _eval(args) -> int:
     ckpt = Path(args.checkpoint)
     run_dir = ckpt.parent.parent if ckpt.suffix == ".pt" else ckpt
     out = Path(args.out) if args.out else run_dir / "eval"
-    save_report(metrics, out, title=f"{mc.attention}: {args.data}")
+    save_report(metrics, out, title=f"{model_label(model)}: {args.data}")
     print(format_metrics(metrics))
     print(f"written to {out / 'metrics.json'} and {out / 'confusion.png'}")
     return 0

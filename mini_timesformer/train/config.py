@@ -9,6 +9,11 @@ use ``TimeSformerConfig``'s names (``num_frames``, ``image_size``, ``drop_path_r
 * ``kinetics:DIR`` — Kinetics in its official layout (``mt.data.KineticsDataset``);
 * ``folder:DIR`` — ``DIR/<class>/<video>`` (or ``DIR/train`` and ``DIR/val`` holding that).
 
+``--model`` takes ``timesformer`` (the default), or ``r2plus1d`` / ``i3d``: the 3-D CNN
+baseline ``cnn.VideoResNet`` (the paper's comparison, §4.2), sized by the same ``--preset``
+(``nano`` / ``tiny``, ``cnn.CNN_PRESETS``) and trained by the same loop on the same data;
+``--attention`` is then unused, ``--init`` is ``auto`` (He init) or a CNN checkpoint PATH.
+
 ``--init`` takes ``auto`` (from scratch, the preset's default: ``small`` for nano and tiny,
 ``vit-default`` for small and base; ``scratch`` is its old name), ``small``
 (``train.init.small_model_init``: LeCun-normal weights, position/time embeddings of std
@@ -23,6 +28,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..cnn import ARCHS
 from ..config import check_known_fields
 from ..errors import UserError
 from ..schemes import canonical_scheme
@@ -30,6 +36,7 @@ from ..schemes import canonical_scheme
 SYNTHETIC_KINDS = {"synthetic-motion": "motion", "synthetic-appearance": "appearance"}
 VAL_SEED_OFFSET = 100_003  # synthetic validation clips never coincide with training clips
 FROM_SCRATCH_INITS = ("small", "vit-default")
+MODELS = ("timesformer", *ARCHS)  # --model
 SMALL_INIT_PRESETS = ("nano", "tiny")  # our choice: at width 64 ViT's init sits at 50% (docs)
 
 
@@ -38,6 +45,7 @@ class TrainConfig:
     """Every choice of a training run (defaults: a nano model on synthetic motion, CPU)."""
 
     # model
+    model: str = "timesformer"  # timesformer | r2plus1d | i3d (the 3-D CNN, cnn.py)
     preset: str = "nano"
     attention: str = "divided"
     num_frames: int = 8  # --frames
@@ -99,6 +107,31 @@ class TrainConfig:
         if self.attention_every is not None and self.attention_every < 0:
             raise UserError(f"attention_every must be >= 0, got {self.attention_every}")
         parse_data_spec(self.data)  # fail early on a malformed --data
+        if self.model not in MODELS:
+            raise UserError(f"unknown model {self.model!r}; expected one of: {', '.join(MODELS)}")
+        if self.model != "timesformer":
+            self.check_cnn_options()
+
+    def check_cnn_options(self) -> None:
+        """One-line ``UserError`` for TimeSformer-only options given with a 3-D CNN."""
+        from ..cnn import CNN_PRESETS
+
+        model = f"--model {self.model}"
+        if self.preset not in CNN_PRESETS:
+            raise UserError(
+                f"{model} has the presets {', '.join(CNN_PRESETS)}, got --preset {self.preset}"
+            )
+        if self.init.startswith("vit:") or self.init in FROM_SCRATCH_INITS:
+            raise UserError(
+                f"--init {self.init} is a TimeSformer initialisation; {model} "
+                f"takes auto (He init) or a checkpoint PATH"
+            )
+        if self.attention != TrainConfig.attention:
+            raise UserError(f"{model} has no attention scheme; drop --attention {self.attention}")
+        if self.attention_every:
+            raise UserError(f"{model} has no attention to snapshot; drop --attention-every")
+        if self.drop_path_rate:
+            raise UserError(f"{model} has no drop path; drop --drop-path {self.drop_path_rate}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -136,7 +169,10 @@ def image_size(cfg: TrainConfig) -> int:
 
 def resolve_init(cfg: TrainConfig) -> str:
     """``--init`` with ``auto`` (or ``scratch``) replaced by the preset's from-scratch init:
-    ``small`` for nano and tiny, ``vit-default`` for small and base (our choice)."""
+    ``small`` for nano and tiny, ``vit-default`` for small and base (our choice); ``he``
+    (``cnn.VideoResNet``'s own init) for the 3-D CNN."""
+    if cfg.init in ("auto", "scratch") and cfg.model != "timesformer":
+        return "he"
     if cfg.init in ("auto", "scratch"):
         return "small" if cfg.preset in SMALL_INIT_PRESETS else "vit-default"
     return cfg.init
@@ -151,6 +187,8 @@ def attention_every(cfg: TrainConfig, epochs: int) -> int:
     """
     if cfg.attention_every is not None:
         return cfg.attention_every
+    if cfg.model != "timesformer":  # the 3-D CNN has no attention
+        return 0
     if not cfg.plots or parse_data_spec(cfg.data)[0] not in SYNTHETIC_KINDS:
         return 0
     return max(1, math.ceil(epochs / 10))

@@ -4,7 +4,8 @@
 * ``AugmentedClips`` / ``EvalViews`` / ``build_datasets``: float, normalised clips for
   training (augmented) and validation;
 * ``build_model(cfg, num_classes)``: the TimeSformer ``--init`` asks for (from scratch
-  with the small-model or ViT's init, an ImageNet ViT, or a checkpoint to fine-tune).
+  with the small-model or ViT's init, an ImageNet ViT, or a checkpoint to fine-tune), or
+  with ``--model r2plus1d|i3d`` the 3-D CNN (He init, or a CNN checkpoint).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import torch
 
 from .. import data
+from ..cnn import VideoCNNConfig, VideoResNet
 from ..config import TimeSformerConfig
-from ..errors import MissingPathError
+from ..errors import MissingPathError, UserError
 from ..model import TimeSformer
 from .config import (
     FROM_SCRATCH_INITS,
@@ -138,7 +140,10 @@ class EvalViews(torch.utils.data.Dataset):
 
 
 def build_model(cfg: TrainConfig, num_classes: int):
-    """The TimeSformer ``--init`` asks for, with a ``num_classes``-way head."""
+    """The TimeSformer (or, with ``--model r2plus1d|i3d``, the 3-D CNN) ``--init`` asks
+    for, with a ``num_classes``-way head."""
+    if cfg.model != "timesformer":
+        return _build_cnn(cfg, num_classes)
     sizes = dict(
         attention=cfg.attention,
         num_classes=num_classes,
@@ -160,3 +165,22 @@ def build_model(cfg: TrainConfig, num_classes: int):
         )
     # a run directory, a training checkpoint or a pretrained model; new head if needed
     return TimeSformer.from_pretrained(path, num_classes=num_classes)
+
+
+def _build_cnn(cfg: TrainConfig, num_classes: int):
+    """``cnn.VideoResNet`` of ``cfg.preset``'s CNN sizes (He init), or loaded from
+    ``--init PATH`` (a new head when the classes differ)."""
+    from .models import load_model
+
+    if resolve_init(cfg) == "he":
+        sizes = dict(num_classes=num_classes, num_frames=cfg.num_frames, image_size=image_size(cfg))
+        return VideoResNet(VideoCNNConfig.preset(cfg.preset, arch=cfg.model, **sizes))
+    if not Path(cfg.init).exists():
+        raise MissingPathError(
+            f"--init {cfg.init}: no such file or directory (expected auto "
+            f"or a checkpoint PATH for --model {cfg.model})"
+        )
+    model = load_model(cfg.init, num_classes=num_classes)
+    if not isinstance(model, VideoResNet) or model.config.arch != cfg.model:
+        raise UserError(f"--init {cfg.init} does not hold a {cfg.model} model")
+    return model

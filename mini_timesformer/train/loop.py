@@ -33,6 +33,7 @@ from .checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from .config import TrainConfig, attention_every, resolve_init
 from .evaluate import evaluate
 from .inputs import build_datasets, build_model, raw_datasets
+from .models import model_label, model_name
 from .optim import build_optimizer, build_scheduler
 from .run_files import CsvLog, EpochSampler
 
@@ -67,17 +68,21 @@ EPOCH_FIELDS = [
 
 
 def train(config: TrainConfig | None = None, *, model=None, datasets=None, **overrides) -> Path:
-    """Train a TimeSformer; returns the run directory (see the module docstring).
+    """Train a TimeSformer or a 3-D CNN; returns the run directory (module docstring).
 
     ``config`` (or keyword arguments: the fields of ``TrainConfig``) says what to train.
     ``model`` and ``datasets`` = ``(train_set, val_set_or_None, classes)`` let notebooks and
-    tests pass objects directly instead of ``preset``/``init`` and ``data``.
+    tests pass objects directly instead of ``preset``/``init`` and ``data``; a string
+    ``model`` is ``TrainConfig.model`` (``train(model="r2plus1d")``, as ``--model``).
     """
+    if isinstance(model, str):  # the --model name, not a model object
+        model, overrides = None, {**overrides, "model": model}
     cfg = (config or TrainConfig()).replace(**overrides)
     with dist.init_process_group() as ctx, cpu_threads(cfg.threads):
         device = pick_device(cfg.device, ctx.local_rank)
         torch.manual_seed(cfg.seed)  # identical initial weights on every process
         init = resolve_init(cfg) if model is None else "model passed to train()"
+        cfg = cfg if model is None else cfg.replace(model=model_name(model))  # as resumed
         if datasets is None:
             raw = raw_datasets(cfg, "train"), raw_datasets(cfg, "val")
             classes = list(raw[0].classes)
@@ -123,7 +128,8 @@ class _Trainer:
         self.train_seconds = 0.0  # optimiser steps only (no validation, no checkpoints)
         self.data_seconds = 0.0  # of which: blocked on the DataLoader (its stall time)
         epochs = math.ceil(self.total_steps / self.steps_per_epoch)
-        self.attention_every = attention_every(cfg, epochs) if val_set is not None else 0
+        snapshots = val_set is not None and model_name(model) == "timesformer"  # CNN: none
+        self.attention_every = attention_every(cfg, epochs) if snapshots else 0
         self.snapshots = None  # made on first use (rank 0)
 
     # ------------------------------------------------------------------ data
@@ -158,7 +164,7 @@ class _Trainer:
             self.epoch_log = CsvLog(self.out / "epochs.csv", EPOCH_FIELDS, keep)
             n = sum(p.numel() for p in self.model.parameters())
             print(
-                f"training {self.model.config.attention} ({n:,} params) on {self.device} "
+                f"training {model_label(self.model)} ({n:,} params) on {self.device} "
                 f"× {self.ctx.world_size}: {self.total_steps} steps of "
                 f"{cfg.batch_size * cfg.accum * self.ctx.world_size} clips"
                 + (f", resumed at step {self.step}" if resumed else "")
@@ -365,6 +371,12 @@ class _Trainer:
                 print(f"no checkpoint at {self.ckpt_path}; starting from scratch")
             return False
         state = load_checkpoint(self.ckpt_path)
+        saved = state["train_config"].get("model", "timesformer")  # older runs: a TimeSformer
+        if saved != model_name(self.model):
+            raise UserError(
+                f"--resume: {self.ckpt_path} holds a {saved} run, this run trains "
+                f"{model_name(self.model)} (use another --out or the same --model)"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -380,8 +392,7 @@ class _Trainer:
             from .report import diagnose, write_report
 
             val = getattr(self, "last_val", {})
-            attention = self.model.config.attention
-            findings = diagnose(val, self.classes, attention, self.init)
+            findings = diagnose(val, self.classes, model_label(self.model), self.init)
             gif = self.out / "attention" / "epochs.gif"  # AttentionSnapshots' files
             gif = gif if self.attention_every and gif.exists() else None
             summary = {
@@ -389,7 +400,8 @@ class _Trainer:
                 "train_seconds": self.train_seconds,
                 "data_seconds": self.data_seconds,
                 "wall_seconds": seconds,
-                "attention": attention,
+                "model": model_name(self.model),  # timesformer | r2plus1d | i3d
+                "attention": getattr(self.model.config, "attention", None),  # None: a CNN
                 "init": self.init,
                 "params": sum(p.numel() for p in self.model.parameters()),
                 "classes": self.classes,

@@ -8,11 +8,11 @@ reloads any of our save directories, checkpoints or runs with the class that wro
 
 from __future__ import annotations
 
-from ..cnn import ARCHS, VideoResNet
+from ..cnn import VideoResNet
 from ..model import TimeSformer
 from ..pretrained.loader import saved_model_type
+from .config import MODELS
 
-MODELS = ("timesformer", *ARCHS)
 MODEL_CLASSES = {TimeSformer.model_type: TimeSformer, VideoResNet.model_type: VideoResNet}
 
 
@@ -23,4 +23,16 @@ def load_model(path, **overrides):
     return MODEL_CLASSES[saved_model_type(path)].from_pretrained(path, **overrides)
 
 
-__all__ = ["MODELS", "MODEL_CLASSES", "load_model"]
+def model_name(model) -> str:
+    """``TrainConfig.model`` of ``model``: ``timesformer``, or the CNN's arch."""
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    return model.config.arch if isinstance(model, VideoResNet) else "timesformer"
+
+
+def model_label(model) -> str:
+    """What a run trains, in reports: the TimeSformer's scheme or the CNN's arch."""
+    name = model_name(model)
+    return getattr(model, "module", model).config.attention if name == "timesformer" else name
+
+
+__all__ = ["MODELS", "MODEL_CLASSES", "load_model", "model_name", "model_label"]

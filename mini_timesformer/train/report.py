@@ -127,7 +127,12 @@ def write_report(out, cfg, summary: dict, findings: list[dict], snapshots=None) 
         "",
         "- model: "
         + (f"preset `{cfg.preset}`, " if built else "")
-        + f"attention `{summary['attention']}`, {summary['params']:,} parameters, "
+        + (
+            f"attention `{summary['attention']}`, "
+            if summary.get("model", "timesformer") == "timesformer"
+            else f"3-D CNN `{summary['model']}`, "
+        )
+        + f"{summary['params']:,} parameters, "
         f"init `{summary['init']}`",
         f"- data: `{cfg.data}`, {cfg.num_frames} frames; {summary['steps']} optimiser steps, "
         f"{summary['train_seconds'] / 60:.1f} min of training",
