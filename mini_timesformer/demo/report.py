@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..cnn import ARCHS
 from ..config import SCHEMES
+from ..markdown import markdown_table
 from ..perf.table1 import format_table1, table1_rows
 from ..runtime import last_checkpoint
 
@@ -23,21 +24,19 @@ RESULT_KEYS = ("accuracy", "params", "gmacs", "train_seconds", "infer_ms")  # re
 def format_results(results: dict) -> str:
     """Model | params | GMACs/view | inference ms/clip | top-1 and training time per dataset."""
     kinds = list(results)
-    head = "| model | params | GMACs/view* | infer ms/clip† |" + "".join(
-        f" {k} top-1 | {k} train s |" for k in kinds
-    )
-    lines = [head, "|---|---:|---:|---:|" + "---:|---:|" * len(kinds)]
+    header = ["model", "params", "GMACs/view*", "infer ms/clip†"]
+    header += [f"{k} {column}" for k in kinds for column in ("top-1", "train s")]
+    table = []
     for name in ROWS:
         rows = [results[k].get(name) for k in kinds]
         first = next((r for r in rows if r), None)
         if first is None:
             continue
-        cells = "".join(
-            f" {r['accuracy']:.1%} | {r['train_seconds']:.1f} |" if r else " – | – |" for r in rows
-        )
-        cost = f"{first['params']:,} | {first['gmacs']:.3g} | {first['infer_ms']:.2f}"
-        lines.append(f"| {name} | {cost} |{cells}")
-    return "\n".join(lines)
+        cells = [name, f"{first['params']:,}", f"{first['gmacs']:.3g}", f"{first['infer_ms']:.2f}"]
+        for r in rows:
+            cells += [f"{r['accuracy']:.1%}", f"{r['train_seconds']:.1f}"] if r else ["–", "–"]
+        table.append(cells)
+    return markdown_table(header, table, "l" + "r" * (len(header) - 1))
 
 
 def cnn_findings(results: dict) -> list[str]:
