@@ -101,7 +101,7 @@ class _Handler(SimpleHTTPRequestHandler):
         server.requests["GET", self.path] += 1
         pending = server.faults.get(self.path)
         fault = pending.pop(0) if pending else None
-        if fault in (404, 500):
+        if isinstance(fault, int):  # an HTTP status: 404, 500, 503, ...
             self.send_error(fault)
         elif fault == "reset":  # drop the connection with a TCP RST, no answer
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -130,7 +130,7 @@ class MirrorServer:
 
     ``server.requests[("GET", "/train/part_0.tar.gz")]`` counts requests;
     ``server.faults["/train/part_1.tar.gz"] = [500, "reset", ("cut", n), ("truncate", n),
-    404]`` answers the next requests of that path with these faults, in order.
+    404, 503]`` answers the next requests of that path with these faults, in order.
     """
 
     def __init__(self, root: Path):

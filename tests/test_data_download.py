@@ -6,11 +6,18 @@ import pytest
 
 from mini_timesformer import cli
 from mini_timesformer.data import KineticsDataset, probe_video
-from mini_timesformer.data.download import download_kinetics
-from mini_timesformer.data.stream import part_urls
+from mini_timesformer.data.download import DownloadOptions, download_kinetics
+from mini_timesformer.data.stream import Client, part_urls
 from tests.kinetics_mirror import MirrorServer, build_mirror, readable_members
 
-FAST = {"short_side": 16, "fps": 4, "backoff": 0.01, "progress": False, "log": lambda _: None}
+FAST = {"short_side": 16, "fps": 4, "backoff": 0.01, "progress": False}
+
+
+def fast(**options) -> DownloadOptions:
+    """Tiny clips, short waits, no bars."""
+    return DownloadOptions(**{**FAST, **options})
+
+
 TWO = ["air drumming", "bowling"]
 
 
@@ -42,7 +49,7 @@ def _no_leftovers(out):
 
 def test_download_writes_a_trainable_root_and_stops_early(tmp_path, server, mirror, capsys):
     out = tmp_path / "k"
-    report = download_kinetics(out, TWO, 2, val_per_class=1, mirror=server.base, **FAST)
+    report = download_kinetics(out, TWO, 2, fast(val_per_class=1, mirror=server.base))
     assert report["clips"] == {
         "train": {"air drumming": 2, "bowling": 2},
         "val": {"air drumming": 1, "bowling": 1},
@@ -78,14 +85,14 @@ def test_interrupted_download_resumes_without_refetching(tmp_path, server):
 
     with pytest.raises(KeyboardInterrupt):
         download_kinetics(
-            out, TWO, 4, val_per_class=1, mirror=server.base, on_clip=stop_after_five, **FAST
+            out, TWO, 4, fast(val_per_class=1, mirror=server.base), on_clip=stop_after_five
         )
     before = _clips(out)
     assert len(before) == 5
     _no_leftovers(out)
     # the root is consistent at once: the annotations list exactly the clips on disk
     assert len(KineticsDataset(out, "train", num_frames=2, stride=1, target_fps=None)) == 5
-    report = download_kinetics(out, TWO, 4, val_per_class=1, mirror=server.base, **FAST)
+    report = download_kinetics(out, TWO, 4, fast(val_per_class=1, mirror=server.base))
     assert report["clips"]["train"] == {"air drumming": 4, "bowling": 4}
     after = _clips(out)
     assert {p: after[p] for p in before} == before  # not rewritten
@@ -100,7 +107,7 @@ def test_dropped_connection_skips_the_part_then_a_rerun_fetches_it(tmp_path, ser
     size = (mirror[0] / "train" / "part_1.tar.gz").stat().st_size
     server.faults["/train/part_1.tar.gz"] = [("cut", size // 2)]
     # all 8 clips of each class: every part is needed
-    report = download_kinetics(out, TWO, 8, val_per_class=1, mirror=server.base, retries=0, **FAST)
+    report = download_kinetics(out, TWO, 8, fast(val_per_class=1, mirror=server.base, retries=0))
     ((name, why),) = report["skipped_parts"]
     got = sum(report["clips"]["train"].values())
     assert name == "train/part_1.tar.gz" and why.startswith(
@@ -109,7 +116,7 @@ def test_dropped_connection_skips_the_part_then_a_rerun_fetches_it(tmp_path, ser
     assert 12 <= got < 16  # parts 0, 2, 3 and what came of part 1 before the drop
     assert report["short"]["train"]
     before = _clips(out)
-    report = download_kinetics(out, TWO, 8, val_per_class=1, mirror=server.base, **FAST)
+    report = download_kinetics(out, TWO, 8, fast(val_per_class=1, mirror=server.base))
     assert report["parts_read"]["train"] == ["part_1.tar.gz"]
     assert report["clips"]["train"] == {"air drumming": 8, "bowling": 8}
     assert report["short"]["train"] == {} and report["skipped_parts"] == []
@@ -124,7 +131,7 @@ def test_flaky_server_is_retried(tmp_path, server, mirror, fault):
     size = (mirror[0] / "train" / "part_0.tar.gz").stat().st_size
     server.faults["/train/part_0.tar.gz"] = [("cut", size // 3) if fault == "cut" else fault]
     server.faults["/annotations/train.csv"] = [500]
-    report = download_kinetics(tmp_path / "k", TWO, 2, val_per_class=1, mirror=server.base, **FAST)
+    report = download_kinetics(tmp_path / "k", TWO, 2, fast(val_per_class=1, mirror=server.base))
     assert report["clips"]["train"] == {"air drumming": 2, "bowling": 2}
     assert report["skipped_parts"] == []
     assert server.gets("/train/part_0.tar.gz") == 2 and server.gets("/annotations/train.csv") == 2
@@ -137,7 +144,7 @@ def test_truncated_part_keeps_the_clips_before_the_cut(tmp_path, server, mirror)
     server.faults["/train/part_0.tar.gz"] = [("truncate", cut)]
     out = tmp_path / "k"
     classes = ["air drumming", "bowling", "zumba"]  # every member of part_0 is wanted
-    report = download_kinetics(out, classes, 2, val_per_class=1, mirror=server.base, **FAST)
+    report = download_kinetics(out, classes, 2, fast(val_per_class=1, mirror=server.base))
     before_cut = set(readable_members(data[:cut]))
     assert 0 < len(before_cut) < len(contents["train"]["part_0.tar.gz"])
     from_part_0 = {
@@ -150,7 +157,7 @@ def test_truncated_part_keeps_the_clips_before_the_cut(tmp_path, server, mirror)
     assert corrupt.startswith(f"train/part_0.tar.gz: ReadError after {len(before_cut)} clips")
     assert report["parts_read"]["train"][0] == "part_0.tar.gz"
     # a rerun does not fetch the corrupt part again
-    download_kinetics(out, classes, 2, val_per_class=1, mirror=server.base, **FAST)
+    download_kinetics(out, classes, 2, fast(val_per_class=1, mirror=server.base))
     assert server.gets("/train/part_0.tar.gz") == 1
     _no_leftovers(out)
 
@@ -159,7 +166,7 @@ def test_missing_part_and_short_class_are_reported(tmp_path, server):
     server.faults["/train/part_2.tar.gz"] = [404]
     out = tmp_path / "k"
     report = download_kinetics(
-        out, ["bowling", "zumba"], 3, val_per_class=2, mirror=server.base, **FAST
+        out, ["bowling", "zumba"], 3, fast(val_per_class=2, mirror=server.base)
     )
     ((name, why),) = report["skipped_parts"]
     assert name == "train/part_2.tar.gz" and "HTTP 404" in why
@@ -174,11 +181,11 @@ def test_missing_part_and_short_class_are_reported(tmp_path, server):
 def test_stops_inside_a_part_and_a_larger_quota_reads_it_again(tmp_path, server, mirror):
     size = (mirror[0] / "train" / "part_0.tar.gz").stat().st_size
     out = tmp_path / "k"
-    report = download_kinetics(out, TWO, 1, val_per_class=0, mirror=server.base, **FAST)
+    report = download_kinetics(out, TWO, 1, fast(val_per_class=0, mirror=server.base))
     assert report["clips"]["train"] == {"air drumming": 1, "bowling": 1}
     assert 0 < report["bytes_downloaded"] < size  # the rest of part_0 never came
     before = _clips(out)
-    report = download_kinetics(out, TWO, 2, val_per_class=0, mirror=server.base, **FAST)
+    report = download_kinetics(out, TWO, 2, fast(val_per_class=0, mirror=server.base))
     assert report["clips"]["train"] == {"air drumming": 2, "bowling": 2}
     assert server.gets("/train/part_0.tar.gz") == 2 and server.gets("/train/part_1.tar.gz") == 0
     after = _clips(out)
@@ -187,7 +194,7 @@ def test_stops_inside_a_part_and_a_larger_quota_reads_it_again(tmp_path, server,
 
 def test_max_parts_caps_what_is_streamed(tmp_path, server):
     report = download_kinetics(
-        tmp_path / "k", TWO, 3, val_per_class=1, mirror=server.base, max_parts=1, **FAST
+        tmp_path / "k", TWO, 3, fast(val_per_class=1, mirror=server.base, max_parts=1)
     )
     assert [server.gets(f"/train/part_{i}.tar.gz") for i in range(4)] == [1, 0, 0, 0]
     assert report["short"]["train"] == {"air drumming": 2, "bowling": 2}
@@ -195,9 +202,9 @@ def test_max_parts_caps_what_is_streamed(tmp_path, server):
 
 def test_source_folder_gives_the_same_root_as_the_mirror(tmp_path, server, mirror):
     from_mirror = download_kinetics(
-        tmp_path / "a", TWO, 3, val_per_class=1, mirror=server.base, **FAST
+        tmp_path / "a", TWO, 3, fast(val_per_class=1, mirror=server.base)
     )
-    from_disk = download_kinetics(tmp_path / "b", TWO, 3, val_per_class=1, source=mirror[0], **FAST)
+    from_disk = download_kinetics(tmp_path / "b", TWO, 3, fast(val_per_class=1, source=mirror[0]))
     assert from_disk["clips"] == from_mirror["clips"]
     assert from_disk["parts_read"] == from_mirror["parts_read"]
     assert sorted(_clips(tmp_path / "a")) == sorted(_clips(tmp_path / "b"))
@@ -209,7 +216,7 @@ def test_local_parts_without_a_path_list_in_numeric_order(tmp_path):
     (tmp_path / "train").mkdir()
     for n in (10, 2, 1):
         (tmp_path / "train" / f"part_{n}.tar.gz").write_bytes(b"")
-    urls = part_urls(tmp_path.resolve().as_uri(), "train", retries=0)
+    urls = part_urls(tmp_path.resolve().as_uri(), "train", Client(retries=0))
     assert [u.rsplit("/", 1)[1] for u in urls] == [
         "part_1.tar.gz",
         "part_2.tar.gz",
@@ -267,3 +274,23 @@ def printed_error(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
     return err
+
+
+def test_503s_are_retried_by_the_retry_policy_then_reported(tmp_path, server):
+    server.faults["/train/part_0.tar.gz"] = [503, 503]
+    server.faults["/annotations/val.csv"] = [503, 503]
+    report = download_kinetics(tmp_path / "k", TWO, 2, fast(val_per_class=1, mirror=server.base))
+    assert report["clips"]["train"] == {"air drumming": 2, "bowling": 2}
+    assert report["skipped_parts"] == []
+    assert server.gets("/train/part_0.tar.gz") == 3 and server.gets("/annotations/val.csv") == 3
+    server.faults["/train/part_0.tar.gz"] = [503, 503]
+    report = download_kinetics(
+        tmp_path / "j", TWO, 2, fast(val_per_class=1, mirror=server.base, retries=1)
+    )
+    assert report["skipped_parts"] == [
+        [
+            "train/part_0.tar.gz",
+            f"HTTP 503 Service Unavailable for {server.base}/train/part_0.tar.gz (after 2 tries)",
+        ]
+    ]
+    assert server.gets("/train/part_0.tar.gz") == 5

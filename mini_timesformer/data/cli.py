@@ -68,12 +68,11 @@ def _kinetics_subset(args) -> int:
 
 
 def _kinetics_download(args) -> int:
-    from .download import download_kinetics, format_report
+    from tqdm.auto import tqdm
 
-    report = download_kinetics(
-        args.out,
-        _chosen_classes(args),
-        args.per_class,
+    from .download import DownloadOptions, download_kinetics, format_report
+
+    options = DownloadOptions(
         val_per_class=args.val_per_class,
         short_side=args.short_side,
         fps=args.fps,
@@ -83,6 +82,9 @@ def _kinetics_download(args) -> int:
         seed=args.seed,
         retries=args.retries,
         backoff=args.backoff,
+    )
+    report = download_kinetics(
+        args.out, _chosen_classes(args), args.per_class, options, log=tqdm.write
     )
     print(format_report(report))
     print(f"report: {Path(args.out) / 'download_report.json'}")
@@ -176,7 +178,7 @@ def add_commands(subparsers) -> None:
         "--backoff",
         type=float,
         default=2.0,
-        help="seconds before the first retry (doubles each time)",
+        help="urllib3 Retry's backoff factor: retries wait 0, 2·B, 4·B, ... seconds",
     )
     p.set_defaults(func=_kinetics_download)
 

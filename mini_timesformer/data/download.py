@@ -19,35 +19,54 @@ half-written; a rerun skips finished parts and written clips.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import tarfile
-import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
+from tqdm.utils import CallbackIOWrapper
 
 from ..errors import MissingPathError, UserError
 from ..runtime import atomic_write, atomic_write_text
 from .kinetics import read_annotations, write_annotations
 from .prepare import choose_classes, clip_path, write_clip
-from .stream import (
-    TRANSIENT,
-    CountingReader,
-    RequestFailed,
-    base_url,
-    content_length,
-    open_url,
-    part_name,
-    part_urls,
-    read_text,
-)
+from .stream import BROKEN, Client, RequestFailed, base_url, cause, part_name, part_urls
 
 SPLITS = ("train", "val")
 # A corrupt or truncated archive (not worth another try): tar/zlib errors, early end.
 CORRUPT = (tarfile.TarError, EOFError, zlib.error)
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    """How ``download_kinetics`` fetches and encodes (the flags of ``kinetics-download``).
+
+    ``val_per_class``: val clips a class (None: ``per_class // 4``, at least 1);
+    ``short_side``/``fps``: the clips written (``prepare.write_clip``); ``mirror``: base URL
+    of the CVDF layout (default ``stream.CVDF_K400``), or ``source``: a local folder with
+    it; ``max_parts``: only the first K parts of each split's list; ``seed``: picks the
+    classes when ``classes`` is a number; ``retries``/``backoff``/``timeout``: the HTTP
+    retry policy (``stream.Client``); ``progress``: tqdm bars.
+    """
+
+    val_per_class: int | None = None
+    short_side: int = 160
+    fps: float = 15.0
+    mirror: str | None = None
+    source: str | Path | None = None
+    max_parts: int | None = None
+    seed: int = 0
+    retries: int = 3
+    backoff: float = 2.0
+    timeout: float = 60.0
+    progress: bool = True
 
 
 class DownloadState:
@@ -81,113 +100,109 @@ class DownloadState:
 
 
 def download_kinetics(
-    out,
-    classes,
-    per_class: int,
-    *,
-    val_per_class: int | None = None,
-    short_side: int = 160,
-    fps: float = 15.0,
-    mirror: str | None = None,
-    source=None,
-    max_parts: int | None = None,
-    seed: int = 0,
-    retries: int = 3,
-    backoff: float = 2.0,
-    timeout: float = 60.0,
-    progress: bool = True,
-    on_clip=None,
-    log=print,
+    out, classes, per_class: int, options: DownloadOptions | None = None, *, on_clip=None, log=None
 ) -> dict:
-    """Download ``per_class`` train (and ``val_per_class``) clips of each chosen class.
+    """Download ``per_class`` train (and ``options.val_per_class``) clips of each chosen class.
 
-    ``classes``: N, 'a,b,c' or a list (as ``kinetics-subset``); ``mirror``: base URL of the
-    CVDF layout (default ``stream.CVDF_K400``), or ``source``: a local folder with it;
-    ``max_parts``: use only the first K parts of each split's list; ``retries``/``backoff``: each
-    failed request is tried again after backoff·2^k s; ``on_clip(split, clip, counts)`` is
-    called after each written clip. Returns the report (also ``OUT/download_report.json``).
+    ``classes``: N, 'a,b,c' or a list (as ``kinetics-subset``); ``options``: see
+    ``DownloadOptions``; ``on_clip(split, clip, counts)`` is called after each written clip;
+    ``log(line)`` gets the estimates and the parts skipped (default: this module's logger).
+    Returns the report (also ``OUT/download_report.json``).
     """
+    opts = options or DownloadOptions()
+    log = log or logger.info
+    val_per_class = opts.val_per_class
     if per_class < 1 or (val_per_class is not None and val_per_class < 0):
         raise UserError(
             f"expected --per-class >= 1 and --val-per-class >= 0, got "
             f"{per_class} and {val_per_class}"
         )
-    if max_parts is not None and max_parts < 1:
-        raise UserError(f"expected --max-parts >= 1, got {max_parts}")
+    if opts.max_parts is not None and opts.max_parts < 1:
+        raise UserError(f"expected --max-parts >= 1, got {opts.max_parts}")
     out = Path(out)
-    work, net = out / ".download", {"retries": retries, "backoff": backoff, "timeout": timeout}
-    base = base_url(mirror, source)
-    tables = {split: _annotations(base, work, split, net) for split in SPLITS}
-    chosen = choose_classes(sorted({row.label for row in tables["train"]}), classes, seed)
-    quotas = {
-        "train": per_class,
-        "val": max(1, per_class // 4) if val_per_class is None else val_per_class,
-    }
-    state = DownloadState(work / "state.json", chosen)
-    atomic_write_text(out / "classes.txt", "\n".join(chosen) + "\n")
-    shutil.rmtree(work / "tmp", ignore_errors=True)
-    run = {"bytes": 0, "parts_read": {s: [] for s in SPLITS}, "skipped_parts": []}
+    work = out / ".download"
+    base = base_url(opts.mirror, opts.source)
+    client = Client(opts.retries, opts.backoff, opts.timeout)
     try:
-        for split in SPLITS:
-            job = _Split(
-                split,
-                tables[split],
-                chosen,
-                quotas[split],
-                out,
-                state,
-                run,
-                dict(short_side=short_side, fps=fps),
-                net,
-                on_clip,
-            )
-            job.run(base, max_parts, progress, log)
-    finally:  # also after Ctrl-C: the root stays consistent with the clips on disk
+        tables = {split: _annotations(base, work, split, client) for split in SPLITS}
+        chosen = choose_classes(sorted({row.label for row in tables["train"]}), classes, opts.seed)
+        quotas = {
+            "train": per_class,
+            "val": max(1, per_class // 4) if val_per_class is None else val_per_class,
+        }
+        state = DownloadState(work / "state.json", chosen)
+        atomic_write_text(out / "classes.txt", "\n".join(chosen) + "\n")
         shutil.rmtree(work / "tmp", ignore_errors=True)
-        report = _finish(out, tables, chosen, quotas, state, run)
+        run = {"bytes": 0, "parts_read": {s: [] for s in SPLITS}, "skipped_parts": []}
+        job = _Job(out, chosen, state, run, client, opts, on_clip, log)
+        try:
+            for split in SPLITS:
+                _Split(split, tables[split], quotas[split], job).run(base)
+        finally:  # also after Ctrl-C: the root stays consistent with the clips on disk
+            shutil.rmtree(work / "tmp", ignore_errors=True)
+            report = _finish(out, tables, chosen, quotas, state, run)
+    finally:
+        client.close()
     return report
 
 
-def _annotations(base: str, work: Path, split: str, net: dict):
+def _annotations(base: str, work: Path, split: str, client: Client):
     """The mirror's ``annotations/<split>.csv``, fetched once and kept in ``.download/``."""
     copy = work / "annotations" / f"{split}.csv"
     if not copy.is_file():
         try:
-            atomic_write_text(copy, read_text(f"{base}/annotations/{split}.csv", **net))
+            atomic_write_text(copy, client.read_text(f"{base}/annotations/{split}.csv"))
         except RequestFailed as err:
             raise MissingPathError(f"cannot read the {split} annotations: {err}") from None
     return read_annotations(copy)[0]
 
 
+@dataclass
+class _Job:
+    """What the splits of one download share."""
+
+    out: Path
+    chosen: list[str]
+    state: DownloadState
+    run: dict  # this run's bytes, parts read and parts skipped
+    client: Client
+    opts: DownloadOptions
+    on_clip: Callable | None
+    log: Callable[[str], None]
+
+
 class _Split:
     """One split's download: the estimate, then part after part until every quota is met."""
 
-    def __init__(self, split, table, chosen, quota, out, state, run, encode, net, on_clip):
-        self.split, self.chosen, self.quota, self.out = split, chosen, quota, out
-        self.state, self.run_info, self.encode, self.net = state, run, encode, net
-        self.on_clip = on_clip
-        self.rows = {row.clip_name: row for row in table if row.label in chosen}
+    def __init__(self, split: str, table, quota: int, job: _Job):
+        self.split, self.quota, self.out, self.chosen = split, quota, job.out, job.chosen
+        self.state, self.run_info, self.client = job.state, job.run, job.client
+        self.opts, self.on_clip, self.log = job.opts, job.on_clip, job.log
+        self.encode = dict(short_side=job.opts.short_side, fps=job.opts.fps)
+        self.bar = None  # the bytes bar, while run() reads parts
+        self.rows = {row.clip_name: row for row in table if row.label in job.chosen}
         self.annotated = Counter(row.label for row in self.rows.values())
-        self.written = set(state.data["clips"][split])
+        self.written = set(job.state.data["clips"][split])
         self.done = Counter(self.rows[n].label for n in self.written if n in self.rows)
-        self.tmp = out / ".download" / "tmp"
+        self.tmp = job.out / ".download" / "tmp"
+        self.part_clips = 0  # clips written from the part being read
 
     def needed(self) -> bool:
         return any(self.done[name] < self.quota for name in self.chosen)
 
-    def run(self, base: str, max_parts: int | None, progress: bool, log) -> None:
+    def run(self, base: str) -> None:
         if not self.needed():
             return
-        urls = part_urls(base, self.split, **self.net)[:max_parts]
+        urls = part_urls(base, self.split, self.client)[: self.opts.max_parts]
         todo = [u for u in urls if not self.state.part_done(self.split, part_name(u), self.quota)]
         expected, part_bytes = self.estimate(len(urls), todo[:1])
-        log(self.describe(len(urls), len(urls) - len(todo), expected, part_bytes))
+        self.log(self.describe(len(urls), len(urls) - len(todo), expected, part_bytes))
         self.bar = tqdm(
             total=expected * part_bytes or None,
             unit="B",
             unit_scale=True,
             desc=f"{self.split} parts",
-            disable=not progress,
+            disable=not self.opts.progress,
         )
         self.show_counts()
         try:
@@ -208,7 +223,7 @@ class _Split:
             math.ceil(num_parts * min(self.quota, n) / n) if n else num_parts
             for n in (self.annotated[name] for name in self.chosen)
         )
-        size = content_length(first[0], **self.net) if first else None
+        size = self.client.content_length(first[0]) if first else None
         return min(parts, num_parts), size or 0
 
     def describe(self, num_parts, finished, expected, part_bytes) -> str:
@@ -233,39 +248,36 @@ class _Split:
         self.bar.set_postfix_str(f"clips/{self.quota} {counts}", refresh=False)
 
     def read_part(self, url: str) -> None:
-        """Stream one part, retrying from its start after a network failure."""
-        name, reason = part_name(url), ""
-        for attempt in range(self.net["retries"] + 1):
-            if attempt:
-                time.sleep(self.net["backoff"] * 2 ** (attempt - 1))
-            try:
-                response = open_url(url, **self.net)
-            except RequestFailed as err:
-                reason = str(err)
-                break
-            reader = CountingReader(response, self.bar.update)
-            self.part_clips = 0
-            try:
-                full_at = self.read_members(reader, name)
-            except TRANSIENT as err:
-                reason = f"{type(err).__name__} after {self.part_clips} clips: {err}"
-                continue
-            except CORRUPT as err:
-                self.finish_part(
-                    name,
-                    "corrupt",
-                    None,
-                    f"{type(err).__name__} after {self.part_clips} clips: {err}",
-                )
-                return
-            finally:
-                reader.close()
-                self.run_info["bytes"] += reader.count
-                self.state.data["bytes"] += reader.count
+        """Stream one part; after a dropped connection, read it again from its start."""
+        name = part_name(url)
+        try:
+            full_at = self.client.retrying(lambda: self.read_once(url, name), url)
+        except RequestFailed as err:
+            self.skip(name, str(err))
+        except BROKEN as err:
+            err = cause(err)
+            self.skip(name, f"{type(err).__name__} after {self.part_clips} clips: {err}")
+        except CORRUPT as err:
+            why = f"{type(err).__name__} after {self.part_clips} clips: {err}"
+            self.finish_part(name, "corrupt", None, why)
+        else:
             self.finish_part(name, "done", full_at)
-            return
+
+    def read_once(self, url: str, name: str) -> int | None:
+        """One read of a part, its bytes counted (``tell``) and shown on the bar."""
+        body = self.client.open(url)
+        self.part_clips = 0
+        try:
+            return self.read_members(CallbackIOWrapper(self.bar.update, body, "read"), name)
+        finally:
+            count = body.tell()
+            body.close()
+            self.run_info["bytes"] += count
+            self.state.data["bytes"] += count
+
+    def skip(self, name: str, reason: str) -> None:
         self.run_info["skipped_parts"].append((f"{self.split}/{name}", reason))
-        tqdm.write(f"skipped part {self.split}/{name}: {reason}")
+        self.log(f"skipped part {self.split}/{name}: {reason}")
 
     def read_members(self, reader, name: str) -> int | None:
         """Extract the wanted members; returns the quota if a clip was refused for it."""
@@ -321,7 +333,7 @@ class _Split:
         self.state.save()
         self.run_info["parts_read"][self.split].append(name)
         if status == "corrupt":
-            tqdm.write(
+            self.log(
                 f"part {self.split}/{name} is truncated or corrupt ({reason}): clips "
                 f"before the damage kept, members after it not read"
             )
@@ -367,8 +379,8 @@ def _finish(out: Path, tables, chosen, quotas, state: DownloadState, run: dict) 
 
 
 def format_size(num_bytes: float) -> str:
-    """Bytes as "1.4 GB" or "0.20 MB" (decimal units, as the download report prints them)."""
-    return f"{num_bytes / 1e9:.1f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:.2f} MB"
+    """Bytes as "1.44GB", "90.0kB" (decimal units): ``tqdm.format_sizeof``, the bar's own."""
+    return tqdm.format_sizeof(num_bytes, "B")
 
 
 def format_report(report: dict) -> str:

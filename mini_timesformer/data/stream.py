@@ -8,17 +8,20 @@ A mirror has the CVDF layout (github.com/cvdfoundation/kinetics-dataset, k400_do
 
 A local folder (``--source DIR``) is read through the same code as ``file://`` URLs; it needs
 no path list: without one, its ``{split}/*.tar.gz`` files are the parts (numeric order).
-Standard library only (urllib): a part is read as a stream and never stored whole.
+HTTP(S) goes through ``requests`` with urllib3's ``Retry`` policy on its adapter; a part is
+read as a stream (urllib3's raw response) and never stored whole.
 """
 
 from __future__ import annotations
 
-import http.client
 import re
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from ..errors import MissingPathError, NotAFolderError, UserError
 
@@ -26,12 +29,122 @@ from ..errors import MissingPathError, NotAFolderError, UserError
 # README of github.com/cvdfoundation/kinetics-dataset): annotations/, train/, val/, test/.
 CVDF_K400 = "https://s3.amazonaws.com/kinetics/400"
 
-# Errors worth another try: the connection, not the request, went wrong.
-TRANSIENT = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+# Answers worth another try (Retry's status_forcelist): timeout, rate limit, server errors.
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+# A body that broke off after its headers (dropped connection, stalled read): another try.
+BROKEN = (ProtocolError, ReadTimeoutError)
 
 
 class RequestFailed(Exception):
     """A request that failed for good (after its retries, or at once for e.g. a 404)."""
+
+
+def cause(err: BaseException) -> BaseException:
+    """The innermost error inside requests'/urllib3's wrappers (e.g. ``IncompleteRead``)."""
+    while True:
+        inner = err.reason if isinstance(err, MaxRetryError) else None
+        inner = inner or next((a for a in err.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            return err
+        err = inner
+
+
+def _local_path(url: str) -> Path:
+    return Path(urllib.request.url2pathname(url[len("file://") :]))
+
+
+class Client:
+    """GET/HEAD with one retry policy: urllib3's ``Retry`` on a ``requests`` session.
+
+    The adapter retries a request up to its answer: connection errors, and the statuses of
+    ``RETRY_STATUS`` (client errors such as 404 are final at once), ``retries`` times,
+    waiting ``backoff·2^(k-1)`` s before retry k >= 2 (urllib3's schedule: the first retry
+    comes at once). ``retrying`` applies the same policy to a body that breaks off later.
+    ``file://`` URLs are read from disk (no retries: local errors are final).
+    """
+
+    def __init__(self, retries: int = 3, backoff: float = 2.0, timeout: float = 60.0):
+        self.retries, self.timeout = retries, timeout
+        self.policy = Retry(
+            total=retries,
+            backoff_factor=backoff,
+            status_forcelist=RETRY_STATUS,
+            allowed_methods=("GET", "HEAD"),
+            raise_on_status=False,  # the last answer comes back: one message for all statuses
+        )
+        self.session = requests.Session()
+        # identity: the bytes on disk, as the mirror stores them (never decoded on the fly)
+        self.session.headers.update(
+            {"User-Agent": "mini-timesformer", "Accept-Encoding": "identity"}
+        )
+        adapter = HTTPAdapter(max_retries=self.policy)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def open(self, url: str):
+        """The body as a binary stream (``.read``, ``.tell``, ``.close``). RequestFailed with a
+        one-line reason if the answer is an error or the retries are spent."""
+        if url.startswith("file://"):
+            try:
+                return open(_local_path(url), "rb")
+            except OSError as err:
+                raise RequestFailed(f"{type(err).__name__}: {err.strerror} for {url}") from None
+        tries = f" (after {self.retries + 1} tries)"
+        try:
+            response = self.session.get(url, stream=True, timeout=self.timeout)
+        except requests.RequestException as err:
+            inner = cause(err)
+            raise RequestFailed(f"{type(inner).__name__}: {inner} for {url}{tries}") from None
+        if response.status_code >= 400:
+            response.close()
+            again = tries if response.status_code in RETRY_STATUS else ""
+            raise RequestFailed(f"HTTP {response.status_code} {response.reason} for {url}{again}")
+        return response.raw  # urllib3's response: raises IncompleteRead if the body ends early
+
+    def retrying(self, attempt, url: str):
+        """``attempt()`` again from its start while a body breaks off (``BROKEN``).
+
+        The adapter's retries end when the headers arrive; for what is read after them the
+        same ``Retry`` counts the tries and sleeps (``increment``, ``sleep``). When they are
+        spent, the last ``BROKEN`` error is raised.
+        """
+        policy = self.policy
+        while True:
+            try:
+                return attempt()
+            except BROKEN as err:
+                try:
+                    policy = policy.increment("GET", url, error=err)
+                except MaxRetryError:
+                    raise err from None
+                policy.sleep()
+
+    def read_text(self, url: str) -> str:
+        """A whole small file (annotations, path lists) as text."""
+
+        def read() -> str:
+            with self.open(url) as body:
+                return body.read().decode("utf-8")
+
+        try:
+            return self.retrying(read, url)
+        except BROKEN as err:
+            raise RequestFailed(f"{type(cause(err)).__name__} while reading {url}") from None
+
+    def content_length(self, url: str) -> int | None:
+        """Size in bytes from a HEAD request (``file://``: the file size), or None."""
+        if url.startswith("file://"):
+            path = _local_path(url)
+            return path.stat().st_size if path.is_file() else None
+        try:
+            response = self.session.head(url, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException:
+            return None
+        size = response.headers.get("Content-Length")
+        return int(size) if response.ok and size and size.isdigit() else None
 
 
 def base_url(mirror: str | None, source: str | Path | None) -> str:
@@ -64,55 +177,15 @@ def part_name(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def open_url(
-    url: str, *, retries: int = 3, backoff: float = 2.0, timeout: float = 60.0, method: str = "GET"
-):
-    """``urlopen`` with ``retries`` more tries after a transient failure.
-
-    Waits ``backoff * 2**k`` seconds before try k+1. Client errors (404, 403, ...) are final
-    at once. Raises RequestFailed with a one-line reason.
-    """
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "mini-timesformer"})
-    for attempt in range(retries + 1):
-        try:
-            return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 — our URLs
-        except urllib.error.HTTPError as err:
-            reason = f"HTTP {err.code} {err.reason}"
-            err.close()
-            if 400 <= err.code < 500 and err.code not in (408, 429):
-                raise RequestFailed(f"{reason} for {url}") from None
-        except (*TRANSIENT, OSError) as err:
-            reason = f"{type(err).__name__}: {getattr(err, 'reason', err)}"
-            if url.startswith("file:") or not isinstance(err, TRANSIENT):
-                raise RequestFailed(f"{reason} for {url}") from None  # local: final
-        if attempt < retries:
-            time.sleep(backoff * 2**attempt)
-    raise RequestFailed(f"{reason} for {url} (after {retries + 1} tries)")
-
-
-def read_text(url: str, **kwargs) -> str:
-    """A whole small file (annotations, path lists) as text, with retries."""
-    for attempt in range(kwargs.get("retries", 3) + 1):
-        response = open_url(url, **kwargs)
-        try:
-            with response:
-                return response.read().decode("utf-8")
-        except TRANSIENT as err:  # dropped while reading: try again
-            if attempt == kwargs.get("retries", 3):
-                raise RequestFailed(f"{type(err).__name__} while reading {url}") from None
-            time.sleep(kwargs.get("backoff", 2.0) * 2**attempt)
-    raise AssertionError("unreachable")
-
-
-def part_urls(base: str, split: str, **kwargs) -> list[str]:
+def part_urls(base: str, split: str, client: Client) -> list[str]:
     """The part URLs of a split: the published path list, or a local folder's tarballs."""
     listing = f"{base}/{split}/k400_{split}_path.txt"
     try:
-        lines = read_text(listing, **kwargs).splitlines()
+        lines = client.read_text(listing).splitlines()
     except RequestFailed as err:
         if not base.startswith("file://"):
             raise MissingPathError(f"cannot read the {split} part list: {err}") from None
-        folder = Path(urllib.request.url2pathname(base[len("file://") :])) / split
+        folder = _local_path(base) / split
         names = sorted(
             (p.name for p in folder.glob("*.tar.gz")),
             key=lambda n: (int(re.sub(r"\D", "", n) or -1), n),
@@ -123,35 +196,3 @@ def part_urls(base: str, split: str, **kwargs) -> list[str]:
             ) from None
         lines = names
     return [part_url(base, split, line) for line in lines if line.strip()]
-
-
-def content_length(url: str, **kwargs) -> int | None:
-    """Size of a part in bytes from a HEAD request (``file://``: the file size), or None."""
-    try:
-        with open_url(url, method="HEAD", **kwargs) as response:
-            size = response.headers.get("Content-Length")
-    except RequestFailed:
-        return None
-    return int(size) if size and size.isdigit() else None
-
-
-class CountingReader:
-    """A read-only stream that counts the bytes read through it (for the progress bar)."""
-
-    def __init__(self, raw, on_bytes=None):
-        self.raw, self.count, self.on_bytes = raw, 0, on_bytes
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        left = getattr(self.raw, "length", None)  # HTTP: bytes the server still owes us
-        if not data and size != 0 and left:
-            # http.client returns b"" when the connection drops early: that is a network
-            # failure (worth a retry), not a truncated archive
-            raise http.client.IncompleteRead(b"", left)
-        self.count += len(data)
-        if self.on_bytes is not None:
-            self.on_bytes(len(data))
-        return data
-
-    def close(self) -> None:
-        self.raw.close()
