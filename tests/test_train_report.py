@@ -8,14 +8,15 @@ import math
 import pytest
 import torch
 
-from mini_timesformer.data.synthetic import APPEARANCE_CLASSES, MOTION_CLASSES
+from mini_timesformer.data.synthetic import APPEARANCE_CLASSES, MOTION_CLASSES, reversed_pairs
 from mini_timesformer.train.config import TrainConfig, resolve_init
 from mini_timesformer.train.evaluate import compute_metrics
 from mini_timesformer.train.inputs import build_model
-from mini_timesformer.train.report import diagnose, pair_counts, reversed_pairs, write_report
+from mini_timesformer.train.report import diagnose, pair_counts, write_report
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 CLASSES = list(MOTION_CLASSES)
+PAIRS = reversed_pairs(CLASSES)
 
 
 def confusion_from(rule, per_class: int = 40) -> list[list[int]]:
@@ -49,16 +50,16 @@ def test_order_blind_plateau_is_found_and_says_what_to_try():
     conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
     total, in_pair, exact = pair_counts(conf, reversed_pairs(CLASSES))
     assert (total, in_pair, exact) == (320, 320, 160)
-    [finding] = diagnose({"confusion": conf}, CLASSES, "divided", "vit-default")
+    [finding] = diagnose({"confusion": conf}, "divided", "vit-default", PAIRS)
     assert finding["plateau"] == "order-blind" and finding["reached"]
     assert "sits at" in finding["message"]
     assert finding["pair_accuracy"] == 1.0 and finding["direction_accuracy"] == 0.5
     assert "--init small" in finding["message"] and "50.0%" in finding["message"]
     # already the small init: no advice to switch to it, but more steps / lr
-    [finding] = diagnose({"confusion": conf}, CLASSES, "divided", "small")
+    [finding] = diagnose({"confusion": conf}, "divided", "small", PAIRS)
     assert "--init small" not in finding["message"] and "--steps" in finding["message"]
     # space-only attention: this is its ceiling, the advice is another scheme
-    [finding] = diagnose({"confusion": conf}, CLASSES, "space", "small")
+    [finding] = diagnose({"confusion": conf}, "space", "small", PAIRS)
     assert "Space-only" in finding["message"] and "--attention" in finding["message"]
 
 
@@ -66,30 +67,28 @@ def test_fifty_percent_with_scattered_errors_is_not_the_order_blind_plateau():
     # same top-1 (50%) but the wrong half spread over the other classes: pair accuracy ~57%
     conf = confusion_from(lambda c, k: c if k % 2 else (c + 1 + k % 7) % 8)
     assert sum(conf[c][c] for c in range(8)) / 320 == 0.5
-    assert diagnose({"confusion": conf}, CLASSES, "divided", "vit-default") == []
+    assert diagnose({"confusion": conf}, "divided", "vit-default", PAIRS) == []
 
 
 def test_a_model_that_learnt_the_direction_has_no_finding():
     conf = confusion_from(lambda c, k: c if k % 10 else partner(c))  # 90% top-1
-    assert diagnose({"confusion": conf}, CLASSES, "divided", "small") == []
+    assert diagnose({"confusion": conf}, "divided", "small", PAIRS) == []
 
 
 def test_direction_band_edges():
     # right pair always; direction right in 24/40 = 60% (inside the band) vs 26/40 = 65%
     inside = confusion_from(lambda c, k: c if k < 24 else partner(c))
     outside = confusion_from(lambda c, k: c if k < 26 else partner(c))
-    assert (
-        diagnose({"confusion": inside}, CLASSES, "divided", "small")[0]["plateau"] == "order-blind"
-    )
-    assert diagnose({"confusion": outside}, CLASSES, "divided", "small") == []
+    assert diagnose({"confusion": inside}, "divided", "small", PAIRS)[0]["plateau"] == "order-blind"
+    assert diagnose({"confusion": outside}, "divided", "small", PAIRS) == []
     # direction a coin flip, the pair right for 70%: heading for the plateau, not at it
     vague = confusion_from(lambda c, k: (c + 2) % 8 if k < 12 else (c if k % 2 else partner(c)))
     assert pair_counts(vague, reversed_pairs(CLASSES))[1] / 320 == 0.7
-    [finding] = diagnose({"confusion": vague}, CLASSES, "divided", "small")
+    [finding] = diagnose({"confusion": vague}, "divided", "small", PAIRS)
     assert not finding["reached"] and "is heading for" in finding["message"]
     # ... the pair right for only 40% (guessing: 25%): too early to say
     early = confusion_from(lambda c, k: (c + 2) % 8 if k < 24 else (c if k % 2 else partner(c)))
-    assert diagnose({"confusion": early}, CLASSES, "divided", "small") == []
+    assert diagnose({"confusion": early}, "divided", "small", PAIRS) == []
 
 
 def test_an_order_blind_prediction_set_sits_at_the_plateau_with_loss_ln2():
@@ -105,27 +104,29 @@ def test_an_order_blind_prediction_set_sits_at_the_plateau_with_loss_ln2():
     metrics = compute_metrics(probs, labels, CLASSES)
     assert 0.4 < metrics["top1"] < 0.6
     assert metrics["loss"] == pytest.approx(math.log(2), abs=1e-3)
-    [finding] = diagnose(metrics, CLASSES, "divided", "vit-default")
+    [finding] = diagnose(metrics, "divided", "vit-default", PAIRS)
     assert finding["plateau"] == "order-blind" and finding["pair_accuracy"] == 1.0
 
 
 def test_chance_and_non_motion_classes():
     uniform = [[5] * 8 for _ in range(8)]
-    [finding] = diagnose({"confusion": uniform}, CLASSES, "divided", "vit-default")
+    [finding] = diagnose({"confusion": uniform}, "divided", "vit-default", PAIRS)
     assert finding["plateau"] == "chance" and "12.5%" in finding["message"]
     # appearance classes at 50% with pair-like errors: no pairs there, no order-blind claim
     conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
-    assert diagnose({"confusion": conf}, list(APPEARANCE_CLASSES), "divided", "small") == []
+    assert (
+        diagnose({"confusion": conf}, "divided", "small", reversed_pairs(APPEARANCE_CLASSES)) == []
+    )
     # too few clips to say anything; no validation at all
     few = confusion_from(lambda c, k: c if k % 2 else partner(c), per_class=2)
-    assert diagnose({"confusion": few}, CLASSES, "divided", "small") == []
-    assert diagnose({}, CLASSES, "divided", "small") == []
+    assert diagnose({"confusion": few}, "divided", "small", PAIRS) == []
+    assert diagnose({}, "divided", "small", PAIRS) == []
 
 
 def test_report_names_the_init_and_the_finding(tmp_path):
     conf = confusion_from(lambda c, k: c if k % 2 else partner(c))
     val = {"confusion": conf, "top1": 0.5, "top5": 1.0, "loss": 0.69, "num_videos": 320}
-    findings = diagnose(val, CLASSES, "divided", "vit-default")
+    findings = diagnose(val, "divided", "vit-default", PAIRS)
     summary = {
         "attention": "divided",
         "params": 1234,

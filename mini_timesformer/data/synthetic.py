@@ -49,6 +49,14 @@ APPEARANCE_CLASSES = tuple(f"{family}_{shape}" for shape in SHAPES for family in
 KINDS = ("motion", "appearance", "long")
 
 
+def reversed_pairs(classes) -> list[tuple[int, int]] | None:
+    """The (forward, backward) class pairs of the motion set — class 2k+1 is class 2k
+    played backwards — when ``classes`` are its classes, else None."""
+    if list(classes or []) != list(MOTION_CLASSES):
+        return None
+    return [(k, k + 1) for k in range(0, len(MOTION_CLASSES), 2)]
+
+
 @dataclass(frozen=True)
 class ClipParams:
     """Everything that decides one synthetic clip (``render(params)`` draws it).

@@ -161,13 +161,14 @@ def add_commands(subparsers) -> None:
 
 
 def _train(args) -> int:
+    from .callbacks import standard_callbacks
     from .config import TrainConfig
     from .loop import NonFiniteLossError, train
 
     options = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
     cfg = TrainConfig(**options)
-    try:
-        out = train(cfg)
+    try:  # progress bar, attention snapshots, curves and report: train/callbacks.py
+        out = train(cfg, callbacks=standard_callbacks(cfg))
     except NonFiniteLossError as err:
         print(f"mini-timesformer train: error: {err}", file=sys.stderr)
         return 1

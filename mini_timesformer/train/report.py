@@ -3,7 +3,8 @@
 ``diagnose`` recognises two plateaus from the validation confusion matrix (our checks):
 
 * **chance** — top-1 no better than guessing among the classes;
-* **order-blind** — on ``synthetic-motion`` class 2k+1 is class 2k played backwards, so
+* **order-blind** — given the data's pairs of reversed classes (on ``synthetic-motion``
+  class 2k+1 is class 2k played backwards, ``data.synthetic.reversed_pairs``), so
   the *set* of frames says which pair a clip belongs to and only their *order* says the
   direction. A model that sees the set but not the order picks the right pair and then
   guesses the direction: pair accuracy near 100%, accuracy within the right pair near
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data.synthetic import MOTION_CLASSES
 from ..runtime import atomic_write_text
 
 MIN_CLIPS = 32  # fewer validation clips say nothing either way
@@ -29,13 +29,6 @@ PAIR_ACCURACY_MIN = 0.8  # "sees which pair": predicted class in the clip's pair
 PAIR_ACCURACY_TREND = 0.5  # twice the 25% of guessing: pairs learnt, order not (yet)
 DIRECTION_BAND = 0.1  # accuracy within the right pair in 0.5 ± this: guessing the order
 CHANCE_BAND = 0.05  # top-1 within 1/C + this: guessing the class
-
-
-def reversed_pairs(classes) -> list[tuple[int, int]] | None:
-    """The (forward, backward) class pairs of the synthetic motion set, else None."""
-    if list(classes or []) != list(MOTION_CLASSES):
-        return None
-    return [(k, k + 1) for k in range(0, len(MOTION_CLASSES), 2)]
 
 
 def pair_counts(confusion, pairs) -> tuple[float, float, float]:
@@ -47,16 +40,17 @@ def pair_counts(confusion, pairs) -> tuple[float, float, float]:
     return float(total), float(in_pair), float(exact)
 
 
-def diagnose(val: dict, classes, attention: str, init: str) -> list[dict]:
+def diagnose(val: dict, attention: str, init: str, pairs=None) -> list[dict]:
     """Known plateaus of validation metrics ``val`` (with ``confusion``); [] if none.
 
+    ``pairs``: the data's (forward, backward) class pairs, if it has them (the synthetic
+    motion set: ``data.synthetic.reversed_pairs``); without them only chance is recognised.
     Each finding: ``{"plateau", "message", ...numbers}``; the message says what to try.
     """
     confusion = (val or {}).get("confusion")
     if not confusion:
         return []
     C = len(confusion)
-    pairs = reversed_pairs(classes)
     total, in_pair, exact = pair_counts(confusion, pairs or [])
     if total < MIN_CLIPS:
         return []
@@ -159,4 +153,4 @@ def format_findings(findings: list[dict]) -> str:
     return "\n".join(f"note: {f['message']}" for f in findings)
 
 
-__all__ = ["reversed_pairs", "pair_counts", "diagnose", "write_report", "format_findings"]
+__all__ = ["pair_counts", "diagnose", "write_report", "format_findings"]
