@@ -66,5 +66,6 @@ def test_standard_callbacks_follow_the_config():
     names = lambda cfg: [type(c).__name__ for c in standard_callbacks(cfg)]  # noqa: E731
     assert names(TrainConfig()) == ["ProgressBar", "AttentionSnapshots", "TrainingCurves", "Report"]
     quiet = TrainConfig(progress=False, plots=False)
-    assert names(quiet) == ["AttentionSnapshots", "Report"]
+    assert names(quiet) == ["ProgressBar", "AttentionSnapshots", "Report"]
+    assert not standard_callbacks(quiet)[0].show  # the first line only, no bar
     assert isinstance(standard_callbacks(quiet)[-1], Report)  # last: after the figures

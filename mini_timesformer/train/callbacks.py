@@ -40,10 +40,11 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """One line about the run, a tqdm bar over the steps, one line per validation."""
+    """One line about the run, then (``bar=True``) a tqdm bar over the steps and one line
+    per validation."""
 
-    def __init__(self, label: str | None = None):
-        self.label, self.bar = label or "train", None
+    def __init__(self, label: str | None = None, bar: bool = True):
+        self.label, self.show, self.bar = label or "train", bar, None
 
     def on_start(self, run, resumed):
         n = sum(p.numel() for p in run.model.parameters())
@@ -55,6 +56,7 @@ class ProgressBar(Callback):
             + (f", resumed at step {run.step}" if resumed else "")
         )
         self.bar = tqdm(
+            disable=not self.show,
             total=run.total_steps,
             initial=run.step,
             desc=self.label,
@@ -72,7 +74,7 @@ class ProgressBar(Callback):
         self.bar.update(1)
 
     def on_epoch(self, run, row, val):
-        if val:
+        if val and self.show:
             tqdm.write(
                 f"epoch {row['epoch']}: step {run.step} val top-1 {val['top1']:.3f} "
                 f"top-5 {val['top5']:.3f}"
@@ -138,10 +140,10 @@ class Report(Callback):
 
 
 def standard_callbacks(cfg) -> list[Callback]:
-    """The CLI's callbacks for ``cfg``: the progress bar (``progress``), attention snapshots
-    (``attention_every``), curves (``plots``) and the report, last, after the figures it
-    links to."""
-    callbacks: list[Callback] = [ProgressBar(cfg.progress_label)] if cfg.progress else []
+    """The CLI's callbacks for ``cfg``: the run's first line and progress bar (``progress``),
+    attention snapshots (``attention_every``), curves (``plots``) and the report, last,
+    after the figures it links to."""
+    callbacks: list[Callback] = [ProgressBar(cfg.progress_label, bar=cfg.progress)]
     callbacks.append(AttentionSnapshots(cfg.attention_every))
     if cfg.plots:
         callbacks.append(TrainingCurves())
