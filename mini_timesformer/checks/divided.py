@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..model import Block
-from ..schemes import STEPS, visibility
+from ..schemes import scheme_record, visibility
 from .core import CheckFailed, check_shape, compare, passed, randn, randomize, single_thread
 from .steps import (
     SPACE_MAJOR,
@@ -204,7 +204,7 @@ def check_axial_step(
     extra Linear) or ``height`` step (the block's ViT step: a CLS copy in each of the T·W'
     column groups, their outputs averaged), against the package's ``AttentionStep``."""
     step_fn = in_layout(step_fn, layout)
-    last = grouping == STEPS["axial"][-1]
+    last = scheme_record("axial").cls_step == grouping  # the ViT step: carries the CLS
     step = make_step(grouping, added=not last, seed=seed)
     x = _tokens(grid, batch, seed + 1)
     what = f"{grouping}_step(x, grid, step)"

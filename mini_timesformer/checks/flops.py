@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..config import TimeSformerConfig
 from ..cost import step_shapes
 from ..model import TimeSformer
-from ..schemes import STEPS
+from ..schemes import STEPS, scheme_record
 from .core import CheckFailed, call, passed, single_thread
 from .steps import tiny_config
 
@@ -77,7 +77,7 @@ def check_macs(fn, scheme: str, sizes=None) -> None:
             raise CheckFailed(f"{name}: expected an int, got {type(got).__name__}")
         if got == expected:
             continue
-        last = STEPS[scheme][-1]
+        last = scheme_record(scheme).cls_step
         mistakes = {
             "counted 2 FLOPs per multiply-add; the convention is 1 MAC = 1 FLOP": 2 * expected,
             f"forgot the CLS copy in each group of the last step ({last}): its groups have "

@@ -15,7 +15,7 @@ import torch
 from einops import rearrange
 
 from ..errors import UserError
-from ..schemes import STEPS, num_groups, split_groups, visibility
+from ..schemes import STEPS, num_groups, scheme_record, split_groups, visibility
 from .core import CheckFailed, as_tensor, check_shape, compare, passed, randn, single_thread
 from .steps import check_visibility, make_step, run_step
 
@@ -163,7 +163,7 @@ def check_grouping(
         )
     # an attention step built from the student's split/merge vs the package's step
     scheme = SCHEME_OF[grouping]
-    added = grouping != STEPS[scheme][-1]
+    added = scheme_record(scheme).is_added(grouping)
     step = make_step(grouping, added=added, seed=seed + 1)
     tokens = randn(batch, 1 + M, D, seed=seed + 2)  # CLS first
     with torch.no_grad():
