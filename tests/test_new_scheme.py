@@ -111,8 +111,11 @@ def test_the_model_runs_with_the_schemes_steps_and_counts(new_scheme):
     torch.testing.assert_close(model(video), logits)  # the fused path computes the same
     assert logits.shape == (1, 5) and torch.isfinite(logits).all()
     assert abs(cost.macs(model.config, 4, 32) / (counter.get_total_flops() / 2) - 1) < 0.01
+    # groups on the 4×4×4 grid: a frame each (space), a location (time), a row or a
+    # column of a frame (width, height), two frames (pairs)
+    groups = {"space": 4, "time": 16, "width": 16, "height": 16, "pairs": 2}
     for step, weights in attention[0].items():  # (B, G, heads, L, L), L with a CLS copy
-        G = schemes.num_groups(step, grid)
+        G = groups[step]
         L = 4 * 16 // G + (step == CLS_STEP[name])
         assert weights.shape == (1, G, 4, L, L)
 
