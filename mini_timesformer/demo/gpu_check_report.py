@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..markdown import markdown_table
 from ..runtime import atomic_write_text
 
 # Top-1 of `make demo` on a 2-core CPU (the `cpu` budget: depth 2, 800 steps), the
@@ -41,15 +42,24 @@ def _head(report: dict) -> list[str]:
         f"Total {report['total_seconds']:.0f} s (budget {report['budget_seconds']} s: "
         f"{'within' if report['within_budget'] else 'OVER'}).",
         "",
-        "| | |",
-        "|---|---|",
-        f"| device | {device} |",
-        f"| versions | torch {info['torch']}, CUDA {info['cuda']}, cuDNN {info['cudnn']}, "
-        f"transformers {info['transformers']}, Python {info['python']} |",
-        f"| load average | {info.get('load_avg', 'unknown')} |",
-        f"| bf16 peak, vendor | {nominal} |",
-        f"| bf16 peak, matmul measured here | {peak['measured_bf16_matmul_tflops']:.2f} TFLOP/s |",
-        f"| MFU divides by | {peak['mfu_basis']} |",
+        markdown_table(
+            ("", ""),
+            [
+                ("device", device),
+                (
+                    "versions",
+                    f"torch {info['torch']}, CUDA {info['cuda']}, cuDNN {info['cudnn']}, "
+                    f"transformers {info['transformers']}, Python {info['python']}",
+                ),
+                ("load average", info.get("load_avg", "unknown")),
+                ("bf16 peak, vendor", nominal),
+                (
+                    "bf16 peak, matmul measured here",
+                    f"{peak['measured_bf16_matmul_tflops']:.2f} TFLOP/s",
+                ),
+                ("MFU divides by", peak["mfu_basis"]),
+            ],
+        ),
         "",
     ]
 
@@ -60,14 +70,15 @@ def _demo(section: dict) -> list[str]:
         "",
         f"{section['seconds']:.0f} s; full report: `{section['report']}`.",
         "",
-        "| clips | scheme | top-1 here | top-1 CPU run (README) | difference |",
-        "|---|---|---:|---:|---:|",
     ]
+    cells = []
     for kind, rows in section["top1"].items():
         for scheme, top1 in rows.items():
             cpu = section["cpu_top1"].get(kind, {}).get(scheme)
             diff = "–" if cpu is None else f"{(top1 - cpu) * 100:+.1f} points"
-            lines.append(f"| {kind} | {scheme} | {_pct(top1)} | {_pct(cpu)} | {diff} |")
+            cells.append((kind, scheme, _pct(top1), _pct(cpu), diff))
+    header = ("clips", "scheme", "top-1 here", "top-1 CPU run (README)", "difference")
+    lines.append(markdown_table(header, cells, "llrrr"))
     return lines + [
         "",
         "The CPU run used the `cpu` budget (depth 2, 800 steps); a different "
@@ -90,20 +101,31 @@ def _recipe(section: dict) -> list[str]:
         f"{data['write_seconds']:.1f} s, decoded into the cache in "
         f"{data['cache_seconds']:.1f} s.",
         "",
-        "| | |",
-        "|---|---|",
-        f"| step time (median, step 1 left out) | {section['step_time_s'] * 1e3:.1f} ms |",
-        f"| clips/s | {section['clips_per_s']:.1f} |",
-        f"| first step (workers start, warm-up) | {section['first_step_s']:.2f} s |",
-        f"| data-loader stall fraction | {section['stall_fraction']:.1%} "
-        f"({section['data_wait_s']:.2f} s of {section['loop_s']:.2f} s) |",
-        f"| model TFLOP/s | {section['tflops']:.3f} |",
-        f"| MFU | {section['mfu']:.1%} |",
-        f"| peak memory | {section['peak_memory_bytes'] / GB:.2f} GB "
-        f"({section['memory_method']}) |",
-        f"| loss, first → last step | {section['loss_first']:.3f} → {section['loss_last']:.3f} |",
-        f"| validation top-1 | {_pct(section['val_top1'])} |",
-        f"| section time | {section['seconds']:.1f} s (training run `{section['run']}`) |",
+        markdown_table(
+            ("", ""),
+            [
+                ("step time (median, step 1 left out)", f"{section['step_time_s'] * 1e3:.1f} ms"),
+                ("clips/s", f"{section['clips_per_s']:.1f}"),
+                ("first step (workers start, warm-up)", f"{section['first_step_s']:.2f} s"),
+                (
+                    "data-loader stall fraction",
+                    f"{section['stall_fraction']:.1%} ({section['data_wait_s']:.2f} s of "
+                    f"{section['loop_s']:.2f} s)",
+                ),
+                ("model TFLOP/s", f"{section['tflops']:.3f}"),
+                ("MFU", f"{section['mfu']:.1%}"),
+                (
+                    "peak memory",
+                    f"{section['peak_memory_bytes'] / GB:.2f} GB ({section['memory_method']})",
+                ),
+                (
+                    "loss, first → last step",
+                    f"{section['loss_first']:.3f} → {section['loss_last']:.3f}",
+                ),
+                ("validation top-1", _pct(section["val_top1"])),
+                ("section time", f"{section['seconds']:.1f} s (training run `{section['run']}`)"),
+            ],
+        ),
         "",
     ]
 
@@ -115,15 +137,21 @@ def _bench(section: dict) -> list[str]:
         f"width {cfg['embed_dim']}, depth {cfg['depth']}, {cfg['num_frames']}×"
         f"{cfg['image_size']}², {section['dtype']})",
         "",
-        "| model | batch | step time | clips/s | TFLOP/s | MFU | peak memory |",
-        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in section["same_batch"].items():
-        lines.append(
-            f"| {name} | {r['batch']} | {r['step_time_s'] * 1e3:.1f} ms | "
-            f"{r['clips_per_s']:.1f} | {r['tflops']:.3f} | {r['mfu']:.1%} | "
-            f"{r['peak_memory_bytes'] / GB:.2f} GB |"
+    cells = [
+        (
+            name,
+            r["batch"],
+            f"{r['step_time_s'] * 1e3:.1f} ms",
+            f"{r['clips_per_s']:.1f}",
+            f"{r['tflops']:.3f}",
+            f"{r['mfu']:.1%}",
+            f"{r['peak_memory_bytes'] / GB:.2f} GB",
         )
+        for name, r in section["same_batch"].items()
+    ]
+    header = ("model", "batch", "step time", "clips/s", "TFLOP/s", "MFU", "peak memory")
+    lines.append(markdown_table(header, cells, "lrrrrrr"))
     largest = ", ".join(f"{k} {v}" for k, v in section["largest_batch"].items())
     own = ", ".join(
         f"{k} {v['clips_per_s']:.1f} clips/s at batch {v['batch']}"

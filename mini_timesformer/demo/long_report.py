@@ -12,6 +12,7 @@ from matplotlib.figure import Figure  # no pyplot: works headless and in noteboo
 from .. import cost
 from ..config import TimeSformerConfig
 from ..data.synthetic_long import LONG_CLASSES
+from ..markdown import markdown_table
 from ..runtime import atomic_write_text
 from ..viz.colours import SCHEME_COLOURS
 
@@ -21,20 +22,24 @@ CHANCE = 1 / len(LONG_CLASSES)
 
 def format_long_results(results: dict) -> str:
     """One row per (scheme, T): top-1 vs ceiling, measured time and memory, analytic cost."""
-    lines = [
-        "| scheme | frames | ceiling | top-1 | train s/step | fwd+bwd s | peak MiB "
-        "(measured) | MiB (analytic) | GMACs/clip |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = ("scheme", "frames", "ceiling", "top-1", "train s/step", "fwd+bwd s")
+    header += ("peak MiB (measured)", "MiB (analytic)", "GMACs/clip")
+    cells = [
+        (
+            scheme,
+            T,
+            f"{r['ceiling']:.1%}",
+            f"{r['accuracy']:.1%}",
+            f"{r['seconds_per_step']:.3f}",
+            f"{r.get('step_seconds', float('nan')):.3f}",
+            f"{r.get('peak_mib', float('nan')):.0f}",
+            f"{r['analytic_mib']:.0f}",
+            f"{r['gmacs']:.4f}",
+        )
+        for scheme, rows in results.items()
+        for T, r in rows.items()
     ]
-    for scheme, rows in results.items():
-        for T, r in rows.items():
-            lines.append(
-                f"| {scheme} | {T} | {r['ceiling']:.1%} | {r['accuracy']:.1%} | "
-                f"{r['seconds_per_step']:.3f} | {r.get('step_seconds', float('nan')):.3f} | "
-                f"{r.get('peak_mib', float('nan')):.0f} | {r['analytic_mib']:.0f} | "
-                f"{r['gmacs']:.4f} |"
-            )
-    return "\n".join(lines)
+    return markdown_table(header, cells, "lrrrrrrrr")
 
 
 def long_findings(results: dict) -> list[str]:
