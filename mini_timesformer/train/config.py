@@ -17,8 +17,8 @@ baseline ``cnn.VideoResNet`` (the paper's comparison, §4.2), sized by the same 
 ``--init`` takes ``auto`` (from scratch, the preset's default: ``small`` for nano and tiny,
 ``vit-default`` for small and base; ``scratch`` is its old name), ``small``
 (``train.init.small_model_init``: LeCun-normal weights, position/time embeddings of std
-1.0, random ``temporal_fc``; our choice), ``vit-default`` (ViT's from-scratch init: std
-0.02, zero time embedding and ``temporal_fc``), ``vit:PATH`` (ImageNet ViT weights, the
+1.0, random ``extra`` Linear; our choice), ``vit-default`` (ViT's from-scratch init: std
+0.02, zero time embedding and ``extra`` Linear), ``vit:PATH`` (ImageNet ViT weights, the
 paper's initialisation, Appendix A) or ``PATH`` (a TimeSformer checkpoint to fine-tune).
 """
 

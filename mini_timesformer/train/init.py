@@ -19,7 +19,7 @@ def small_model_init(model, embed_std: float = 1.0, extra: bool = False):
     measured here, the models then sit at the "which pair" plateau (50%) for 800+ steps.
     LeCun-normal weights (std 1/√fan_in) and position/time embeddings of std
     ``embed_std`` make attention selective from the first step. ``extra``: also give the
-    added steps' output Linear (``temporal_fc``) random weights instead of zeros.
+    added steps' ``extra`` Linear (the official ``temporal_fc``) random weights instead of zeros.
     """
     for name, module in model.named_modules():
         if isinstance(module, nn.Linear) and name != "head":

@@ -168,7 +168,7 @@ class MyTimeSformer(nn.Module):
 # **The proof.** Your classes use the package's parameter names, so its state dict loads into
 # yours by name — except the patch embedding, where the package's `Conv2d` filter
 # `(D, C, P, P)` is your `Linear` matrix `(D, C·P·P)` (lesson 01). We give the package model
-# random weights everywhere first (its time embedding and `temporal_fc` start at zero, which
+# random weights everywhere first (its time embedding and `extra` Linear start at zero, which
 # would hide a mistake in them), then compare logits.
 
 

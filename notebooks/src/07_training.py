@@ -215,7 +215,7 @@ def loop_from_scratch(
 # |---|---|---|
 # | Linear weights | truncated normal, std 0.02 | LeCun normal, std `1/√fan_in` (0.125 for 64 inputs) |
 # | spatial / time embedding | std 0.02 / **zero** | std 1.0 / std 1.0 |
-# | `temporal_fc` (extra `Linear`) | **zero**: the time step starts as identity | random (LeCun) |
+# | the added step's `extra` `Linear` (official `temporal_fc`) | **zero**: the time step starts as identity | random (LeCun) |
 # | head, CLS token, patch embedding | std 0.02, 0.02, PyTorch's `Conv2d` default | the same |
 #
 # ViT's init is made for a 768-wide model that starts from ImageNet weights. The paper says
@@ -243,7 +243,7 @@ for init in ("vit", "small"):
 # So at step 0 the ViT-initialised model can only learn what a frame-order-blind model can:
 # which *pair* of classes a clip belongs to (each pair is the same frames in opposite order), a
 # loss of `ln 2` (the pair right, the direction a coin flip) and 50% top-1. To leave that
-# plateau it must grow an order signal through the time embedding and `temporal_fc`, both at
+# plateau it must grow an order signal through the time embedding and the `extra` Linear, both at
 # zero, multiplied by 0.02-sized weights at width 64: the push is tiny. Measured (see
 # `docs/training.md`): these models sit at the 50% plateau for 800+ steps whatever the learning
 # rate (1e-3 … 5e-3), depth, width, batch or motion speed. LeCun-normal weights and std-1.0 embeddings give the time step a usable signal from the
