@@ -14,7 +14,7 @@ the attention rollout of fixed validation clips (``attention/``, see
 uninterrupted loss curve exactly on CPU.
 
 Read ``fit`` top to bottom: it is the whole optimisation, one step at a time, like
-nanoGPT's ``train.py``. What a run holds is ``state.Run``; the progress bar, attention
+nanoGPT's training script. What a run holds is ``state.Run``; the progress bar, attention
 snapshots, curves and report are ``callbacks.py``'s, wired in by the CLI.
 """
 
