@@ -33,10 +33,12 @@ from IPython.display import display
 import mini_timesformer as mt
 import mini_timesformer.data as data
 from mini_timesformer import demo
+from mini_timesformer.checks.measured import budget_name, expect
 from mini_timesformer.data.download import format_size
 from mini_timesformer.data.prepare import class_preset
 from mini_timesformer.runtime import pick_device, runs_dir
 from mini_timesformer.train import train
+from mini_timesformer.train.config import VAL_SEED_OFFSET
 from mini_timesformer.train.evaluate import MultiViewClips, evaluate
 
 SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
@@ -48,7 +50,12 @@ torch.manual_seed(0)
 # lesson 08's divided model (trained on synthetic motion); an untrained one if it is missing:
 # the view arithmetic below holds for any weights
 LESSON_08 = HOME / f"course-08{'-smoke' * SMOKE}" / "motion" / "divided"
-if (LESSON_08 / "config.json").is_file():
+TRAINED = (LESSON_08 / "config.json").is_file()
+# the clip-level vs 1×3 gap below is asserted only where it was measured: lesson 08's model
+# on the cpu budget (points, measured here: see that section)
+MEASURED = TRAINED and budget_name(BUDGET) == "cpu"
+GAP_LOW = 0.5
+if TRAINED:
     best = mt.TimeSformer.from_pretrained(LESSON_08).eval()
     print(f"smoke: {SMOKE}; lesson 08's model from {LESSON_08}")
 else:
@@ -134,6 +141,97 @@ for ax, image, name in zip(axes, first, ("left", "centre", "right")):
 fig.suptitle(f"bikes.mp4 (640×272): short side → {crop} px, three {crop}×{crop} crops")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Why the training log is below the paper: clip-level vs 1×3-view accuracy
+#
+# A common question on the official repository — e.g. facebookresearch/TimeSformer issue #3,
+# "Inconsistent of training performance on kinetics400": a reproduction's best validation
+# top-1 during training was 73.6% against the paper's ~78%. The answer there: the training
+# log reports a *clip-level* accuracy, one clip per video with random temporal sampling and
+# random spatial cropping; the paper's number comes from the test protocol. Both sides, in
+# the sources:
+#
+# * **the paper's test** (§4, "Inference"; Appendix A): one temporal clip from the middle of
+#   the video, short side scaled to the crop size, 3 spatial crops (top-left, center,
+#   bottom-right), softmax scores averaged — "1×3 views";
+# * **the official training-time validation** (official `timesformer/datasets/kinetics.py`,
+#   `Kinetics.__getitem__`): in `"train"` and `"val"` mode one clip per video, at a random
+#   temporal position (`temporal_sample_index = -1`), short side drawn from
+#   `DATA.TRAIN_JITTER_SCALES` ([256, 320]), a random 224 crop (`spatial_sample_index = -1`)
+#   and a random horizontal flip (`DATA.RANDOM_FLIP`, default `True` in official
+#   `timesformer/config/defaults.py`) — the training augmentation of Appendix A; only
+#   `"test"` mode takes `TEST.NUM_ENSEMBLE_VIEWS × TEST.NUM_SPATIAL_CROPS` views per video
+#   (1 × 3 in official `configs/Kinetics/TimeSformer_divST_8x32_224_TEST.yaml`).
+#
+# So the training log scores a harder, noisier input (a zoomed random crop of a random
+# clip) once; the test scores the centred clip three times and averages. Our package's own
+# validation during training is a third thing: one centre crop of one clip, deterministic
+# (`train/inputs.py`, `EvalViews`; our choice). Measured here, on lesson 08's motion model
+# and the motion validation clips it was trained beside:
+#
+# * **val mode**: every clip once through the official val-mode spatial jitter —
+#   `mt.data.train_transform`, short side in [37, 46] px for our 32 px crop (the
+#   [256, 320] / 224 ratios), a random 32 crop — seeded per clip; three draws, to see the
+#   noise. No flip: mirroring turns our `move_left` into `move_right` (lesson 06), so for our
+#   classes it would change the label (our choice; Kinetics' classes mostly survive a flip);
+# * **1×3 test**: `MultiViewClips` + `evaluate`, video-level top-1.
+#
+# Our clips are exactly one clip long, so there is no random temporal position to draw: what
+# we measure is the spatial part of the gap. And they are square, so the three test crops
+# coincide (the full frame) — on wide Kinetics videos they differ, as `bikes.mp4` showed.
+
+# %%
+val_clips = data.SyntheticVideos(
+    "motion",
+    num_frames=cfg.num_frames,
+    image_size=cfg.image_size,
+    size=16 if SMOKE else BUDGET.val_clips,
+    seed=VAL_SEED_OFFSET,  # lesson 08's validation clips (`demo.make_data`)
+    speed=BUDGET.speed,
+)
+raw = torch.stack([val_clips[i][0] for i in range(len(val_clips))])  # uint8 (N, T, 3, H, W)
+truth = torch.tensor([val_clips[i][1] for i in range(len(val_clips))])
+
+
+def val_mode_top1(model, clips: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
+    """Clip-level top-1 with one jittered random crop per clip (official "val" mode)."""
+    views = []
+    for i, clip in enumerate(clips):  # clip: uint8 (T, 3, H, W)
+        jitter = data.train_transform(
+            crop, flip=False, mean=mean, std=std, generator=data.item_generator(seed, 0, i)
+        )
+        views.append(jitter(clip))  # (T, 3, crop, crop), a zoomed random crop
+    with torch.no_grad():
+        predicted = torch.cat([model(v).argmax(-1) for v in torch.stack(views).split(128)])
+    return (predicted == labels).float().mean().item()
+
+
+val_mode = [val_mode_top1(best, raw, truth, seed) for seed in range(3)]
+test_views = MultiViewClips(val_clips, crop, mean, std, num_clips=1, num_crops=3)
+test = evaluate(best, test_views)
+with torch.no_grad():  # the three crops of a square clip are one and the same: the full frame
+    plain = torch.cat([best(data.to_float_clip(c, mean, std)).argmax(-1) for c in raw.split(128)])
+assert (plain == truth).sum().item() == round(test["top1"] * len(truth))  # the same count
+gap = test["top1"] - sum(val_mode) / len(val_mode)
+print(
+    f"{len(val_clips)} motion validation clips: val mode (1 jittered crop) top-1 "
+    f"{', '.join(f'{a:.1%}' for a in val_mode)} (3 draws); 1×3 test top-1 {test['top1']:.1%} "
+    f"(clip-level {test['clip_top1']:.1%}); gap {100 * gap:+.1f} points"
+)
+expect("1×3 test minus val-mode top-1 (points)", 100 * gap, GAP_LOW, measured=MEASURED)
+
+# %% [markdown]
+# Measured here (full mode, lesson 08's model, 94.8% top-1): val mode 91.1%, 93.2%, 91.9%
+# over three draws of the jitter, 1×3 test 94.8% — a gap of +2.7 points, in the direction of
+# issue #3's 73.6% against the paper's ~78%.
+#
+# Part of our gap is a mismatch the official run does not have: lesson 08 trained on full
+# 32 px frames without jitter (our choice for the synthetic clips, `train/inputs.py`), so a
+# zoomed crop is new to our model, while the official model was trained on exactly the
+# val-mode jitter. What the two runs share is the direction: one random, zoomed crop of one
+# clip sees less of the action than the centred test views, and a single view is a noisier
+# estimate than an average of three — so a training log's number sits below the table's.
 
 # %% [markdown]
 # ## On a real dataset: a Kinetics subset on one GPU

@@ -215,6 +215,52 @@ expect(
     measured=MEASURED,
 )
 
+# %% [markdown]
+# ### The ratio by hand
+#
+# What `object_attention` computes, from the pieces this lesson already has: the rollout map
+# of each clip (`my_rollout`, above) and the object's pixel mask (`synthetic_object_masks`:
+# the clip drawn twice, with a white and a black object — the pixels that differ are the
+# object). A patch's rollout mass is spread evenly over its `P × P` pixels, so
+#
+# $$\text{ratio} = \frac{\sum_{t,h,w} R_{t,h,w}\, c_{t,h,w}}{\frac{1}{T H' W'}\sum_{t,h,w} c_{t,h,w}},$$
+#
+# with `R` the rollout (summing to 1 over the clip) and `c` the fraction of each patch the
+# object covers. The numerator is the share of the map that lies on the object, the
+# denominator the share of the clip the object occupies: a map that ignores the object gives 1.
+
+
+# %%
+def object_ratio_by_hand(model, dataset, num_clips: int) -> torch.Tensor:
+    """Per-clip rollout mass on the object ÷ object area, from `my_rollout` and the masks."""
+    T, P, side = model.config.num_frames, model.config.patch_size, model.config.grid_size
+    ratios = []
+    for i in range(num_clips):
+        clip = data.to_float_clip(dataset[i][0][None], model.config.mean, model.config.std)
+        with torch.no_grad():
+            _, weights = model.forward_with_attention(clip)
+        relevance = my_rollout(weights, T, side * side).view(T, side, side)  # (T, H', W')
+        mask = rollout.synthetic_object_masks(dataset, i).float()  # (T, H, W), 1 on the object
+        cover = mask.view(T, side, P, side, P).mean(dim=(2, 4))  # (T, H', W'): share per patch
+        ratios.append((relevance * cover).sum() / cover.mean())
+    return torch.stack(ratios)
+
+
+hand_clips = 8 if SMOKE else 64  # the dense rollout is slower than the package's: a subset
+for name, m in (("trained", model), ("untrained", None)):
+    if m is None:
+        torch.manual_seed(0)
+        m = mt.TimeSformer(cfg).eval()  # the same untrained weights as above
+    ours_ratio = object_ratio_by_hand(m, probe, hand_clips)
+    package_ratio = rollout.object_attention(m, probe, num_clips=hand_clips)
+    print(
+        f"{name:>9}, first {hand_clips} clips: by hand {ours_ratio.mean():.4f}, "
+        f"object_attention {package_ratio['ratio_mean']:.4f}"
+    )
+    assert abs(ours_ratio.mean().item() - package_ratio["ratio_mean"]) < 1e-4
+    assert abs(ours_ratio.median().item() - package_ratio["ratio_median"]) < 1e-4
+
+# %%
 fig, ax = plt.subplots(figsize=(4.5, 3))
 ax.bar(
     ["untrained", "trained"],
