@@ -144,6 +144,17 @@ def macs_from(ns, scheme):
     return macs
 
 
+def conv_cost_from(ns):
+    """Lesson 14's MyConv2Plus1D (its parameters) and conv2plus1d_macs_by_hand: 3×3×3 only."""
+
+    def cost(n_in, n_out, t, d, T, H, W, stride):
+        block = ns["MyConv2Plus1D"](n_in, n_out, stride)
+        macs = ns["conv2plus1d_macs_by_hand"](n_in, n_out, T, H, W, stride)
+        return sum(p.numel() for p in block.parameters()), macs
+
+    return cost
+
+
 # what each case's check must say: its own hint or expected value, not a crash of the paste
 HINTS = {
     "01 patchify <- patchify": "channels-last",
@@ -165,6 +176,8 @@ HINTS = {
     "09 axial_macs <- macs_by_hand('axial')": "needs its own formula",
     "09 axial_macs <- macs_by_hand('divided')": "FlopCounterMode",
     "09 local_global_macs <- macs_by_hand('divided')": "FlopCounterMode",
+    "11 midplanes <- my_midplanes": "the 27, 9 and 3 of the 3×3×3 case",
+    "11 conv2plus1d_cost <- MyConv2Plus1D, conv2plus1d_macs_by_hand": "a 3×3×3 kernel",
 }
 
 CASES = {
@@ -277,6 +290,16 @@ CASES = {
         lambda ns: macs_from(ns, "divided"),
         lambda fn: checks.check_macs(fn, "local_global"),
     ),
+    "11 midplanes <- my_midplanes": (
+        ("my_midplanes",),
+        lambda ns: lambda n_in, n_out, t, d: ns["my_midplanes"](n_in, n_out),
+        checks.check_midplanes,
+    ),
+    "11 conv2plus1d_cost <- MyConv2Plus1D, conv2plus1d_macs_by_hand": (
+        ("my_midplanes", "MyConv2Plus1D", "conv2plus1d_macs_by_hand"),
+        conv_cost_from,
+        checks.check_conv2plus1d_cost,
+    ),
 }
 
 
@@ -304,6 +327,21 @@ def test_lesson_functions_work_in_their_own_lessons():
     assert ns["params_by_hand"](768, 12, 16, 196, 8, 174, 2) == mt.cost.params(base)
     assert ns["macs_by_hand"]("divided", 8, 224) == mt.cost.macs(base.replace(num_classes=400))
     assert ns["middle_clip"](300, 8, 32) == mt.data.dense_indices(300, 8, 32, clip_index=0)
+
+
+def test_conv_adapters_are_faithful():
+    """Lesson 14's (2+1)D code, wired as above, passes exercise 11's checks on 3×3×3
+    kernels: it fails them only because the exercise asks for other kernels."""
+    from mini_timesformer.checks.conv import COST_CASES, MIDPLANES_CASES
+
+    ns = paste("my_midplanes", "MyConv2Plus1D", "conv2plus1d_macs_by_hand")
+    cubic = [c for c in COST_CASES if c[2] == c[3] == 3]
+    assert cubic and len(cubic) < len(COST_CASES)
+    checks.check_conv2plus1d_cost(conv_cost_from(ns), cases=cubic)
+    checks.check_midplanes(
+        lambda n_in, n_out, t, d: ns["my_midplanes"](n_in, n_out),
+        cases=[c for c in MIDPLANES_CASES if c[2:] == (3, 3)],
+    )
 
 
 def test_step_adapter_is_faithful():

@@ -30,6 +30,7 @@ LESSONS = [
     "11_cost_curves",
     "12_time_matters",
     "13_long_clips",
+    "14_vs_3d_cnn",
 ]
 
 

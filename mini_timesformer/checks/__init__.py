@@ -17,6 +17,7 @@ from .classifier import (
     check_table1,
     check_untabulated,
 )
+from .conv import check_conv2plus1d_cost, check_inflate, check_midplanes
 from .core import CheckFailed
 from .divided import check_axial_step, check_divided_block, check_space_step, check_time_step
 from .embedding import (
@@ -67,4 +68,7 @@ __all__ = [
     "check_catch_probability",
     "check_ceiling",
     "check_fewest_frames",
+    "check_midplanes",
+    "check_conv2plus1d_cost",
+    "check_inflate",
 ]
