@@ -83,6 +83,7 @@ print(f"smoke mode: {SMOKE}")
 # | 11 cost curves | FLOPs and memory vs resolution and frames (the paper's Fig. 3) |
 # | 12 time matters | positional-embedding ablation, more frames, test-time views |
 # | 13 long clips | a task only long clips solve: accuracy and cost vs frames (Table 8, Fig. 3) |
+# | 14 vs a 3-D CNN | the (2+1)D convolution by hand; divided TimeSformer vs R(2+1)D on motion and appearance, and against the amount of data (Table 2, Fig. 4) |
 #
 # Every lesson has the same shape: **objectives and time budget → the concept (with the
 # paper section) → build the piece from scratch in small cells → check it against the
