@@ -308,7 +308,8 @@ print(
 )
 assert len(package_losses) == len(ours_losses) == LONG.steps
 assert gap < 1e-4  # the same curve (the trainer logs loss·clips ÷ clips: float rounding)
-assert abs(package_run["accuracy"] - results["divided"][T_CHECK]["accuracy"]) < 1e-9
+# the same predictions: the two top-1s differ by less than one clip (float32 vs float64 means)
+assert abs(package_run["accuracy"] - results["divided"][T_CHECK]["accuracy"]) < 0.5 / len(val_clips)
 
 # %%
 fig = long_report.plot_long_range(results)
