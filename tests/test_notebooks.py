@@ -31,6 +31,7 @@ LESSONS = [
     "12_time_matters",
     "13_long_clips",
     "14_vs_3d_cnn",
+    "15_pretraining_and_resolution",
 ]
 
 

@@ -29,6 +29,7 @@ from .embedding import (
 )
 from .flops import check_macs
 from .groupings import check_block_reach, check_grouping, check_keys_per_query
+from .resolution import check_clip_tokens, check_resize_position, check_resize_time
 from .rollout import check_axial_rollout, check_step_matrix
 from .sampling import (
     check_dense_indices,
@@ -71,4 +72,7 @@ __all__ = [
     "check_midplanes",
     "check_conv2plus1d_cost",
     "check_inflate",
+    "check_resize_position",
+    "check_resize_time",
+    "check_clip_tokens",
 ]
