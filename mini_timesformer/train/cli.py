@@ -10,21 +10,54 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import typing
 from pathlib import Path
 
-from ..argtypes import from_parser, positive_float, positive_int
+from ..argtypes import from_parser, positive_int
 from ..data.transforms import parse_views
 from ..errors import MissingPathError, UserError
 
-DATA_HELP = "synthetic-motion | synthetic-appearance | kinetics:DIR | folder:DIR"
+
+def add_config_arguments(parser, config_class) -> None:
+    """One flag per field of the dataclass ``config_class`` (``TrainConfig``), generated
+    from the field: name (``--batch-size``, or its ``flag``), default, help, ``type``
+    (else the field's own), ``choices`` and ``metavar`` from ``train.config.option``.
+    Booleans: default False -> ``--name``; default True -> ``--no-name``; None ->
+    ``--name`` / ``--no-name``. Fields with ``cli=False`` get no flag."""
+    hints = typing.get_type_hints(config_class)
+    for f in dataclasses.fields(config_class):
+        meta = dict(f.metadata)
+        if not meta.pop("cli", True):
+            continue
+        flag = meta.pop("flag", None) or "--" + f.name.replace("_", "-")
+        help_ = meta.pop("help").replace("%", "%%")  # argparse formats help with %
+        kind = next(t for t in typing.get_args(hints[f.name]) or (hints[f.name],) if t is not None)
+        if kind is bool:
+            no = "--no-" + flag[2:]
+            if f.default is None:
+                parser.add_argument(flag, dest=f.name, action="store_const", const=True, help=help_)
+                parser.add_argument(no, dest=f.name, action="store_const", const=False)
+            elif f.default:
+                parser.add_argument(no, dest=f.name, action="store_false", help=f"no {help_}")
+            else:
+                parser.add_argument(flag, dest=f.name, action="store_true", help=help_)
+            parser.set_defaults(**{f.name: f.default})
+            continue
+        if "choices" in meta:
+            meta["choices"] = list(meta["choices"])
+        meta.setdefault("type", kind)
+        default = "" if f.default is None else f" (default {f.default})"
+        parser.add_argument(
+            flag, dest=f.name, default=f.default, help=help_ + default.replace("%", "%%"), **meta
+        )
 
 
 def add_commands(subparsers) -> None:
-    from ..config import PRESETS, SCHEMES
-    from .config import MODELS
+    from .config import DATA_HELP, TrainConfig
 
     p = subparsers.add_parser(
         "train",
@@ -32,98 +65,7 @@ def add_commands(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--model",
-        default="timesformer",
-        choices=list(MODELS),
-        help="timesformer (default) or a 3-D CNN baseline: r2plus1d | i3d (mt.cnn)",
-    )
-    p.add_argument("--preset", default="nano", choices=list(PRESETS))
-    p.add_argument(
-        "--attention",
-        default="divided",
-        metavar="SCHEME",
-        help=f"one of {', '.join(SCHEMES)} (default divided)",
-    )
-    p.add_argument("--data", default="synthetic-motion", help=DATA_HELP)
-    p.add_argument("--frames", dest="num_frames", type=positive_int, default=8)
-    p.add_argument(
-        "--size",
-        dest="image_size",
-        type=positive_int,
-        default=None,
-        help="frame size (default: the preset's)",
-    )
-    p.add_argument(
-        "--init",
-        default="auto",
-        help="auto (from scratch: small for nano/tiny, vit-default for small/base) "
-        "| small | vit-default | vit:PATH (ImageNet ViT) | PATH (checkpoint)",
-    )
-    p.add_argument("--epochs", type=positive_int, default=10)
-    p.add_argument("--steps", type=positive_int, default=None, help="overrides --epochs")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="per process")
-    p.add_argument(
-        "--accum",
-        type=positive_int,
-        default=1,
-        help="micro-batches per optimiser step (effective batch = batch × accum)",
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=["adamw", "sgd"],
-        default="adamw",
-        help="adamw + warmup + cosine (default) or the paper's SGD recipe",
-    )
-    p.add_argument("--lr", type=positive_float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--warmup-steps", type=int, default=None)
-    p.add_argument("--clip-grad", type=float, default=1.0, help="max gradient norm (0 = off)")
-    p.add_argument("--drop-path", dest="drop_path_rate", type=float, default=0.0)
-    p.add_argument(
-        "--train-size", type=positive_int, default=4096, help="synthetic clips per epoch"
-    )
-    p.add_argument("--val-size", type=positive_int, default=512)
-    p.add_argument("--stride", type=positive_int, default=32)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, mps")
-    p.add_argument(
-        "--threads",
-        type=positive_int,
-        default=None,
-        help="CPU threads (default: torch's; 1 is fastest on a busy machine)",
-    )
-    p.add_argument(
-        "--bf16",
-        dest="bf16",
-        action="store_const",
-        const=True,
-        default=None,
-        help="bf16 autocast on any device, CPU too (default: on CUDA only)",
-    )
-    p.add_argument(
-        "--no-bf16", dest="bf16", action="store_const", const=False, help="fp32 on CUDA too"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/train")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    p.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=0,
-        help="steps between checkpoints (0 = each epoch end)",
-    )
-    p.add_argument("--val-every", type=int, default=1, help="epochs (0 = only at the end)")
-    p.add_argument(
-        "--attention-every",
-        type=int,
-        default=None,
-        metavar="EPOCHS",
-        help="attention rollout of 4 validation clips every EPOCHS epochs into "
-        "OUT/attention/ (PNG per epoch + epochs.gif); default: about 10 per run "
-        "on synthetic data, off on files; 0 = off",
-    )
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    add_config_arguments(p, TrainConfig)  # one flag per TrainConfig field
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser("eval", help="multi-view evaluation of a checkpoint")
@@ -132,7 +74,7 @@ def add_commands(subparsers) -> None:
         required=True,
         help="a run directory, its checkpoints/last.pt, or a pretrained model dir",
     )
-    p.add_argument("--data", default="synthetic-motion", help=DATA_HELP)
+    p.add_argument("--data", default=TrainConfig.data, help=DATA_HELP)
     p.add_argument("--split", default="val", help="kinetics/folder split (default val)")
     p.add_argument(
         "--views",
@@ -146,12 +88,13 @@ def add_commands(subparsers) -> None:
         default=None,
         help="crop size (default: the model's image_size)",
     )
-    p.add_argument("--stride", type=positive_int, default=32)
-    p.add_argument("--val-size", type=positive_int, default=512)
-    p.add_argument("--seed", type=int, default=0)
+    # the same clips as training sees: TrainConfig's defaults
+    p.add_argument("--stride", type=positive_int, default=TrainConfig.stride)
+    p.add_argument("--val-size", type=positive_int, default=TrainConfig.val_size)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=TrainConfig.workers)
+    p.add_argument("--device", default=TrainConfig.device)
     p.add_argument(
         "--out",
         default=None,

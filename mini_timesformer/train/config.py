@@ -26,18 +26,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..argtypes import positive_float, positive_int
 from ..cnn import ARCHS
-from ..config import check_known_fields
+from ..config import PRESETS, check_known_fields
 from ..errors import UserError
-from ..schemes import canonical_scheme
+from ..schemes import SCHEMES, canonical_scheme
 
 SYNTHETIC_KINDS = {"synthetic-motion": "motion", "synthetic-appearance": "appearance"}
 VAL_SEED_OFFSET = 100_003  # synthetic validation clips never coincide with training clips
 FROM_SCRATCH_INITS = ("small", "vit-default")
 MODELS = ("timesformer", *ARCHS)  # --model
+OPTIMIZERS = ("adamw", "sgd")  # --optimizer (train/optim.py)
+DATA_HELP = "synthetic-motion | synthetic-appearance | kinetics:DIR | folder:DIR"
 SMALL_INIT_PRESETS = ("nano", "tiny")  # our choice: at width 64 ViT's init sits at 50% (docs)
+
+
+def option(default, help: str, **cli):
+    """A ``TrainConfig`` field: its default and its ``train`` flag's help, in one place.
+
+    ``cli`` (all optional): ``flag`` (default ``--field-name``), ``type`` (default: the
+    field's type), ``choices``, ``metavar``; ``cli=False`` keeps it out of the CLI. The
+    parser is generated from these (``train.cli.add_config_arguments``).
+    """
+    return field(default=default, metadata={"help": help, **cli})
 
 
 @dataclass
@@ -45,44 +58,78 @@ class TrainConfig:
     """Every choice of a training run (defaults: a nano model on synthetic motion, CPU)."""
 
     # model
-    model: str = "timesformer"  # timesformer | r2plus1d | i3d (the 3-D CNN, cnn.py)
-    preset: str = "nano"
-    attention: str = "divided"
-    num_frames: int = 8  # --frames
-    image_size: int | None = None  # --size: frame size; default = the preset's
-    init: str = "auto"  # auto | small | vit-default | vit:PATH | PATH ("scratch" = auto)
-    drop_path_rate: float = 0.0  # --drop-path
+    model: str = option(
+        "timesformer",
+        "timesformer or a 3-D CNN baseline: r2plus1d | i3d (mt.cnn)",
+        choices=MODELS,
+    )
+    preset: str = option("nano", "model size (CNNs: nano, tiny)", choices=tuple(PRESETS))
+    attention: str = option(
+        "divided", f"one of {', '.join(SCHEMES)}", metavar="SCHEME"
+    )  # aliases too (canonical_scheme)
+    num_frames: int = option(8, "frames per clip", flag="--frames", type=positive_int)
+    image_size: int | None = option(
+        None, "frame size (default: the preset's)", flag="--size", type=positive_int
+    )
+    init: str = option(
+        "auto",
+        "auto (from scratch: small for nano/tiny, vit-default for small/base) | small | "
+        "vit-default | vit:PATH (ImageNet ViT) | PATH (checkpoint); scratch = auto",
+    )
+    drop_path_rate: float = option(0.0, "stochastic depth rate", flag="--drop-path")
     # data
-    data: str = "synthetic-motion"
-    train_size: int = 4096  # synthetic clips per epoch
-    val_size: int = 512
-    stride: int = 32  # frames between sampled frames (file datasets, at 30 fps)
-    workers: int = 0
+    data: str = option("synthetic-motion", DATA_HELP)
+    train_size: int = option(4096, "synthetic clips per epoch", type=positive_int)
+    val_size: int = option(512, "synthetic validation clips", type=positive_int)
+    stride: int = option(
+        32, "frames between sampled frames (file datasets, at 30 fps)", type=positive_int
+    )
+    workers: int = option(0, "DataLoader worker processes")
     # optimisation
-    epochs: int = 10
-    steps: int | None = None  # overrides epochs
-    batch_size: int = 32
-    accum: int = 1
-    optimizer: str = "adamw"
-    lr: float | None = None  # adamw 1e-3, sgd 0.005
-    weight_decay: float | None = None  # adamw 0.05, sgd 1e-4
-    warmup_steps: int | None = None
-    clip_grad: float = 1.0
-    label_smoothing: float = 0.0
-    bf16: bool | None = None  # bf16 autocast: None = on CUDA only, True = any device (CPU too)
+    epochs: int = option(10, "epochs (--steps wins)", type=positive_int)
+    steps: int | None = option(None, "optimiser steps; overrides --epochs", type=positive_int)
+    batch_size: int = option(32, "clips per process per micro-batch", type=positive_int)
+    accum: int = option(
+        1,
+        "micro-batches per optimiser step (effective batch = batch × accum)",
+        type=positive_int,
+    )
+    optimizer: str = option(
+        "adamw",
+        "adamw + warmup + cosine or the paper's SGD recipe",
+        choices=OPTIMIZERS,
+    )
+    lr: float | None = option(None, "learning rate (adamw 1e-3, sgd 0.005)", type=positive_float)
+    weight_decay: float | None = option(None, "weight decay (adamw 0.05, sgd 1e-4)")
+    warmup_steps: int | None = option(
+        None, "linear warmup steps (default: adamw 10% of the run, at most 500; sgd 0)"
+    )
+    clip_grad: float = option(1.0, "max gradient norm (0 = off)")
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy")
+    bf16: bool | None = option(
+        None, "bf16 autocast on any device, CPU too (default: on CUDA only; --no-bf16: fp32)"
+    )
     # bookkeeping
-    out: str = "runs/train"
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None  # CPU threads for torch (None: torch's default)
-    resume: bool = False
-    val_every: int = 1  # epochs; 0 = only at the end
-    checkpoint_every: int = 0  # steps; 0 = at each epoch end
-    stop_after: int | None = None  # stop (as if killed) after this many steps
-    progress: bool = True
-    progress_label: str | None = None
-    plots: bool = True
-    attention_every: int | None = None  # epochs; None: auto (synthetic data), 0 = off
+    out: str = option("runs/train", "run directory")
+    seed: int = option(0, "random seed (data order, init, augmentation)")
+    device: str = option("auto", "auto (cuda → mps → cpu), cpu, cuda, mps")
+    threads: int | None = option(
+        None, "CPU threads (default: torch's; 1 is fastest on a busy machine)", type=positive_int
+    )
+    resume: bool = option(False, "continue from OUT/checkpoints/last.pt")
+    val_every: int = option(1, "epochs between validations (0 = only at the end)")
+    checkpoint_every: int = option(0, "steps between checkpoints (0 = each epoch end)")
+    stop_after: int | None = option(None, "stop as if killed after N steps (tests)", cli=False)
+    progress: bool = option(True, "progress bar")
+    progress_label: str | None = option(None, "progress bar label", cli=False)
+    plots: bool = option(True, "curves.png and attention snapshots")
+    attention_every: int | None = option(
+        None,
+        "attention rollout of 4 validation clips every EPOCHS epochs into OUT/attention/ "
+        "(PNG per epoch + epochs.gif); default: about 10 per run on synthetic data, off on "
+        "files; 0 = off",
+        metavar="EPOCHS",
+    )
 
     def __post_init__(self) -> None:
         self.attention = canonical_scheme(self.attention)
@@ -100,8 +147,10 @@ class TrainConfig:
                 raise UserError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.steps is not None and self.steps < 1:
             raise UserError(f"steps must be a positive integer, got {self.steps}")
-        if self.optimizer not in ("adamw", "sgd"):
-            raise UserError(f"unknown optimizer {self.optimizer!r}; expected adamw or sgd")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(
+                f"unknown optimizer {self.optimizer!r}; expected one of: {', '.join(OPTIMIZERS)}"
+            )
         if self.workers < 0:
             raise UserError(f"workers must be >= 0, got {self.workers}")
         if self.attention_every is not None and self.attention_every < 0:
@@ -160,8 +209,6 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
 
 
 def image_size(cfg: TrainConfig) -> int:
-    from ..config import PRESETS
-
     if cfg.preset not in PRESETS:
         raise UserError(f"unknown preset {cfg.preset!r}; expected one of: {', '.join(PRESETS)}")
     return cfg.image_size or PRESETS[cfg.preset]["image_size"]
