@@ -3,7 +3,7 @@
 #
 # **Objectives** — after this lesson you can
 # 1. say in two sentences what TimeSformer is and which questions the paper asks;
-# 2. find your way around the fourteen lessons and the exercises;
+# 2. find your way around the sixteen lessons and the exercises;
 # 3. check that your environment works (CPU, GPU or Colab);
 # 4. run a first forward pass through the `mini_timesformer` package and read its output.
 #
@@ -84,6 +84,7 @@ print(f"smoke mode: {SMOKE}")
 # | 12 time matters | positional-embedding ablation, more frames, test-time views |
 # | 13 long clips | a task only long clips solve: accuracy and cost vs frames (Table 8, Fig. 3) |
 # | 14 vs a 3-D CNN | the (2+1)D convolution by hand; divided TimeSformer vs R(2+1)D on motion and appearance, and against the amount of data (Table 2, Fig. 4) |
+# | 15 pretraining and resolution | a ViT pre-trained on a small vs a large image set, inflated with `from_vit`, against from scratch (Table 3); accuracy vs tokens and GMACs at three frame sizes (Fig. 5) |
 #
 # Every lesson has the same shape: **objectives and time budget → the concept (with the
 # paper section) → build the piece from scratch in small cells → check it against the
