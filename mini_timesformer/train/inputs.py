@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -63,6 +64,9 @@ class AugmentedClips(torch.utils.data.Dataset):
         return data.to_float_clip(clip, self.mean, self.std), label
 
 
+log = logging.getLogger(__name__)
+
+
 def raw_datasets(cfg: TrainConfig, split: str):
     """The uint8 clip dataset of ``--data`` for ``split`` ("train" or "val"); None if absent."""
     kind, root = parse_data_spec(cfg.data)
@@ -114,11 +118,13 @@ def build_datasets(cfg: TrainConfig, mean, std, raw=None, verbose: bool = True):
             if synthetic
             else EvalViews(val_raw, image_size(cfg), mean, std)
         )
-    if verbose:
-        print(
-            f"data {cfg.data}: {len(train_raw)} training clips"
-            + (f", {len(val_raw)} validation clips" if val_raw is not None else "")
-            + f", {len(train_raw.classes)} classes"
+    if verbose:  # shown by the CLI (logging at INFO); quiet in notebooks and tests
+        log.info(
+            "data %s: %d training clips%s, %d classes",
+            cfg.data,
+            len(train_raw),
+            f", {len(val_raw)} validation clips" if val_raw is not None else "",
+            len(train_raw.classes),
         )
     return train_set, val_set
 
