@@ -31,6 +31,8 @@ from .config import (
 )
 from .init import small_model_init
 
+log = logging.getLogger(__name__)
+
 
 class AugmentedClips(torch.utils.data.Dataset):
     """Training view of a clip dataset: augmentation (optional) then normalisation.
@@ -62,9 +64,6 @@ class AugmentedClips(torch.utils.data.Dataset):
             generator = data.item_generator(self.seed, self.epoch, index)
             clip = data.train_transform(self.crop_size, flip=self.flip, generator=generator)(clip)
         return data.to_float_clip(clip, self.mean, self.std), label
-
-
-log = logging.getLogger(__name__)
 
 
 def raw_datasets(cfg: TrainConfig, split: str):
