@@ -17,7 +17,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mini_timesformer"
 MATHS = {"schemes", "config", "embed", "attention", "model", "cnn", "cost"}
-LEAVES = {"errors", "runtime", "argtypes", "random_weights", "markdown"}  # helpers any layer may use
+LEAVES = {
+    "errors",
+    "runtime",
+    "argtypes",
+    "random_weights",
+    "markdown",
+}  # helpers any layer may use
 # rank of each layer: a module imports its own subpackage and lower ranks only
 # (maths <- data <- pretrained <- viz <- train/perf <- demo <- checks <- commands)
 RANK = {
@@ -105,7 +111,9 @@ def layer_of(module: str) -> str:
 
 def test_the_graph_sees_function_level_and_relative_imports():
     assert "mini_timesformer.pretrained.mixin" in GRAPH["mini_timesformer.model"]
-    assert "mini_timesformer.viz.training" in GRAPH["mini_timesformer.train.callbacks"]  # in a function
+    assert (
+        "mini_timesformer.viz.training" in GRAPH["mini_timesformer.train.callbacks"]
+    )  # in a function
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 

@@ -87,14 +87,14 @@ def _position_case(fn, seed, old, new) -> None:
         resize_grid(pos, old, new),
         what,
         {
-            "nearest interpolation; resize bicubically (as from_vit does)": lambda: (
-                resize_grid(pos, old, new, mode="nearest")
+            "nearest interpolation; resize bicubically (as from_vit does)": lambda: resize_grid(
+                pos, old, new, mode="nearest"
             ),
-            "bilinear interpolation; resize bicubically (as from_vit does)": lambda: (
-                resize_grid(pos, old, new, mode="bilinear")
+            "bilinear interpolation; resize bicubically (as from_vit does)": lambda: resize_grid(
+                pos, old, new, mode="bilinear"
             ),
-            "align_corners=True; use align_corners=False": lambda: (
-                resize_grid(pos, old, new, align_corners=True)
+            "align_corners=True; use align_corners=False": lambda: resize_grid(
+                pos, old, new, align_corners=True
             ),
             "the grid read as (w h): tokens are row-major, (h w), h the slower axis": lambda: (
                 resize_grid(pos, old, new, order="w h")
@@ -128,8 +128,8 @@ def _time_case(fn, seed, T0, T) -> None:
         {
             "nearest interpolation (what embed.resize_time_embed does): this exercise "
             "interpolates linearly": lambda: resize_frames(time, T, mode="nearest"),
-            "align_corners=True; use align_corners=False": lambda: (
-                resize_frames(time, T, align_corners=True)
+            "align_corners=True; use align_corners=False": lambda: resize_frames(
+                time, T, align_corners=True
             ),
             "the frames repeated (tiled); interpolate between neighbouring frames": lambda: (
                 time.repeat(1, -(-T // T0), 1)[:, :T]
@@ -172,6 +172,7 @@ def check_clip_tokens(fn, cases=TOKEN_CASES) -> None:
         }
         hint = variants.get(got)
         raise CheckFailed(
-            f"{what}: got {got!r}, expected {expected}" + (f". Likely mistake: {hint}" if hint else "")
+            f"{what}: got {got!r}, expected {expected}"
+            + (f". Likely mistake: {hint}" if hint else "")
         )
     passed(f"tokens per clip for {len(cases)} sizes, frame counts and schemes")

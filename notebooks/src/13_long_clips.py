@@ -220,7 +220,9 @@ def train_at(scheme: str, T: int, steps: int = LONG.steps, seed: int = 0) -> dic
     losses, start = [], time.perf_counter()
     while len(losses) < steps:
         epoch = len(losses) // per_epoch
-        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed + epoch))
+        order = torch.randperm(
+            len(train_set), generator=torch.Generator().manual_seed(seed + epoch)
+        )
         for batch in order[: per_epoch * B.batch_size].view(per_epoch, B.batch_size):
             video = data.to_float_clip(train_set.clips[batch], cfg.mean, cfg.std)  # (B, T, 3, H, W)
             loss = F.cross_entropy(model(video), labels_all[batch])

@@ -348,11 +348,15 @@ base = mt.TimeSformerConfig.preset("base", num_classes=400)
 paper_sizes = (224, 336, 448, 560)
 paper_cost = {s: mt.cost.macs(base, image_size=s) / 1e9 for s in paper_sizes}
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-axes[0].plot([r["tokens"] for r in resolution.values()], [100 * r["top1"] for r in resolution.values()], "o-")  # noqa: E501
+axes[0].plot(
+    [r["tokens"] for r in resolution.values()], [100 * r["top1"] for r in resolution.values()], "o-"
+)  # noqa: E501
 for size, r in resolution.items():
     axes[0].annotate(f"{size} px", (r["tokens"], 100 * r["top1"]), fontsize=8)
 axes[0].set(xlabel="tokens per clip", ylabel="appearance top-1 (%)", title="ours: top-1 vs tokens")
-axes[1].plot([r["gmacs"] for r in resolution.values()], [100 * r["top1"] for r in resolution.values()], "o-")  # noqa: E501
+axes[1].plot(
+    [r["gmacs"] for r in resolution.values()], [100 * r["top1"] for r in resolution.values()], "o-"
+)  # noqa: E501
 axes[1].set(xlabel="GMACs per view (mt.cost)", title="ours: top-1 vs cost")
 axes[2].plot(paper_sizes, list(paper_cost.values()), "s-", color="tab:green")
 axes[2].set(
