@@ -11,6 +11,7 @@ source with ``ast`` — nothing is imported or run:
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,16 @@ def test_imports_point_down_the_layers(name):
 def test_no_module_is_over_400_lines(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name]} has {lines} lines"
+
+
+def test_the_diagram_in_docs_architecture_names_every_module():
+    """docs/architecture.md's tree is the layout: every module of every layer is in it."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    diagram = text.split("```")[1]  # the first code block: the layers
+    named = set(re.findall(r"[a-z_0-9]+", diagram))
+    missing = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if path.stem not in ("__init__", "__main__", "cli") and path.stem not in named
+    )
+    assert not missing, f"modules not in docs/architecture.md's diagram: {missing}"
