@@ -14,7 +14,7 @@
 #    or that they do not.
 #
 # **Time budget** — 40 min reading. Compute: smoke mode seconds; full mode trains ten small
-# models (measured: 12.5 min at load 7–15 on the shared 2-core CPU) — start it and
+# models (measured on the 2-core CPU: 2.7 min at load about 2, 12.5 min at load 7–15) — start it and
 # read on.
 #
 # Paper: §4.2, Table 2 (training time and inference cost against SlowFast and I3D) and Fig. 4
@@ -462,9 +462,10 @@ assert len(curves["divided"]) == len(FRACTIONS)
 # and motion needs the temporal order (a clip and its reverse share every frame), so any
 # model that sees time *can* reach 100% on both, and an order-blind one cannot beat 50% on
 # motion; it guarantees nothing about which of two time-aware models learns faster or with
-# fewer clips — that part of the table is measured. Measured here (cpu budget, one seed):
-# the CNN is ahead at every amount of data (+18.0, +14.8, +25.5, +12.8 points at 192, 384,
-# 768 and 1536 clips) and the curves do not cross: Fig. 4's SSv2 crossing (TimeSformer ahead
+# fewer clips — that part of the table is measured. Measured here (cpu budget, one seed, two
+# full runs): the CNN is ahead at every amount of data (+18.0 / +16.1, +14.8 / +15.4,
+# +25.5 / +28.1 and +12.8 / +14.3 points at 192, 384, 768 and 1536 clips; the runs differ
+# only by thread timing) and the curves do not cross: Fig. 4's SSv2 crossing (TimeSformer ahead
 # only with enough data) is not reached here — from scratch, 300 steps, 150 k parameters.
 #
 # ## Questions
