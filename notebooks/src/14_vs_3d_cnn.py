@@ -465,8 +465,9 @@ assert len(curves["divided"]) == len(FRACTIONS)
 # fewer clips — that part of the table is measured. Measured here (cpu budget, one seed, two
 # full runs): the CNN is ahead at every amount of data (+18.0 / +16.1, +14.8 / +15.4,
 # +25.5 / +28.1 and +12.8 / +14.3 points at 192, 384, 768 and 1536 clips; the runs differ
-# by the thread count, 1 vs 2: float round-off) and the curves do not cross: Fig. 4's SSv2 crossing (TimeSformer ahead
-# only with enough data) is not reached here — from scratch, 300 steps, 150 k parameters.
+# by the thread count, 1 vs 2: float round-off) and the curves do not cross: Fig. 4's
+# SSv2 crossing (TimeSformer ahead only with enough data) is not reached here — from
+# scratch, 300 steps, 150 k parameters.
 #
 # ## Questions
 # 1. The CNN's first layer sees 3 frames; how many layers does it need before one output sees
