@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_train import TINY, losses, tiny_model
 
 from mini_timesformer.train import train
 from mini_timesformer.train.callbacks import Callback, Report, standard_callbacks
 from mini_timesformer.train.config import TrainConfig
+from tests.helpers import TINY_RUN as TINY
+from tests.helpers import losses
+from tests.test_train import tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
